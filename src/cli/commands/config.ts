@@ -1,0 +1,29 @@
+/** `umbra config check FILE` and `umbra config print`: validate a config, show the effective one. */
+import { Command } from '@commander-js/extra-typings';
+import { compileConfig } from '../../core/config/index.js';
+import { readJsonFile } from '../../util/fs.js';
+import { emit, loadConfig } from '../context.js';
+import { globalsOf } from '../run.js';
+
+export function registerConfig(program: Command): void {
+  const config = new Command('config').description('validate and print configuration');
+  config
+    .command('check')
+    .description('validate a config file; lists every problem with its path')
+    .argument('<file>', 'config file (JSON)')
+    .action((file, _opts, cmd) => {
+      const g = globalsOf(cmd);
+      compileConfig(readJsonFile(file, 'config file'), file);
+      emit(g, { ok: true, file }, () => `${file}: valid`);
+    });
+  config
+    .command('print')
+    .description('print the effective config with every default applied')
+    .option('--file <file>', 'config file to read (default: --config or <data-dir>/config.json)')
+    .action((opts, cmd) => {
+      const g = globalsOf(cmd);
+      const cfg = loadConfig(g, opts.file);
+      process.stdout.write(`${JSON.stringify(cfg, null, 2)}\n`);
+    });
+  program.addCommand(config);
+}

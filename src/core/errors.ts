@@ -1,0 +1,117 @@
+/**
+ * Typed errors with stable codes. Every failure a user can see carries one of these codes; the CLI
+ * and the HTTP server map codes to exit and HTTP statuses here, in one place.
+ */
+
+/** Stable error codes. Never rename one: scripts and other programs match on them. */
+export const ErrorCode = {
+  USAGE: 'E_USAGE',
+  CONFIG_INVALID: 'E_CONFIG_INVALID',
+  SCHEMA: 'E_SCHEMA',
+  INPUT_NOT_FOUND: 'E_INPUT_NOT_FOUND',
+  INPUT_UNREADABLE: 'E_INPUT_UNREADABLE',
+  POLICY_NOT_FOUND: 'E_POLICY_NOT_FOUND',
+  ARTIFACT_INVALID: 'E_ARTIFACT_INVALID',
+  ARTIFACT_MISMATCH: 'E_ARTIFACT_MISMATCH',
+  NO_DATA: 'E_NO_DATA',
+  UNIDENTIFIED: 'E_UNIDENTIFIED',
+  GATE_FAILED: 'E_GATE_FAILED',
+  TRANSITION_INVALID: 'E_TRANSITION_INVALID',
+  LOCKED: 'E_LOCKED',
+  NOT_RUNNING: 'E_NOT_RUNNING',
+  STORE: 'E_STORE',
+  AUDIT_TAMPERED: 'E_AUDIT_TAMPERED',
+  UNAUTHORIZED: 'E_UNAUTHORIZED',
+  NOT_FOUND: 'E_NOT_FOUND',
+  TIMEOUT: 'E_TIMEOUT',
+  OVERLOADED: 'E_OVERLOADED',
+  INTERNAL: 'E_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Process exit status per code (0 is success; 1 is reserved for unexpected crashes). */
+export const EXIT_STATUS: Readonly<Record<ErrorCode, number>> = {
+  E_USAGE: 2,
+  E_CONFIG_INVALID: 3,
+  E_SCHEMA: 4,
+  E_INPUT_NOT_FOUND: 5,
+  E_INPUT_UNREADABLE: 5,
+  E_POLICY_NOT_FOUND: 6,
+  E_ARTIFACT_INVALID: 7,
+  E_ARTIFACT_MISMATCH: 7,
+  E_NO_DATA: 8,
+  E_UNIDENTIFIED: 8,
+  E_GATE_FAILED: 9,
+  E_TRANSITION_INVALID: 10,
+  E_LOCKED: 11,
+  E_NOT_RUNNING: 12,
+  E_STORE: 13,
+  E_AUDIT_TAMPERED: 14,
+  E_UNAUTHORIZED: 15,
+  E_NOT_FOUND: 16,
+  E_TIMEOUT: 17,
+  E_OVERLOADED: 18,
+  E_INTERNAL: 1,
+};
+
+/** HTTP status per code, for the decision service and its admin endpoints. */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  E_USAGE: 400,
+  E_CONFIG_INVALID: 400,
+  E_SCHEMA: 400,
+  E_INPUT_NOT_FOUND: 404,
+  E_INPUT_UNREADABLE: 400,
+  E_POLICY_NOT_FOUND: 404,
+  E_ARTIFACT_INVALID: 422,
+  E_ARTIFACT_MISMATCH: 422,
+  E_NO_DATA: 422,
+  E_UNIDENTIFIED: 422,
+  E_GATE_FAILED: 409,
+  E_TRANSITION_INVALID: 409,
+  E_LOCKED: 409,
+  E_NOT_RUNNING: 409,
+  E_STORE: 503,
+  E_AUDIT_TAMPERED: 500,
+  E_UNAUTHORIZED: 401,
+  E_NOT_FOUND: 404,
+  E_TIMEOUT: 504,
+  E_OVERLOADED: 503,
+  E_INTERNAL: 500,
+};
+
+/** An error a user may see: a stable code, a sentence, and optional structured details. */
+export class UmbraError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UmbraError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The JSON shape used on stderr (CLI) and in HTTP error bodies. */
+  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+/** True when `e` is an UmbraError (optionally with the given code). */
+export function isUmbraError(e: unknown, code?: ErrorCode): e is UmbraError {
+  return e instanceof UmbraError && (code === undefined || e.code === code);
+}
+
+/** Wrap anything thrown into an UmbraError, keeping UmbraErrors as they are. */
+export function toUmbraError(e: unknown): UmbraError {
+  if (e instanceof UmbraError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new UmbraError(ErrorCode.INTERNAL, message, undefined, { cause: e });
+}
