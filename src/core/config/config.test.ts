@@ -25,7 +25,7 @@ describe('config', () => {
       expect.unreachable();
     } catch (e) {
       expect(isUmbraError(e, 'E_CONFIG_INVALID')).toBe(true);
-      const issues = (e as { details: { issues: { path: string; expected?: string; got?: string }[] } }).details.issues;
+      const issues = (e as { details: { issues: { path: string; message: string; expected?: string; got?: string }[] } }).details.issues;
       const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
       expect(byPath['promotion_criteria.min_policy_value']).toMatchObject({ expected: 'number', got: '"high"' });
       expect(byPath['shadow_mode.retrain_interval_hours']).toBeDefined();
