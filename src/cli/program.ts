@@ -1,0 +1,33 @@
+/**
+ * The `umbra` program definition, separate from the entry point so that docs and tests can walk
+ * every command's help without running anything.
+ */
+import { Command } from '@commander-js/extra-typings';
+import { registerAll } from './commands/index.js';
+import { VERSION } from '../version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('umbra')
+    .description('Learn routing policies in the shadow of production, prove them off-policy, roll them out safely.')
+    .version(VERSION, '-V, --version')
+    .option('--data-dir <dir>', 'data directory (default: $UMBRA_HOME or ./.umbra)')
+    .option('--json', 'print one JSON object on standard output')
+    .option('--config <file>', 'config file (default: <data-dir>/config.json when present)')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  program.exitOverride();
+  registerAll(program);
+  return program;
+}
+
+/** Every command path with its help text, depth first (used to generate docs/cli.md). */
+export function helpTexts(): { path: string; help: string }[] {
+  const out: { path: string; help: string }[] = [];
+  const walk = (cmd: Command, prefix: string): void => {
+    const path = prefix ? `${prefix} ${cmd.name()}` : cmd.name();
+    out.push({ path, help: cmd.helpInformation({ error: false }) });
+    for (const sub of cmd.commands as Command[]) if (sub.name() !== 'help') walk(sub, path);
+  };
+  walk(buildProgram(), '');
+  return out;
+}
