@@ -25,6 +25,7 @@ export const ErrorCode = {
   NOT_FOUND: 'E_NOT_FOUND',
   TIMEOUT: 'E_TIMEOUT',
   OVERLOADED: 'E_OVERLOADED',
+  OUTPUT_UNWRITABLE: 'E_OUTPUT_UNWRITABLE',
   INTERNAL: 'E_INTERNAL',
 } as const;
 
@@ -52,6 +53,7 @@ export const EXIT_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_NOT_FOUND: 16,
   E_TIMEOUT: 17,
   E_OVERLOADED: 18,
+  E_OUTPUT_UNWRITABLE: 5,
   E_INTERNAL: 1,
 };
 
@@ -77,6 +79,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_NOT_FOUND: 404,
   E_TIMEOUT: 504,
   E_OVERLOADED: 503,
+  E_OUTPUT_UNWRITABLE: 500,
   E_INTERNAL: 500,
 };
 

@@ -25,6 +25,15 @@ export interface Alert {
   details?: unknown;
 }
 
+/** Store key holding the most recent alerts (newest first), for processes that did not raise them. */
+export const RECENT_ALERTS_KEY = 'alerts.recent';
+
+/** Persist an alert into the store's recent list (capped), so `monitor` and the dashboard of any process show it. */
+export async function persistAlert(store: { getState(k: string): Promise<{ value: unknown } | undefined>; setState(k: string, v: unknown): Promise<number> }, a: Alert, keep = 50): Promise<void> {
+  const cur = ((await store.getState(RECENT_ALERTS_KEY))?.value ?? []) as Alert[];
+  await store.setState(RECENT_ALERTS_KEY, [a, ...cur].slice(0, keep));
+}
+
 /** One delivery attempt's record. */
 export interface DeliveryRecord {
   alertId: string;

@@ -33,7 +33,7 @@ export interface HostedRequest {
 export interface PolicyHostOptions {
   /**
    * URL of a module exporting `loadPolicy(path: string): Promise<LoadedPolicy> | LoadedPolicy`.
-   * @default the artifact loader of src/services/policy-loader.js
+   * @default the artifact loader of src/services/artifacts.js (`loadPolicy`)
    */
   loaderUrl?: string;
   /** Deadline of one decision, milliseconds. @default 5 */
@@ -55,7 +55,7 @@ type FromWorker =
   | { t: 'ready' };
 
 const WORKER_URL = new URL('./policy-worker.js', import.meta.url);
-const DEFAULT_LOADER = new URL('./policy-loader.js', import.meta.url).href;
+const DEFAULT_LOADER = new URL('./artifacts.js', import.meta.url).href;
 
 /** A worker thread hosting named policy slots, with per-call deadlines and self-healing. */
 export class PolicyHost {

@@ -3,7 +3,27 @@
  */
 import type { Command } from '@commander-js/extra-typings';
 import { registerConfig } from './config.js';
+import { registerIngest } from './ingest.js';
+import { registerPipeline } from './pipeline.js';
+import { registerPolicy } from './policy.js';
+import { registerOpe } from './ope.js';
+import { registerServe } from './serve.js';
+import { registerRollout } from './rollout.js';
+import { registerMonitor } from './monitor.js';
+import { registerShadow } from './shadow.js';
+import { registerBootstrap } from './bootstrap.js';
+import { registerSimulate } from './simulate.js';
 
 export function registerAll(program: Command): void {
   registerConfig(program);
+  registerIngest(program);
+  registerPipeline(program);
+  registerPolicy(program);
+  registerOpe(program);
+  registerServe(program);
+  registerRollout(program);
+  registerMonitor(program);
+  registerShadow(program);
+  registerBootstrap(program);
+  registerSimulate(program);
 }

@@ -1,0 +1,87 @@
+/**
+ * `umbra ingest --telemetry PATH [--follow]`: read telemetry (a file, a directory of dated files or
+ * a glob) into `<data-dir>/umbra.db`, exactly once across restarts. Prints the counts of the run;
+ * exits 0 whenever the input could be read, whatever its lines held.
+ */
+import type { Command } from '@commander-js/extra-typings';
+import cliProgress from 'cli-progress';
+import { ErrorCode, UmbraError } from '../../core/errors.js';
+import { ingest, summaryOf, type IngestCounts, type IngestProgress } from '../../ingest/ingest.js';
+import { openDataStore, storePath } from '../../store/index.js';
+import { emit, ensureDataDir, interactive, loadConfig, note } from '../context.js';
+import { globalsOf } from '../run.js';
+
+/** Files smaller than this get no progress bar (it would only flicker). */
+const BAR_MIN_BYTES = 16 * 1024 * 1024;
+
+function table(c: IngestCounts, db: string): string {
+  const rows: [string, number][] = [
+    ['lines read', c.linesRead],
+    ['events stored', c.eventsStored],
+    ['duplicates', c.duplicates],
+    ['outcomes joined', c.outcomesJoined],
+    ['quarantined', c.quarantined.total],
+  ];
+  for (const [reason, n] of Object.entries(c.quarantined.byReason).sort(([a], [b]) => (a < b ? -1 : 1))) rows.push([`  ${reason}`, n]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const nw = Math.max(...rows.map(([, v]) => String(v).length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(w)}  ${String(v).padStart(nw)}`);
+  const extra: string[] = [`turns ${c.turns}`, `outcome updates ${c.outcomes}`, `files ${c.files}`, `bytes ${c.bytesRead}`];
+  for (const [k, v] of Object.entries(c.warnings)) extra.push(`${k.replace(/_/g, ' ')} ${v}`);
+  if (c.rotations > 0) extra.push(`rotations ${c.rotations}`);
+  if (c.truncations > 0) extra.push(`truncations ${c.truncations}`);
+  if (c.pendingBytes > 0) extra.push(`partial last line ${c.pendingBytes} bytes (kept for later)`);
+  return `${lines.join('\n')}\n(${extra.join(', ')}; store ${db})`;
+}
+
+export function registerIngest(program: Command): void {
+  program
+    .command('ingest')
+    .description('read telemetry (file, directory of dated files, or glob) into the store, exactly once')
+    .requiredOption('--telemetry <path>', 'telemetry file, directory (recursive) or glob (*, ?, **)')
+    .option('--follow', 'keep reading new lines and files until interrupted (SIGINT/SIGTERM)')
+    .action(async (opts, cmd) => {
+      const g = globalsOf(cmd);
+      const config = loadConfig(g);
+      const dataDir = ensureDataDir(g);
+      const store = openDataStore(dataDir, config);
+      const ac = new AbortController();
+      const stop = (): void => ac.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      let bar: cliProgress.SingleBar | undefined;
+      const onProgress = (p: IngestProgress): void => {
+        if (bar === undefined) {
+          if (!interactive(g) || p.bytesTotal < BAR_MIN_BYTES) return;
+          bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'ingest [{bar}] {percentage}% | {value}/{total} MiB | eta {eta}s', hideCursor: true }, cliProgress.Presets.shades_classic);
+          bar.start(Math.ceil(p.bytesTotal / 1048576), 0);
+        }
+        bar.setTotal(Math.ceil(p.bytesTotal / 1048576));
+        bar.update(Math.floor(p.bytesDone / 1048576));
+      };
+      let counts: IngestCounts;
+      try {
+        counts = await ingest({
+          store,
+          path: opts.telemetry,
+          config,
+          follow: opts.follow === true,
+          signal: ac.signal,
+          onProgress,
+          onNote: (m) => {
+            if (!g.json) note(m);
+          },
+        });
+      } catch (e) {
+        const sysCode = (e as { code?: unknown }).code;
+        if (e instanceof UmbraError || typeof sysCode !== 'string' || !/^E[A-Z]+$/.test(sysCode)) throw e;
+        throw new UmbraError(ErrorCode.INPUT_UNREADABLE, `cannot read ${opts.telemetry}: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+      } finally {
+        bar?.stop();
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        await store.close();
+      }
+      emit(g, summaryOf(counts), () => table(counts, storePath(dataDir, config)));
+    });
+}

@@ -1,0 +1,120 @@
+/**
+ * `umbra rollout status|promote|pause|resume|abort|rollback|retry|history|verify`: the rollout
+ * state machine by hand. Every command works on the data directory's store, so it sees and
+ * changes the same state as a running `umbra serve` (which picks changes up within a second).
+ */
+import { Command } from '@commander-js/extra-typings';
+import { emit, ensureDataDir, loadConfig } from '../context.js';
+import { globalsOf } from '../run.js';
+import { openDataStore } from '../../store/index.js';
+import { RolloutService } from '../../services/rollout-service.js';
+import { runAction, type ManualAction } from '../../services/rollout-actions.js';
+import { buildStatus } from '../../services/status.js';
+import { ErrorCode, UmbraError } from '../../core/errors.js';
+import type { GlobalOptions } from '../context.js';
+import type { Config } from '../../core/config/index.js';
+import type { Store } from '../../store/port.js';
+import { userInfo } from 'node:os';
+
+async function withRollout<T>(g: GlobalOptions, fn: (x: { store: Store; rollout: RolloutService; config: Config; dataDir: string }) => Promise<T>): Promise<T> {
+  const dataDir = ensureDataDir(g);
+  const config = loadConfig(g);
+  const store = openDataStore(dataDir, config);
+  try {
+    return await fn({ store, rollout: new RolloutService(store, { config }), config, dataDir });
+  } finally {
+    await store.close();
+  }
+}
+
+function actor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+const pct = (x: number | null): string => (x === null ? 'n/a' : `${(100 * x).toFixed(1)} %`);
+
+/** Human rendering of a status object (shared with `shadow status`). */
+export function statusText(s: { stage: string; champion: string; candidate: string | null; canaryWeight: number; since: string; kpis: Record<string, number | null>; kpiWindow: number }): string {
+  return [
+    `stage        ${s.stage}${s.stage === 'canary' ? ` (${(s.canaryWeight * 100).toFixed(1)} % of sticky keys, plus an equal control slice)` : ''}`,
+    `champion     ${s.champion}`,
+    `candidate    ${s.candidate ?? '(none)'}`,
+    `since        ${s.since}`,
+    `KPIs over the last ${s.kpiWindow} route decisions:`,
+    `  tool precision ${pct(s.kpis.toolPrecision ?? null)}   success ${pct(s.kpis.successRate ?? null)}   p95 latency ${s.kpis.p95LatencyMs === null || s.kpis.p95LatencyMs === undefined ? 'n/a' : `${Math.round(s.kpis.p95LatencyMs)} ms`}   cache hits ${pct(s.kpis.cacheHitRate ?? null)}   policy value ${s.kpis.policyValue === null || s.kpis.policyValue === undefined ? 'n/a' : s.kpis.policyValue.toFixed(3)}`,
+  ].join('\n');
+}
+
+export function registerRollout(program: Command): void {
+  const rollout = new Command('rollout').description('the rollout state machine by hand: shadow → canary → production, with rollback');
+  rollout
+    .command('status')
+    .description('stage, champion, candidate, canary weight and KPIs')
+    .action(async (_o, cmd) => {
+      const g = globalsOf(cmd);
+      await withRollout(g, async (x) => {
+        const { episodes: _e, state: _s, ...s } = await buildStatus({ store: x.store, rollout: x.rollout, config: x.config });
+        emit(g, s, () => statusText(s));
+      });
+    });
+  const actions: { name: ManualAction; desc: string; needsReason: boolean }[] = [
+    { name: 'promote', desc: 'shadow → canary, or canary → production, if every gate passes (--force --reason to override, recorded)', needsReason: false },
+    { name: 'pause', desc: 'pause the candidate (canary exposure drops to 0 at once)', needsReason: true },
+    { name: 'resume', desc: 'resume a paused candidate (gates re-checked)', needsReason: true },
+    { name: 'abort', desc: 'abort the candidate: exposure 0 at once', needsReason: true },
+    { name: 'rollback', desc: 'roll back at once: the candidate leaves canary, or production returns to the previous champion', needsReason: true },
+    { name: 'retry', desc: 'send a rolled-back or aborted candidate back to shadow (after the cooldown)', needsReason: true },
+  ];
+  for (const a of actions) {
+    const c = rollout
+      .command(a.name)
+      .description(a.desc)
+      .option('--reason <text>', `why${a.needsReason ? ' (required)' : ''}; recorded in the audit log`);
+    if (a.name === 'promote') c.option('--force', 'promote although a gate fails (needs --reason)').option('--weight <fraction>', 'canary weight for shadow → canary (default rollout.canary_weight)', Number);
+    if (a.name === 'retry') c.option('--id <version>', 'version to retry (default: the last candidate)');
+    c.action(async (opts: { reason?: string; force?: boolean; weight?: number; id?: string }, cmd) => {
+      const g = globalsOf(cmd);
+      if (a.needsReason && !opts.reason?.trim()) throw new UmbraError(ErrorCode.USAGE, `rollout ${a.name} needs --reason TEXT`);
+      await withRollout(g, async (x) => {
+        const r = await runAction(a.name, { ...x, actor: actor(), ...(opts.reason === undefined ? {} : { reason: opts.reason }), ...(opts.force ? { force: true } : {}), ...(opts.weight === undefined ? {} : { weight: opts.weight }), ...(opts.id === undefined ? {} : { id: opts.id }) });
+        const st = await x.rollout.status();
+        emit(g, { ok: true, ...st, records: r.records.map((rec) => ({ seq: rec.seq, event: rec.event, version: rec.version, from: rec.from, to: rec.to })) }, () => r.records.map((rec) => `${rec.version}: ${rec.from ?? '-'} → ${rec.to} (${rec.event})`).join('\n') + `\nstage now: ${st.stage}`);
+      });
+    });
+  }
+  rollout
+    .command('history')
+    .description('the audit log; with --at TIME, which policy served production then')
+    .option('--at <time>', 'ISO-8601 time or epoch milliseconds')
+    .option('--limit <n>', 'most recent records to show', Number)
+    .action(async (opts, cmd) => {
+      const g = globalsOf(cmd);
+      await withRollout(g, async (x) => {
+        if (opts.at !== undefined) {
+          const t = /^\d+$/.test(opts.at) ? Number(opts.at) : opts.at;
+          const c = await x.rollout.championAt(t);
+          emit(g, { at: opts.at, ...c }, () => `at ${opts.at}: ${c.champion} served production${c.since ? ` (since ${c.since})` : ' (the caller’s own rules: nothing recorded before)'}`);
+          return;
+        }
+        const all = await x.rollout.history();
+        const recs = opts.limit ? all.slice(-opts.limit) : all;
+        emit(g, { records: recs }, () => recs.map((r) => `${String(r.seq).padStart(4)} ${r.ts} ${r.event.padEnd(10)} ${(r.version ?? '').padEnd(20)} ${r.from ?? '-'} → ${r.to ?? '-'}  by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`).join('\n'));
+      });
+    });
+  rollout
+    .command('verify')
+    .description('verify the hash chain of the audit log (detects edited, deleted or inserted records)')
+    .action(async (_o, cmd) => {
+      const g = globalsOf(cmd);
+      await withRollout(g, async (x) => {
+        const v = await x.rollout.verify();
+        emit(g, { ok: v.ok, records: v.records, ...(v.firstBad ? { firstBad: v.firstBad } : {}) }, () => (v.ok ? `audit log OK: ${v.records} records, chain intact` : `audit log TAMPERED at record ${v.firstBad?.seq}: ${v.firstBad?.reason}`));
+        if (!v.ok) process.exitCode = 14;
+      });
+    });
+  program.addCommand(rollout);
+}

@@ -1,0 +1,189 @@
+/**
+ * `umbra shadow start|stop|status|compare|promote|rollback` (the seed's `--action X` works too).
+ * `start` runs the controller in the foreground until SIGINT/SIGTERM, or in the background with
+ * `--detach` (log in `<data-dir>/shadow.log`); every other action works from any process through
+ * the data directory's store and lock file.
+ */
+import type { Command} from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { emit, ensureDataDir, loadConfig, note } from '../context.js';
+import { globalsOf } from '../run.js';
+import { ErrorCode, UmbraError } from '../../core/errors.js';
+import { openDataStore } from '../../store/index.js';
+import { RolloutService } from '../../services/rollout-service.js';
+import { runAction } from '../../services/rollout-actions.js';
+import { LOCK_FILE, ShadowController, readControllerState } from '../../services/shadow-controller.js';
+import { lockOwner } from '../../services/lock.js';
+import { compareNow, type CompareReport } from '../../services/compare.js';
+import { readShadowStats } from '../../services/rollout-controller.js';
+import { rolloutStatus } from '../../core/rollout/index.js';
+
+const ACTIONS = ['start', 'stop', 'status', 'compare', 'promote', 'rollback'] as const;
+type ShadowAction = (typeof ACTIONS)[number];
+
+function positive(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!(n > 0)) throw new UmbraError(ErrorCode.USAGE, `${name} must be a positive number, got ${v}`);
+    return n;
+  };
+}
+
+function actor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+const fmt = (x: number | null | undefined, d = 3): string => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
+
+function compareText(r: CompareReport): string {
+  const L = [`candidate ${r.candidate} (${r.stage}) vs production ${r.champion}; ${r.newEpisodes} new episodes`];
+  for (const [point, p] of Object.entries(r.points)) {
+    L.push('', `point ${point} — ${p.n} recent decisions`);
+    L.push(`  policy value   production ${fmt(p.production.value)}   candidate ${fmt(p.candidate.value)}${p.candidate.ci ? ` [${fmt(p.candidate.ci[0])}, ${fmt(p.candidate.ci[1])}]` : ''} (${p.candidate.estimator})${p.candidate.reason ? `  — ${p.candidate.reason}` : ''}`);
+    L.push(`  success rate   production ${fmt(p.production.successRate)}   candidate ${fmt(p.candidate.successRate)}`);
+    L.push(`  diagnostics    ESS ${Math.round(p.diagnostics.ess)}   support deficit ${(100 * p.diagnostics.supportDeficit).toFixed(1)} %   max weight ${fmt(p.diagnostics.maxWeight, 1)}   agreement ${(100 * p.diagnostics.agreementRate).toFixed(1)} %`);
+    for (const g of p.gates) L.push(`  ${g.pass ? 'PASS' : 'FAIL'}  ${g.name.padEnd(20)} value ${g.value === null ? 'n/a' : fmt(g.value, 4)} vs ${fmt(g.threshold, 4)} — ${g.reason}`);
+  }
+  L.push('', r.summary);
+  return L.join('\n');
+}
+
+export function registerShadow(program: Command): void {
+  program
+    .command('shadow')
+    .description('the shadow controller: learn from live telemetry, score every decision in the shadow, retrain on a schedule, compare and promote')
+    .argument('[action]', `one of ${ACTIONS.join(', ')}`)
+    .addOption(new Option('--action <action>', 'the action (the seed’s spelling)').choices(ACTIONS))
+    .option('--interval <hours>', 'hours between retrainings (default shadow_mode.retrain_interval_hours; fractions allowed)', positive('--interval'))
+    .option('--min-episodes <n>', 'new episodes needed for a retraining (default shadow_mode.min_new_episodes)', positive('--min-episodes'))
+    .option('--telemetry <path>', 'telemetry to follow: file, directory of dated files, or glob (default shadow_mode.telemetry_path)')
+    .option('--detach', 'start: run in the background (log in <data-dir>/shadow.log)')
+    .option('--reason <text>', 'promote/rollback: why (recorded in the audit log)')
+    .option('--force', 'promote: override failing gates (needs --reason; recorded)')
+    .action(async (pos, opts, cmd) => {
+      const g = globalsOf(cmd);
+      const action = (opts.action ?? pos) as ShadowAction | undefined;
+      if (action === undefined) throw new UmbraError(ErrorCode.USAGE, `say what to do: umbra shadow <${ACTIONS.join('|')}> (or --action X)`);
+      if (!(ACTIONS as readonly string[]).includes(action)) throw new UmbraError(ErrorCode.USAGE, `unknown shadow action ${action}; one of ${ACTIONS.join(', ')}`);
+      const dataDir = ensureDataDir(g);
+      const config = loadConfig(g);
+      const lockPath = join(dataDir, LOCK_FILE);
+
+      if (action === 'start') {
+        const telemetry = resolve(opts.telemetry ?? config.shadow_mode.telemetry_path);
+        if (opts.detach) {
+          const owner = lockOwner(lockPath);
+          if (owner) throw new UmbraError(ErrorCode.LOCKED, `the shadow controller is already running (pid ${owner.pid}, since ${owner.startedAt})`);
+          const logPath = join(dataDir, 'shadow.log');
+          const fd = openSync(logPath, 'a');
+          const args = process.argv.slice(1).filter((a) => a !== '--detach');
+          const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: process.env });
+          closeSync(fd);
+          child.unref();
+          for (let i = 0; i < 100; i++) {
+            const o = lockOwner(lockPath);
+            if (o?.pid === child.pid) break;
+            if (child.exitCode !== null) throw new UmbraError(ErrorCode.INTERNAL, `the controller exited at once (code ${child.exitCode}); see ${logPath}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          emit(g, { started: true, pid: child.pid, log: logPath }, () => `shadow controller started in the background (pid ${child.pid}); log: ${logPath}`);
+          return;
+        }
+        const ctl = new ShadowController({
+          dataDir,
+          config,
+          telemetry,
+          ...(opts.interval === undefined ? {} : { intervalHours: opts.interval }),
+          ...(opts.minEpisodes === undefined ? {} : { minEpisodes: opts.minEpisodes }),
+          log: (m) => note(`[${new Date().toISOString()}] ${m}`),
+        });
+        const ac = new AbortController();
+        const stop = (): void => ac.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        await ctl.run(ac.signal);
+        emit(g, { stopped: true }, () => 'shadow controller stopped');
+        return;
+      }
+
+      if (action === 'stop') {
+        const owner = lockOwner(lockPath);
+        if (!owner) throw new UmbraError(ErrorCode.NOT_RUNNING, 'the shadow controller is not running for this data directory');
+        process.kill(owner.pid, 'SIGTERM');
+        for (let i = 0; i < 300 && lockOwner(lockPath); i++) await new Promise((r) => setTimeout(r, 100));
+        if (lockOwner(lockPath)) throw new UmbraError(ErrorCode.TIMEOUT, `the controller (pid ${owner.pid}) did not stop within 30 s`);
+        emit(g, { stopped: true, pid: owner.pid }, () => `shadow controller (pid ${owner.pid}) stopped`);
+        return;
+      }
+
+      const store = openDataStore(dataDir, config);
+      try {
+        const rollout = new RolloutService(store, { config });
+        if (action === 'status') {
+          const st = await readControllerState(store);
+          const owner = existsSync(lockPath) ? lockOwner(lockPath) : undefined;
+          const r = rolloutStatus(await rollout.state());
+          const stats = await readShadowStats(store);
+          const cand = r.candidate;
+          const cs = cand ? stats[cand] : undefined;
+          const running = owner !== undefined;
+          const out = {
+            running,
+            pid: owner?.pid ?? null,
+            uptimeS: running && st?.startedAt ? Math.round((Date.now() - Date.parse(st.startedAt)) / 1000) : null,
+            stage: r.stage,
+            candidate: cand,
+            champion: r.champion,
+            lastRetrainAt: st?.lastRetrainAt ?? null,
+            lastRetrainReason: st?.lastRetrainReason ?? null,
+            lastRetrainError: st?.lastRetrainError ?? null,
+            nextRetrainAt: running ? (st?.nextRetrainAt ?? null) : null,
+            nextRetrainWhy: running ? (st?.nextRetrainWhy ?? null) : 'controller not running',
+            newEpisodes: st?.newEpisodes ?? 0,
+            shadowScored: st?.shadow.scored ?? 0,
+            shadowDropped: (st?.shadow.dropped ?? 0) + (st?.shadow.shed ?? 0),
+            shadowErrors: st?.shadow.errors ?? 0,
+            shadowTimeouts: st?.shadow.timeouts ?? 0,
+            agreement: cs && cs.compared > 0 ? cs.agree / cs.compared : null,
+            lastComparison: st?.lastRetrain?.gates ?? null,
+            ingest: st?.ingest ?? null,
+            heartbeatAt: st?.heartbeatAt ?? null,
+            lastEvent: st?.lastEvent ?? null,
+          };
+          emit(g, out, () =>
+            [
+              `controller   ${running ? `running (pid ${out.pid}, up ${out.uptimeS} s)` : 'not running'}`,
+              `stage        ${out.stage}; champion ${out.champion}; candidate ${out.candidate ?? '(none)'}`,
+              `retraining   last ${out.lastRetrainAt ?? 'never'}${out.lastRetrainReason ? ` (${out.lastRetrainReason})` : ''}; next: ${out.nextRetrainWhy ?? '-'}${out.lastRetrainError ? `\n             last error: ${out.lastRetrainError}` : ''}`,
+              `episodes     ${out.newEpisodes} new since the last training`,
+              `shadow       scored ${out.shadowScored}, dropped ${out.shadowDropped}, errors ${out.shadowErrors}, timeouts ${out.shadowTimeouts}; agreement with production ${out.agreement === null ? 'n/a' : `${(100 * out.agreement).toFixed(1)} %`}`,
+              `last gates   ${out.lastComparison ? `${out.lastComparison.passed ? 'PASS' : 'FAIL'}: ${out.lastComparison.summary.length > 240 ? `${out.lastComparison.summary.slice(0, 240)}… (umbra shadow compare for all)` : out.lastComparison.summary}` : 'none yet'}`,
+              `ingest       ${out.ingest ? `${out.ingest.decisions} decisions and ${out.ingest.turns} turns stored, ${out.ingest.quarantined} lines quarantined; ${out.ingest.bytesDone} of ${out.ingest.bytesTotal} bytes read${out.ingest.error ? `; error: ${out.ingest.error}` : ''}` : 'n/a'}`,
+            ].join('\n'),
+          );
+          return;
+        }
+        if (action === 'compare') {
+          const r = await compareNow({ store, rollout, config, dataDir });
+          emit(g, r, () => compareText(r));
+          return;
+        }
+        if (action === 'promote' || action === 'rollback') {
+          const reason = opts.reason ?? (action === 'rollback' ? 'shadow rollback requested' : undefined);
+          const r = await runAction(action, { store, rollout, config, dataDir, actor: actor(), ...(reason === undefined ? {} : { reason }), ...(opts.force ? { force: true } : {}) });
+          const st = await rollout.status();
+          emit(g, { ok: true, ...st, records: r.records.map((x) => ({ event: x.event, version: x.version, from: x.from, to: x.to })) }, () => `${r.records.map((x) => `${x.version}: ${x.from ?? '-'} → ${x.to} (${x.event})`).join('\n')}\nstage now: ${st.stage}; champion ${st.champion}`);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}

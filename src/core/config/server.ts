@@ -1,0 +1,33 @@
+/** The `server` config section: the decision service's address, deadlines and exploration. */
+import { z } from 'zod';
+
+export const ServerConfigSchema = z
+  .object({
+    /** TCP port of `umbra serve`. @default 8787 */
+    port: z.number().int().min(0).max(65535).default(8787),
+    /** Address to listen on (loopback by default; put a proxy in front for anything else). @default "127.0.0.1" */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Deadline of one policy decision; past it the baseline is served. @default 5 */
+    decision_deadline_ms: z.number().positive().default(5),
+    /** Deadline of the whole decide call inside the server, whatever happens. @default 25 */
+    request_deadline_ms: z.number().positive().default(25),
+    /** Bearer token of the admin endpoints; the env var UMBRA_ADMIN_TOKEN overrides it. Unset: admin endpoints refuse. @default null */
+    admin_token: z.string().min(8).nullable().default(null),
+    /**
+     * Exploration floor on decisions served by the caller's rules: the rule action keeps
+     * probability 1 − e, the other actions share e, and the exact propensity is logged. @default 0
+     */
+    exploration_floor: z.number().min(0).max(0.5).default(0),
+    /** Seed of the replayable draws of the service's own decisions. @default 1 */
+    seed: z.number().int().min(0).default(1),
+    /** How often the service re-reads the rollout state written by other processes. @default 1000 */
+    state_poll_ms: z.number().int().min(10).default(1000),
+    /** Decision-log writes are batched: flush after this many milliseconds... @default 100 */
+    log_flush_ms: z.number().int().min(1).default(100),
+    /** ...and keep at most this many unwritten records (more are dropped and counted). @default 50000 */
+    log_buffer: z.number().int().min(100).default(50_000),
+    /** Share of one core that shadow scoring may use; beyond it shadow work is shed. @default 0.5 */
+    shadow_cpu_share: z.number().gt(0).max(1).default(0.5),
+  })
+  .strict();
+export type ServerConfig = z.output<typeof ServerConfigSchema>;

@@ -1,0 +1,373 @@
+/**
+ * The one feature map, shared by training and serving. The original system hashed features one way
+ * when training and another when serving and let the action and its outcome leak into the inputs;
+ * here a single function turns a decision context (and nothing else) into a dense Float64Array, and
+ * its definition is hashed so that a model can refuse a context encoded differently.
+ *
+ * Layout of the d dimensions:
+ * - slot 0: bias (always 1);
+ * - slots 1 … m: dedicated numeric slots, one per numeric key seen at fit time (cyclic keys take two:
+ *   sin and cos); m is at most `numeric_share · (d − 1)`, later numeric keys are hashed instead;
+ * - slots m+1 … d−1: signed hashing trick (murmur3 with the configured seed) of categories
+ *   `key=value` (strings and booleans), of quantile bins of configured numeric keys, of text tokens
+ *   (`<key>_tokens`, words and character trigrams, weighted 1/√n per text) and of configured
+ *   interactions.
+ * Numerics are standardised with mean and standard deviation frozen at fit time; null, NaN and
+ * absent values are missing (they contribute nothing, i.e. the mean); numeric keys not seen at fit
+ * time are ignored.
+ */
+import { z } from 'zod';
+import type { Context, ContextValue } from '../events.js';
+import { contentHash, murmur3 } from '../hash.js';
+import { TEXT_VERSION, expandText } from '../text.js';
+import { FeaturesConfigSchema, type FeaturesConfig } from '../config/features.js';
+
+/** Version of the feature-map algorithm; part of the definition hash. */
+export const FEATURES_VERSION = 'features/v1';
+
+/** The definition of a feature map: the effective `features` config section. */
+export const FeatureDefinitionSchema = FeaturesConfigSchema;
+export type FeatureDefinition = FeaturesConfig;
+
+/** Frozen statistics of one numeric key. */
+export const NumericStatSchema = z
+  .object({
+    key: z.string(),
+    mean: z.number(),
+    std: z.number().positive(),
+    /** Observations the statistics were computed from. */
+    n: z.number().int().min(0),
+  })
+  .strict();
+export type NumericStat = z.infer<typeof NumericStatSchema>;
+
+/** Everything fitted from training contexts (frozen in the artifact). */
+export const FeatureStatsSchema = z
+  .object({
+    /** Numeric keys in slot order (sorted by key). */
+    numeric: z.array(NumericStatSchema),
+    /** Cyclic keys seen at fit time, in slot order (sorted by key). */
+    cyclic: z.array(z.string()),
+    /** Quantile bin edges of binned keys (a value v falls in bin #edges ≤ v). */
+    bins: z.array(z.object({ key: z.string(), edges: z.array(z.number()) }).strict()).default([]),
+    /** Contexts the statistics were fitted on. */
+    n: z.number().int().min(0),
+  })
+  .strict();
+export type FeatureStats = z.infer<typeof FeatureStatsSchema>;
+
+/** Hash of a feature-map definition (with the text and algorithm versions and the hash function). */
+export function featureHash(def: FeatureDefinition): string {
+  return contentHash({ v: FEATURES_VERSION, text: TEXT_VERSION, hash: 'murmur3_x86_32', def: normaliseDefinition(def) });
+}
+
+/** The effective definition from a (possibly partial) `features` section. */
+export function featureDefinition(cfg: Partial<FeaturesConfig> = {}): FeatureDefinition {
+  return FeaturesConfigSchema.parse(cfg);
+}
+
+function normaliseDefinition(def: FeatureDefinition): FeatureDefinition {
+  // Lists that act as sets are hashed sorted so that reordering them does not change the hash.
+  return {
+    ...def,
+    text_keys: [...def.text_keys].sort(),
+    exclude_keys: [...new Set(def.exclude_keys)].sort(),
+    log1p_keys: [...new Set(def.log1p_keys)].sort(),
+  };
+}
+
+const CACHE_LIMIT = 65_536;
+
+/** Keys whose values the feature map derives from text (tokens are handled apart from categories). */
+function tokenKeysOf(textKeys: readonly string[]): Set<string> {
+  return new Set(textKeys.map((k) => `${k}_tokens`));
+}
+
+/** Integer mixer (murmur3's finaliser) for hashing numeric token ids with a seed. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * A feature map: a definition plus statistics frozen at fit time. `featurize` is the only way a
+ * context becomes a vector, for training and serving alike.
+ */
+export class FeatureMap {
+  /** The definition (effective `features` config). */
+  readonly definition: FeatureDefinition;
+  /** Hash of the definition: artifacts carry it, loaders compare it. */
+  readonly hash: string;
+  /** Statistics frozen at fit time. */
+  readonly stats: FeatureStats;
+  /** Vector dimension d. */
+  readonly dim: number;
+
+  private readonly textKeys: readonly string[];
+  private readonly tokenKeys: Set<string>;
+  private readonly excluded: Set<string>;
+  private readonly log1p: Set<string>;
+  private readonly numericIndex = new Map<string, number>();
+  private readonly numericSlot: Int32Array;
+  private readonly numericMean: Float64Array;
+  private readonly numericInvStd: Float64Array;
+  private readonly cyclicSlot = new Map<string, number>();
+  private readonly cyclicPeriod = new Map<string, number>();
+  private readonly interactions: readonly (readonly [string, string])[];
+  private readonly hashBase: number;
+  private readonly hashSize: number;
+  private readonly seed: number;
+  private readonly tokenSeed: number;
+  private readonly clip: number;
+  private readonly catCache = new Map<string, number>();
+  private readonly binEdges = new Map<string, Float64Array>();
+
+  constructor(definition: FeatureDefinition, stats?: FeatureStats) {
+    this.definition = definition;
+    this.hash = featureHash(definition);
+    this.dim = definition.dim;
+    this.stats = stats ?? { numeric: [], cyclic: [], bins: [], n: 0 };
+    for (const b of this.stats.bins) if (definition.bins[b.key] !== undefined) this.binEdges.set(b.key, Float64Array.from(b.edges));
+    this.textKeys = definition.text_keys;
+    this.tokenKeys = tokenKeysOf(definition.text_keys);
+    this.excluded = new Set(definition.exclude_keys);
+    this.log1p = new Set(definition.log1p_keys);
+    this.interactions = definition.interactions;
+    this.seed = definition.seed >>> 0;
+    this.tokenSeed = murmur3('tokens', this.seed);
+    this.clip = definition.clip;
+    for (const [k, p] of Object.entries(definition.cyclic)) this.cyclicPeriod.set(k, p);
+    const budget = Math.floor(definition.numeric_share * (this.dim - 1));
+    let slot = 1;
+    for (const key of this.stats.cyclic) {
+      if (slot + 2 > 1 + budget) break; // cyclic keys beyond the budget are dropped (documented)
+      this.cyclicSlot.set(key, slot);
+      slot += 2;
+    }
+    const k = this.stats.numeric.length;
+    this.numericSlot = new Int32Array(k);
+    this.numericMean = new Float64Array(k);
+    this.numericInvStd = new Float64Array(k);
+    this.stats.numeric.forEach((s, i) => {
+      this.numericIndex.set(s.key, i);
+      this.numericMean[i] = s.mean;
+      this.numericInvStd[i] = 1 / s.std;
+      // Numeric keys beyond the budget keep their frozen statistics but share the hashed slots (0 = hashed).
+      if (slot < 1 + budget) this.numericSlot[i] = slot++;
+    });
+    this.hashBase = slot;
+    this.hashSize = this.dim - slot;
+  }
+
+  /**
+   * Fit the statistics (numeric means and standard deviations, numeric and cyclic keys) on training
+   * contexts and return the frozen map. Contexts may carry raw or expanded text.
+   */
+  static fit(definition: FeatureDefinition, contexts: Iterable<Context>): FeatureMap {
+    const acc = new Map<string, { n: number; mean: number; m2: number }>();
+    const cyc = new Set<string>();
+    const excluded = new Set(definition.exclude_keys);
+    const tokenKeys = tokenKeysOf(definition.text_keys);
+    const log1p = new Set(definition.log1p_keys);
+    const binValues = new Map<string, number[]>();
+    let n = 0;
+    for (const raw of contexts) {
+      n++;
+      const ctx = expandText(raw, definition.text_keys);
+      for (const key in ctx) {
+        const v = ctx[key];
+        if (typeof v !== 'number' || !Number.isFinite(v) || excluded.has(key) || tokenKeys.has(key)) continue;
+        if (definition.bins[key] !== undefined) {
+          let list = binValues.get(key);
+          if (list === undefined) {
+            list = [];
+            binValues.set(key, list);
+          }
+          list.push(v);
+        }
+        if (definition.cyclic[key] !== undefined) {
+          cyc.add(key);
+          continue;
+        }
+        const x = log1p.has(key) ? Math.sign(v) * Math.log1p(Math.abs(v)) : v;
+        let a = acc.get(key);
+        if (a === undefined) {
+          a = { n: 0, mean: 0, m2: 0 };
+          acc.set(key, a);
+        }
+        a.n++;
+        const delta = x - a.mean;
+        a.mean += delta / a.n;
+        a.m2 += delta * (x - a.mean);
+      }
+    }
+    const numeric: NumericStat[] = [...acc.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, a]) => {
+        const sd = a.n > 1 ? Math.sqrt(a.m2 / (a.n - 1)) : 0;
+        return { key, mean: a.mean, std: sd > 1e-12 ? sd : 1, n: a.n };
+      });
+    const bins = [...binValues.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, values]) => ({ key, edges: quantileEdges(values, definition.bins[key]!) }));
+    return new FeatureMap(definition, { numeric, cyclic: [...cyc].sort(), bins, n });
+  }
+
+  /** A fresh zeroed vector of dimension d. */
+  vector(): Float64Array {
+    return new Float64Array(this.dim);
+  }
+
+  /**
+   * The feature vector of a context, written into `out` (allocated when not given). Only the
+   * context is read: the action and anything measured after the decision cannot reach it.
+   */
+  featurize(context: Context, out: Float64Array = new Float64Array(this.dim)): Float64Array {
+    if (out.length !== this.dim) throw new RangeError(`feature buffer has length ${out.length}, not the dimension ${this.dim}`);
+    out.fill(0);
+    out[0] = 1;
+    const ctx = expandText(context, this.textKeys);
+    for (const key in ctx) {
+      const v = ctx[key];
+      if (v === null || v === undefined || this.excluded.has(key)) continue;
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) continue;
+        const cs = this.cyclicSlot.get(key);
+        if (cs !== undefined) {
+          const angle = (2 * Math.PI * v) / this.cyclicPeriod.get(key)!;
+          out[cs] = Math.sin(angle);
+          out[cs + 1] = Math.cos(angle);
+          continue;
+        }
+        const edges = this.binEdges.get(key);
+        if (edges !== undefined) this.addHashed(out, binName(key, edges, v), 1);
+        const i = this.numericIndex.get(key);
+        if (i === undefined) continue;
+        const z = this.standardiseAt(i, key, v);
+        const slot = this.numericSlot[i]!;
+        if (slot > 0) out[slot] = z;
+        else this.addHashed(out, `#${key}`, z);
+        continue;
+      }
+      if (typeof v === 'string' && this.tokenKeys.has(key)) {
+        this.addTokens(out, v);
+        continue;
+      }
+      this.addHashed(out, categoryName(key, v), 1);
+    }
+    for (const [a, b] of this.interactions) this.addInteraction(out, ctx, a, b);
+    return out;
+  }
+
+  /** The standardised (and clipped) value of a numeric key, or undefined when the key was not fitted. */
+  private standardise(key: string, v: number): number | undefined {
+    const i = this.numericIndex.get(key);
+    return i === undefined || !Number.isFinite(v) ? undefined : this.standardiseAt(i, key, v);
+  }
+
+  private standardiseAt(i: number, key: string, v: number): number {
+    const x = this.log1p.has(key) ? Math.sign(v) * Math.log1p(Math.abs(v)) : v;
+    const z = (x - this.numericMean[i]!) * this.numericInvStd[i]!;
+    return z > this.clip ? this.clip : z < -this.clip ? -this.clip : z;
+  }
+
+  private addHashed(out: Float64Array, name: string, value: number): void {
+    if (this.hashSize <= 0) return;
+    let h = this.catCache.get(name);
+    if (h === undefined) {
+      h = murmur3(name, this.seed);
+      if (this.catCache.size >= CACHE_LIMIT) this.catCache.clear();
+      this.catCache.set(name, h);
+    }
+    const slot = this.hashBase + ((h >>> 1) % this.hashSize);
+    out[slot] = out[slot]! + ((h & 1) === 1 ? -value : value);
+  }
+
+  /** Hash the base-36 token ids of a `<key>_tokens` value without allocating. */
+  private addTokens(out: Float64Array, tokens: string): void {
+    if (this.hashSize <= 0 || tokens.length === 0) return;
+    let count = 1;
+    for (let i = 0; i < tokens.length; i++) if (tokens.charCodeAt(i) === 32) count++;
+    const w = 1 / Math.sqrt(count);
+    let acc = 0;
+    let any = false;
+    for (let i = 0; i <= tokens.length; i++) {
+      const c = i < tokens.length ? tokens.charCodeAt(i) : 32;
+      if (c === 32) {
+        if (any) {
+          const h = fmix32((acc ^ this.tokenSeed) >>> 0);
+          const slot = this.hashBase + ((h >>> 1) % this.hashSize);
+          out[slot] = out[slot]! + ((h & 1) === 1 ? -w : w);
+        }
+        acc = 0;
+        any = false;
+        continue;
+      }
+      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+      if (d < 0) continue;
+      acc = acc * 36 + d;
+      any = true;
+    }
+  }
+
+  private addInteraction(out: Float64Array, ctx: Context, a: string, b: string): void {
+    const va = ctx[a];
+    const vb = ctx[b];
+    if (va === null || va === undefined || vb === null || vb === undefined) return;
+    if (this.tokenKeys.has(a) || this.tokenKeys.has(b) || this.excluded.has(a) || this.excluded.has(b)) return;
+    // Each side is a label (category, boolean or bin of a binned numeric) or a standardised numeric.
+    const la = this.labelOf(a, va);
+    const lb = this.labelOf(b, vb);
+    const za = la === undefined && typeof va === 'number' ? this.standardise(a, va) : undefined;
+    const zb = lb === undefined && typeof vb === 'number' ? this.standardise(b, vb) : undefined;
+    if (la === undefined && za === undefined) return;
+    if (lb === undefined && zb === undefined) return;
+    if (la !== undefined && lb !== undefined) this.addHashed(out, `${la}&${lb}`, 1);
+    else if (za !== undefined && zb !== undefined) this.addHashed(out, `${a}*${b}`, za * zb);
+    else if (za !== undefined) this.addHashed(out, `${a}*${lb!}`, za);
+    else this.addHashed(out, `${b}*${la!}`, zb!);
+  }
+
+  /** The categorical label of a value, or undefined for a plain (unbinned) numeric. */
+  private labelOf(key: string, v: Exclude<ContextValue, null>): string | undefined {
+    if (typeof v !== 'number') return categoryName(key, v);
+    const edges = this.binEdges.get(key);
+    return edges !== undefined && Number.isFinite(v) ? binName(key, edges, v) : undefined;
+  }
+
+  /** The artifact form: definition, its hash and the frozen statistics. */
+  toJSON(): { definition: FeatureDefinition; hash: string; stats: FeatureStats } {
+    return { definition: this.definition, hash: this.hash, stats: this.stats };
+  }
+}
+
+/** Quantile edges splitting `values` into at most `bins` bins (duplicates removed). */
+function quantileEdges(values: number[], bins: number): number[] {
+  const sorted = Float64Array.from(values).sort();
+  const edges: number[] = [];
+  for (let j = 1; j < bins; j++) {
+    const e = sorted[Math.min(sorted.length - 1, Math.floor((j * sorted.length) / bins))]!;
+    if (edges.length === 0 || e > edges[edges.length - 1]!) edges.push(e);
+  }
+  return edges;
+}
+
+/** The category of v's bin: `key#b=<number of edges ≤ v>`. */
+function binName(key: string, edges: Float64Array, v: number): string {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (edges[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return `${key}#b=${lo}`;
+}
+
+function categoryName(key: string, v: Exclude<ContextValue, null>): string {
+  return `${key}=${typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v)}`;
+}

@@ -1,0 +1,39 @@
+/**
+ * Line-level verdicts that need the raw text: telling a torn line from plain garbage, and the
+ * bounded, redacted excerpt kept with every quarantined line (raw user text never reaches the
+ * quarantine table unless the config says text may be stored).
+ */
+import { QuarantineReason } from '../core/telemetry/types.js';
+
+/** Keys whose string values are raw user text in Alice's telemetry. */
+const TEXT_FIELD_RE = /("(?:input_text|output_text|text|comment)"\s*:\s*")((?:[^"\\]|\\.)*)("?)/g;
+
+/**
+ * Why a line that is not JSON failed: `torn_line` when it holds a piece of a JSON object (an
+ * opening brace followed by a quoted key, or a closing brace after a quoted value, as concurrent
+ * writers and cut-short writes leave them), else `not_json`.
+ */
+export function classifyUnparsable(text: string): typeof QuarantineReason.TORN_LINE | typeof QuarantineReason.NOT_JSON {
+  return /\{\s*"|"\s*[:,}]|\}\s*\{/.test(text) ? QuarantineReason.TORN_LINE : QuarantineReason.NOT_JSON;
+}
+
+/**
+ * A bounded excerpt of a quarantined line: text fields redacted (unless `keepText`), control
+ * characters made visible, at most `maxChars` characters.
+ */
+export function excerptOf(text: string, maxChars: number, keepText = false): string {
+  let s = text.length > maxChars * 4 + 64 ? text.slice(0, maxChars * 4 + 64) : text;
+  if (!keepText) s = s.replace(TEXT_FIELD_RE, (_m, open: string, _body: string, close: string) => `${open}[redacted]${close}`);
+  // eslint-disable-next-line no-control-regex
+  s = s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.length > maxChars ? `${s.slice(0, Math.max(0, maxChars - 1))}…` : s;
+}
+
+/** True when a line holds only whitespace (skipped, neither counted nor quarantined). */
+export function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10 && c !== 0xfeff) return false;
+  }
+  return true;
+}

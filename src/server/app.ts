@@ -1,0 +1,197 @@
+/**
+ * The decision service over HTTP: `POST /v1/decide`, `POST /v1/outcome`, `GET /v1/status`,
+ * `GET /metrics`, the dashboard at `/` with its data (`/api/dashboard`, `/api/stream`), and the
+ * admin rollout endpoints behind a bearer token. Routes only parse, call a service and format:
+ * the caller of `/v1/decide` always gets an answer within the request deadline.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { DecideRequestSchema, OutcomeRequestSchema } from '../core/api.js';
+import type { Config } from '../core/config/index.js';
+import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
+import type { Store } from '../store/port.js';
+import { DecisionEngine } from '../services/decision-engine.js';
+import type { RolloutService } from '../services/rollout-service.js';
+import type { RolloutController } from '../services/rollout-controller.js';
+import type { Alerter } from '../services/alerts.js';
+import { buildSnapshot, buildStatus } from '../services/status.js';
+import { MANUAL_ACTIONS, runAction, type ManualAction } from '../services/rollout-actions.js';
+import { createMetrics } from './metrics.js';
+import type { DashboardSnapshot } from '../core/dashboard.js';
+
+export interface AppDeps {
+  store: Store;
+  rollout: RolloutService;
+  engine: DecisionEngine;
+  controller?: RolloutController;
+  alerter?: Alerter;
+  config: Config;
+  dataDir: string;
+  /** Admin bearer token (UMBRA_ADMIN_TOKEN or config); null disables the admin endpoints. */
+  adminToken: string | null;
+  now?: () => number;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The web/ folder (the dashboard page), from the compiled or the source layout. */
+function webRoot(): string {
+  const candidates = [join(here, '..', '..', '..', 'web'), join(here, '..', '..', 'web')];
+  return candidates.find((p) => existsSync(join(p, 'index.html'))) ?? candidates[0]!;
+}
+
+function sendError(reply: FastifyReply, e: UmbraError): FastifyReply {
+  return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
+}
+
+function schemaError(issues: { path: PropertyKey[]; message: string }[]): UmbraError {
+  return new UmbraError(ErrorCode.SCHEMA, issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`).join('; '), { issues: issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) });
+}
+
+/** Build the app (not listening). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { engine, config } = deps;
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20, keepAliveTimeout: 65_000 });
+  let lastSnapshot: { at: number; snap: DashboardSnapshot } | undefined;
+  const valueEstimates: Record<string, number | null> = { production: null, shadow: null };
+  const metrics = createMetrics({ engine, store: deps.store, rollout: deps.rollout, valueEstimates: () => valueEstimates });
+
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    const e = err as { statusCode?: number; message?: string; code?: string };
+    const ue = err instanceof UmbraError ? err : e.statusCode !== undefined && e.statusCode < 500 ? new UmbraError(ErrorCode.SCHEMA, `malformed request: ${e.message ?? 'unreadable body'}`) : toUmbraError(err);
+    metrics.httpErrors.inc({ code: ue.code });
+    void sendError(reply, ue);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    metrics.httpErrors.inc({ code: ErrorCode.NOT_FOUND });
+    void sendError(reply, new UmbraError(ErrorCode.NOT_FOUND, `no route ${req.method} ${req.url}`));
+  });
+
+  app.post('/v1/decide', async (req, reply) => {
+    const parsed = DecideRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
+      return sendError(reply, schemaError(parsed.error.issues));
+    }
+    const t0 = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<ReturnType<typeof DecisionEngine.fallback>>((resolve) => {
+      timer = setTimeout(() => resolve(DecisionEngine.fallback(parsed.data, 'deadline')), config.server.request_deadline_ms);
+    });
+    const answer = await Promise.race([engine.decide(parsed.data).catch(() => DecisionEngine.fallback(parsed.data, 'engine_error')), deadline]);
+    clearTimeout(timer);
+    metrics.decideSeconds.observe({ served_by: answer.servedBy }, (performance.now() - t0) / 1000);
+    return reply.send(answer);
+  });
+
+  app.post('/v1/outcome', async (req, reply) => {
+    const parsed = OutcomeRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
+      return sendError(reply, schemaError(parsed.error.issues));
+    }
+    engine.outcome(parsed.data);
+    return reply.code(202).send({ ok: true, id: parsed.data.id });
+  });
+
+  app.get('/v1/status', async () => {
+    const s = await buildStatus({ store: deps.store, rollout: deps.rollout, config, now });
+    const lat = [...engine.stats.latencyUs].sort((a, b) => a - b);
+    const q = (p: number): number | null => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null);
+    return {
+      stage: s.stage,
+      champion: s.champion,
+      candidate: s.candidate,
+      canaryWeight: s.canaryWeight,
+      previousChampions: s.previousChampions,
+      since: s.since,
+      kpis: s.kpis,
+      kpiWindow: s.kpiWindow,
+      uptimeS: Math.round((now() - started) / 1000),
+      decisions: { total: engine.stats.decisions, bySlice: engine.stats.bySlice, byServedBy: engine.stats.byServedBy, fallbacks: engine.stats.fallbacks, latencyUs: { p50: q(0.5), p99: q(0.99) } },
+      log: { logged: engine.stats.logged, dropped: engine.stats.logDropped, errors: engine.stats.logErrors },
+      shadow: { candidates: engine.shadow.active.map((c) => c.version), ...engine.shadow.stats },
+      policyLoadFailures: engine.loadFailures,
+      judge: deps.controller?.error ?? null,
+    };
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  const snapshot = async (): Promise<DashboardSnapshot> => {
+    if (lastSnapshot && now() - lastSnapshot.at < 1000) return lastSnapshot.snap;
+    const fb = Object.values(engine.stats.fallbacks).reduce((a, b) => a + b, 0);
+    const snap = await buildSnapshot({ store: deps.store, rollout: deps.rollout, config, now, uptimeS: Math.round((now() - started) / 1000), extra: { shadowScored: engine.shadow.stats.scored, shadowDropped: engine.shadow.stats.dropped + engine.shadow.stats.shed, fallbacks: fb } });
+    const last = (xs: (number | null)[]): number | null => [...xs].reverse().find((x) => x !== null) ?? null;
+    valueEstimates.production = last(snap.value.production);
+    valueEstimates.shadow = last(snap.value.shadow);
+    lastSnapshot = { at: now(), snap };
+    return snap;
+  };
+  app.get('/api/dashboard', async () => snapshot());
+  app.get('/api/stream', (req: FastifyRequest, reply: FastifyReply) => {
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    let lastTs = '';
+    const send = async (): Promise<void> => {
+      try {
+        const s = await snapshot();
+        const key = JSON.stringify([s.status, s.history[0]?.seq, s.counts.decisions, s.alerts[0]?.ts]);
+        if (key !== lastTs) {
+          lastTs = key;
+          reply.raw.write(`event: snapshot\ndata: ${JSON.stringify(s)}\n\n`);
+        } else reply.raw.write(': keep-alive\n\n');
+      } catch {
+        /* the next tick tries again */
+      }
+    };
+    void send();
+    const t = setInterval(() => void send(), 1000);
+    req.raw.on('close', () => clearInterval(t));
+  });
+
+  app.post('/v1/admin/rollout/:action', async (req, reply) => {
+    const token = deps.adminToken;
+    const auth = req.headers.authorization ?? '';
+    const given = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const ok = token !== null && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
+    if (!ok) return sendError(reply, new UmbraError(ErrorCode.UNAUTHORIZED, token === null ? 'admin endpoints are disabled: set server.admin_token or UMBRA_ADMIN_TOKEN' : 'missing or wrong bearer token'));
+    const action = (req.params as { action: string }).action;
+    if (!(MANUAL_ACTIONS as readonly string[]).includes(action)) return sendError(reply, new UmbraError(ErrorCode.NOT_FOUND, `no rollout action ${action}; one of ${MANUAL_ACTIONS.join(', ')}`));
+    const body = (req.body ?? {}) as { reason?: unknown; force?: unknown; weight?: unknown; id?: unknown };
+    try {
+      const r = await runAction(action as ManualAction, {
+        store: deps.store,
+        rollout: deps.rollout,
+        config,
+        dataDir: deps.dataDir,
+        actor: 'http:admin',
+        ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+        ...(body.force === true ? { force: true } : {}),
+        ...(typeof body.weight === 'number' ? { weight: body.weight } : {}),
+        ...(typeof body.id === 'string' ? { id: body.id } : {}),
+        now,
+      });
+      await engine.refresh();
+      lastSnapshot = undefined;
+      const last = r.records[r.records.length - 1];
+      return { ok: true, event: last?.event, from: last?.from, to: last?.to, version: last?.version, message: `${last?.version}: ${last?.from} → ${last?.to}` };
+    } catch (e) {
+      return sendError(reply, toUmbraError(e));
+    }
+  });
+
+  // The dashboard page and its locally served chart library (no internet needed).
+  const uplotDist = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+  await app.register(fastifyStatic, { root: webRoot(), prefix: '/', index: ['index.html'] });
+  await app.register(fastifyStatic, { root: uplotDist, prefix: '/vendor/uplot/', decorateReply: false });
+  return app;
+}

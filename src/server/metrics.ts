@@ -1,0 +1,117 @@
+/**
+ * Prometheus metrics of the decision service, in a registry of its own (never prom-client's
+ * global one). Counters are read from the engine's own counters at scrape time, so the request
+ * path does no metrics bookkeeping beyond one histogram observation.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DecisionEngine } from '../services/decision-engine.js';
+import type { Store } from '../store/port.js';
+import type { RolloutService } from '../services/rollout-service.js';
+
+/** Numeric code of each rollout stage for the `umbra_rollout_stage` gauge. */
+export const STAGE_CODE: Record<string, number> = { production: 0, registered: 1, shadow: 2, canary: 3, paused: 4, rolled_back: 5, aborted: 6, rejected: 7, retired: 8 };
+
+export interface ServerMetrics {
+  registry: Registry;
+  decideSeconds: Histogram<'served_by'>;
+  httpErrors: Counter<'code'>;
+}
+
+export function createMetrics(deps: { engine: DecisionEngine; store: Store; rollout: RolloutService; valueEstimates: () => Record<string, number | null> }): ServerMetrics {
+  const registry = new Registry();
+  const { engine, store, rollout } = deps;
+  const decideSeconds = new Histogram({ name: 'umbra_decide_duration_seconds', help: 'Time to answer POST /v1/decide inside the server.', labelNames: ['served_by'] as const, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05], registers: [registry] });
+  const httpErrors = new Counter({ name: 'umbra_http_errors_total', help: 'Requests answered with an error, by stable error code.', labelNames: ['code'] as const, registers: [registry] });
+  new Gauge({
+    name: 'umbra_decisions_total',
+    help: 'Decisions answered, by slice and by who served them.',
+    labelNames: ['slice', 'served_by'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [slice, n] of Object.entries(engine.stats.bySlice)) this.set({ slice, served_by: '' }, n);
+      for (const [sb, n] of Object.entries(engine.stats.byServedBy)) this.set({ slice: '', served_by: sb }, n);
+    },
+  });
+  new Gauge({
+    name: 'umbra_fallbacks_total',
+    help: 'Decisions answered with the baseline because of a failure, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(engine.stats.fallbacks)) this.set({ reason }, n);
+    },
+  });
+  new Gauge({
+    name: 'umbra_shadow_events_total',
+    help: 'Shadow scoring: scored, dropped (queue full), shed (CPU share), errors, timeouts.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = engine.shadow.stats;
+      for (const k of ['scored', 'dropped', 'shed', 'errors', 'timeouts'] as const) this.set({ result: k }, s[k]);
+    },
+  });
+  new Gauge({
+    name: 'umbra_decision_log_events_total',
+    help: 'Decision-log writes: logged, dropped (buffer full), errors (store failures).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ result: 'logged' }, engine.stats.logged);
+      this.set({ result: 'dropped' }, engine.stats.logDropped);
+      this.set({ result: 'errors' }, engine.stats.logErrors);
+    },
+  });
+  new Gauge({
+    name: 'umbra_quarantined_lines',
+    help: 'Quarantined telemetry lines in the store, by reason code.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const [reason, n] of Object.entries(await store.quarantineCounts())) this.set({ reason }, n);
+      } catch {
+        /* a scrape must not fail because the store is busy */
+      }
+    },
+  });
+  new Gauge({
+    name: 'umbra_rollout_stage',
+    help: 'Rollout stage of the candidate (0 production/none, 1 registered, 2 shadow, 3 canary, 4 paused, 5 rolled_back, 6 aborted, 7 rejected, 8 retired).',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(STAGE_CODE[(await rollout.status()).stage] ?? -1);
+      } catch {
+        this.set(-1);
+      }
+    },
+  });
+  new Gauge({
+    name: 'umbra_rollout_canary_weight_ratio',
+    help: 'Share of sticky keys on the canary slice.',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set((await rollout.status()).canaryWeight);
+      } catch {
+        /* keep the last value */
+      }
+    },
+  });
+  new Gauge({
+    name: 'umbra_policy_value_estimate',
+    help: 'Latest policy value estimates (mean reward in [0, 1]) for production and the shadow candidate.',
+    labelNames: ['policy'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [policy, v] of Object.entries(deps.valueEstimates())) if (v !== null) this.set({ policy }, v);
+    },
+  });
+  return { registry, decideSeconds, httpErrors };
+}

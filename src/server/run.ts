@@ -1,0 +1,92 @@
+/**
+ * Starting and stopping the whole decision service in one process: store, rollout service, the
+ * decision engine with its policy workers and shadow scorer, the rollout controller (judge and
+ * drift), alerts, and the HTTP app. Used by `umbra serve` and by `umbra demo`.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config/index.js';
+import { openDataStore } from '../store/index.js';
+import type { Store } from '../store/port.js';
+import { RolloutService } from '../services/rollout-service.js';
+import { DecisionEngine } from '../services/decision-engine.js';
+import { RolloutController, writeShadowStats } from '../services/rollout-controller.js';
+import { Alerter, persistAlert } from '../services/alerts.js';
+import { buildApp } from './app.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  store: Store;
+  engine: DecisionEngine;
+  rollout: RolloutService;
+  controller: RolloutController;
+  alerter: Alerter;
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  config: Config;
+  dataDir: string;
+  port?: number;
+  host?: string;
+  /** Use this store instead of opening the data directory's (tests). */
+  store?: Store;
+  /** Injectable clock (the demo and tests accelerate time). */
+  now?: () => number;
+  /** Judge every this many ms instead of `rollout.check_interval_s`. */
+  checkIntervalMs?: number;
+  loaderUrl?: string;
+  shadow?: boolean;
+}
+
+/** Start the decision service and listen. */
+export async function startServer(o: ServeOptions): Promise<RunningServer> {
+  const store = o.store ?? openDataStore(o.dataDir, o.config);
+  const now = o.now ?? Date.now;
+  const alerter = new Alerter({ config: o.config.alerts, now: () => new Date(now()), onAlert: (a) => void persistAlert(store, a).catch(() => undefined) });
+  const rollout = new RolloutService(store, {
+    config: o.config,
+    now,
+    onTransition: (_s, records) => {
+      for (const r of records) if (r.event === 'rollback') alerter.raise('rolled_back', 'critical', `${r.version} rolled back: ${r.reason}`);
+    },
+  });
+  const engine = new DecisionEngine({ store, rollout, config: o.config, dataDir: o.dataDir, now, ...(o.loaderUrl === undefined ? {} : { loaderUrl: o.loaderUrl }), ...(o.shadow === undefined ? {} : { shadow: o.shadow }) });
+  await engine.start();
+  const controller = new RolloutController({ store, rollout, config: o.config, dataDir: o.dataDir, alerter, now });
+  controller.start(o.checkIntervalMs);
+  // Shadow counters go to the store so the gates (and other processes) can read them.
+  const statsTimer = setInterval(() => {
+    const by = engine.shadow.stats.byCandidate;
+    if (Object.keys(by).length > 0) void writeShadowStats(store, 'serve', by).catch(() => undefined);
+  }, 1000);
+  statsTimer.unref();
+  const adminToken = process.env.UMBRA_ADMIN_TOKEN ?? o.config.server.admin_token;
+  const app = await buildApp({ store, rollout, engine, controller, alerter, config: o.config, dataDir: o.dataDir, adminToken, now });
+  const host = o.host ?? o.config.server.host;
+  await app.listen({ port: o.port ?? o.config.server.port, host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : (o.port ?? o.config.server.port);
+  let closed = false;
+  return {
+    app,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    store,
+    engine,
+    rollout,
+    controller,
+    alerter,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(statsTimer);
+      controller.stop();
+      await app.close();
+      const by = engine.shadow.stats.byCandidate;
+      await engine.close();
+      if (Object.keys(by).length > 0) await writeShadowStats(store, 'serve', by).catch(() => undefined);
+      await alerter.drain();
+      if (!o.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,363 @@
+/**
+ * The shadow controller (`umbra shadow start`): one long-running process per data directory that
+ * follows the telemetry into the store, scores every new decision with the shadow candidate(s)
+ * off the ingest path, retrains on a schedule in a child process, and registers each new
+ * candidate with the rollout. Its state lives in the store, so `status`, `compare`, `promote`
+ * and `stop` from any other process see and act on the same truth.
+ *
+ * Isolation: ingestion never waits for shadow work. New decisions are read back from the store
+ * by a separate loop and offered to a bounded scorer whose policies run in a worker thread with a
+ * per-event budget; a candidate that throws or never returns is counted and shed, never felt by
+ * ingestion or production data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../core/config/index.js';
+import { ErrorCode, UmbraError, toUmbraError } from '../core/errors.js';
+import { inFlight, shadowCandidate } from '../core/rollout/index.js';
+import { openDataStore } from '../store/index.js';
+import type { Store } from '../store/port.js';
+import { ingest } from '../ingest/ingest.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { acquireLock } from './lock.js';
+import { PolicyHost } from './policy-host.js';
+import { RolloutService } from './rollout-service.js';
+import { ShadowScorer } from './shadow-scorer.js';
+import { bundleArtifacts } from './bundles.js';
+import { writeShadowStats } from './rollout-controller.js';
+import type { RetrainResult } from './retrain.js';
+import { readPolicyArtifact } from './artifacts.js';
+import { compileReward } from '../core/reward.js';
+import { featureDefinition, featureHash } from '../core/features/index.js';
+
+/** Store key of the controller's state. */
+export const CONTROLLER_KEY = 'shadow.controller';
+/** Lock file name in the data directory. */
+export const LOCK_FILE = 'shadow.lock';
+
+/** What the controller publishes (read by `shadow status`). */
+export interface ControllerState {
+  running: boolean;
+  pid: number | null;
+  startedAt: string | null;
+  heartbeatAt: string | null;
+  stoppedAt: string | null;
+  telemetry: string;
+  intervalHours: number;
+  minEpisodes: number;
+  lastRetrainAt: string | null;
+  lastRetrainReason: string | null;
+  lastRetrain: { version: string; chosen: string; gates: { passed: boolean; summary: string }; episodes: number; challengers: unknown[] } | null;
+  lastRetrainError: string | null;
+  retraining: boolean;
+  nextRetrainAt: string | null;
+  nextRetrainWhy: string;
+  lastTrainSeq: number;
+  newEpisodes: number;
+  shadowCursor: number;
+  /** Store-wide counts and the tailer's position (bytes of the followed files consumed). */
+  ingest: { decisions: number; turns: number; quarantined: number; bytesDone: number; bytesTotal: number; error: string | null };
+  shadow: { scored: number; dropped: number; shed: number; errors: number; timeouts: number; queueDepth: number; candidates: string[] };
+  lastEvent: string | null;
+}
+
+export interface ShadowControllerOptions {
+  dataDir: string;
+  config: Config;
+  telemetry: string;
+  /** Hours between retrainings. @default config.shadow_mode.retrain_interval_hours */
+  intervalHours?: number;
+  /** New episodes needed for a retraining. @default config.shadow_mode.min_new_episodes */
+  minEpisodes?: number;
+  /** Loader module for the shadow policies (tests inject failing ones). */
+  loaderUrl?: string;
+  /** Human log lines. */
+  log?: (msg: string) => void;
+  /** Milliseconds between scheduling ticks. @default 250 */
+  tickMs?: number;
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** Read the controller state (any process). */
+export async function readControllerState(store: Store): Promise<ControllerState | undefined> {
+  return (await store.getState(CONTROLLER_KEY))?.value as ControllerState | undefined;
+}
+
+export class ShadowController {
+  private readonly o: ShadowControllerOptions;
+  private readonly log: (m: string) => void;
+  private store!: Store;
+  private rollout!: RolloutService;
+  private host!: PolicyHost;
+  private scorer!: ShadowScorer;
+  private state!: ControllerState;
+  private child: ChildProcess | undefined;
+  private loaded = new Map<string, Set<string>>();
+  private failedLoads = new Set<string>();
+
+  constructor(o: ShadowControllerOptions) {
+    this.o = o;
+    this.log = o.log ?? (() => undefined);
+  }
+
+  /** Run until `signal` aborts. Throws E_LOCKED when another controller owns the data directory. */
+  async run(signal: AbortSignal): Promise<void> {
+    const cfg = this.o.config;
+    const release = acquireLock(join(this.o.dataDir, LOCK_FILE), `shadow controller`);
+    this.store = openDataStore(this.o.dataDir, cfg);
+    try {
+      this.rollout = new RolloutService(this.store, { config: cfg });
+      this.host = new PolicyHost({ deadlineMs: cfg.shadow_mode.time_budget_ms, ...(this.o.loaderUrl === undefined ? {} : { loaderUrl: this.o.loaderUrl }) });
+      this.scorer = new ShadowScorer({ store: this.store, host: this.host, queueSize: cfg.shadow_mode.queue_size, timeBudgetMs: cfg.shadow_mode.time_budget_ms, cpuShare: cfg.server.shadow_cpu_share });
+      const prev = await readControllerState(this.store);
+      const now = new Date().toISOString();
+      this.state = {
+        running: true,
+        pid: process.pid,
+        startedAt: now,
+        heartbeatAt: now,
+        stoppedAt: null,
+        telemetry: this.o.telemetry,
+        intervalHours: this.o.intervalHours ?? cfg.shadow_mode.retrain_interval_hours,
+        minEpisodes: this.o.minEpisodes ?? cfg.shadow_mode.min_new_episodes,
+        lastRetrainAt: prev?.lastRetrainAt ?? null,
+        lastRetrainReason: prev?.lastRetrainReason ?? null,
+        lastRetrain: prev?.lastRetrain ?? null,
+        lastRetrainError: null,
+        retraining: false,
+        nextRetrainAt: null,
+        nextRetrainWhy: 'waiting for episodes',
+        lastTrainSeq: prev?.lastTrainSeq ?? 0,
+        newEpisodes: 0,
+        shadowCursor: prev?.shadowCursor ?? 0,
+        ingest: { decisions: 0, turns: 0, quarantined: 0, bytesDone: 0, bytesTotal: 0, error: null },
+        shadow: { scored: 0, dropped: 0, shed: 0, errors: 0, timeouts: 0, queueDepth: 0, candidates: [] },
+        lastEvent: 'started',
+      };
+      await this.publish();
+      this.log(`shadow controller started (pid ${process.pid}); following ${this.o.telemetry}; retrain every ${this.state.intervalHours} h when ≥ ${this.state.minEpisodes} new episodes`);
+      const ingestAbort = new AbortController();
+      signal.addEventListener('abort', () => ingestAbort.abort(), { once: true });
+      const ingesting = this.followTelemetry(ingestAbort.signal);
+      const tickMs = this.o.tickMs ?? 250;
+      while (!signal.aborted) {
+        try {
+          await this.tick();
+        } catch (e) {
+          this.state.lastEvent = `tick error: ${toUmbraError(e).message}`;
+        }
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, tickMs);
+          signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+        });
+      }
+      ingestAbort.abort();
+      await ingesting;
+      this.child?.kill('SIGTERM');
+      await this.scorer.drain(2000);
+      await this.scorer.close();
+      await this.host.close();
+      this.state.running = false;
+      this.state.stoppedAt = new Date().toISOString();
+      this.state.lastEvent = 'stopped';
+      await this.publish();
+      this.log('shadow controller stopped');
+    } finally {
+      await this.store.close().catch(() => undefined);
+      release();
+    }
+  }
+
+  /** Ingest the telemetry until aborted; a failure is recorded and retried, never fatal. */
+  private async followTelemetry(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await ingest({
+          store: this.store,
+          path: this.o.telemetry,
+          config: this.o.config,
+          follow: true,
+          signal,
+          onNote: (m) => this.log(m),
+          onProgress: (p) => {
+            this.state.ingest.bytesDone = p.bytesDone;
+            this.state.ingest.bytesTotal = p.bytesTotal;
+          },
+        });
+        this.state.ingest.error = null;
+      } catch (e) {
+        this.state.ingest.error = toUmbraError(e).message;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async publish(): Promise<void> {
+    const s = this.scorer?.stats;
+    if (s) {
+      this.state.shadow = { scored: s.scored, dropped: s.dropped, shed: s.shed, errors: s.errors, timeouts: s.timeouts, queueDepth: s.queueDepth, candidates: this.scorer.active.map((c) => c.version) };
+      await writeShadowStats(this.store, 'controller', s.byCandidate);
+    }
+    const c = await this.store.counts();
+    this.state.ingest = { ...this.state.ingest, decisions: c.decisions, turns: c.turns, quarantined: c.quarantined };
+    this.state.heartbeatAt = new Date().toISOString();
+    await this.store.setState(CONTROLLER_KEY, this.state);
+  }
+
+  /** One scheduling step: candidates, shadow scoring, retraining, heartbeat. */
+  private async tick(): Promise<void> {
+    await this.syncCandidates();
+    await this.offerNewDecisions();
+    await this.maybeRetrain();
+    await this.publish();
+  }
+
+  private async syncCandidates(): Promise<void> {
+    const state = await this.rollout.state();
+    const v = shadowCandidate(state);
+    if (v === null) {
+      this.scorer.setCandidates([]);
+      return;
+    }
+    let points = this.loaded.get(v);
+    if (!points && !this.failedLoads.has(v)) {
+      try {
+        points = new Set<string>();
+        for (const [point, path] of Object.entries(bundleArtifacts(this.o.dataDir, this.o.config, v))) {
+          await this.host.load(`${v}:${point}`, path);
+          points.add(point);
+        }
+        this.loaded.set(v, points);
+        this.log(`scoring live decisions with ${v} (${[...points].join(', ')})`);
+      } catch (e) {
+        this.failedLoads.add(v);
+        this.state.lastEvent = `cannot load candidate ${v}: ${toUmbraError(e).message}`;
+        points = undefined;
+      }
+    }
+    this.scorer.setCandidates(points ? [{ version: v, points }] : []);
+  }
+
+  /** Offer decisions stored since the cursor to the scorer (never blocks ingestion: it reads the store). */
+  private async offerNewDecisions(): Promise<void> {
+    if (this.scorer.active.length === 0) {
+      // Nothing to score: move the cursor so a new candidate starts with live traffic.
+      const n = (await this.store.counts()).decisions;
+      if (n > this.state.shadowCursor) {
+        for await (const d of this.store.decisions({ afterSeq: this.state.shadowCursor })) this.state.shadowCursor = d.seq;
+      }
+      return;
+    }
+    let offered = 0;
+    for await (const d of this.store.decisions({ afterSeq: this.state.shadowCursor, limit: 5000 })) {
+      this.state.shadowCursor = d.seq;
+      const e = d.event;
+      this.scorer.offer({ id: e.id, point: e.point, context: e.context, actions: e.actions, ...(e.baseline === undefined ? {} : { baseline: e.baseline }), served: e.action, ts: e.ts });
+      offered++;
+    }
+    if (offered > 0) await this.scorer.flush();
+  }
+
+  private async countNew(): Promise<number> {
+    const route = await this.store.countDecisions({ point: 'route', afterSeq: this.state.lastTrainSeq });
+    if (route > 0) return route;
+    const anyRoute = await this.store.countDecisions({ point: 'route' });
+    return anyRoute > 0 ? 0 : this.store.countDecisions({ afterSeq: this.state.lastTrainSeq });
+  }
+
+  private async maybeRetrain(): Promise<void> {
+    if (this.state.retraining) return;
+    const n = await this.countNew();
+    this.state.newEpisodes = n;
+    const min = this.state.minEpisodes;
+    const intervalMs = this.state.intervalHours * 3_600_000;
+    const last = this.state.lastRetrainAt === null ? null : Date.parse(this.state.lastRetrainAt);
+    const now = Date.now();
+    const dueAt = last === null ? now : last + intervalMs;
+    this.state.nextRetrainAt = new Date(dueAt).toISOString();
+    let reason: string | null = null;
+    if (n >= 3 * min) reason = `${n} new episodes ≥ 3 × ${min}: retraining early`;
+    else if (now >= dueAt && n >= min) reason = last === null ? `first training: ${n} episodes ≥ ${min}` : `interval of ${this.state.intervalHours} h elapsed and ${n} new episodes ≥ ${min}`;
+    if (reason === null) {
+      this.state.nextRetrainWhy = n < min ? `waiting for ${min - n} more new episodes (${n}/${min})` : `next scheduled at ${this.state.nextRetrainAt}`;
+      return;
+    }
+    this.state.retraining = true;
+    this.state.lastRetrainReason = reason;
+    this.state.nextRetrainWhy = 'retraining now';
+    this.log(`retraining: ${reason}`);
+    await this.publish();
+    void this.retrainInChild(n).finally(() => {
+      this.state.retraining = false;
+    });
+  }
+
+  private async retrainInChild(newEpisodes: number): Promise<void> {
+    const cfgPath = join(this.o.dataDir, '.retrain-config.json');
+    writeFileAtomic(cfgPath, JSON.stringify(this.o.config));
+    const started = Date.now();
+    try {
+      const out = await new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [join(here, 'retrain-child.js'), this.o.dataDir, cfgPath, String(newEpisodes)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+        this.child = child;
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+        child.stderr!.on('data', (b: Buffer) => {
+          stderr += b.toString();
+          for (const line of b.toString().split('\n')) if (line.trim()) this.log(`  ${line.trim()}`);
+        });
+        child.on('error', reject);
+        child.on('exit', (code, sig) => {
+          this.child = undefined;
+          const line = stdout.trim().split('\n').pop() ?? '';
+          if (line.startsWith('{')) resolve(line);
+          else reject(new UmbraError(ErrorCode.INTERNAL, `retraining process ended (${sig ?? `exit ${code}`}) without a result${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
+        });
+      });
+      const msg = JSON.parse(out) as { ok: true; result: RetrainResult } | { ok: false; error: { code: string; message: string } };
+      if (!msg.ok) throw new UmbraError(ErrorCode.INTERNAL, `${msg.error.code}: ${msg.error.message}`);
+      const r = msg.result;
+      this.state.lastRetrainAt = new Date().toISOString();
+      this.state.lastTrainSeq = r.lastSeq;
+      this.state.lastRetrainError = null;
+      this.state.lastRetrain = { version: r.version, chosen: r.chosen, gates: r.gates, episodes: r.episodes, challengers: r.challengers };
+      this.log(`retrained in ${((Date.now() - started) / 1000).toFixed(1)} s on ${r.episodes} episodes: ${r.version} (${r.chosen}); offline gates ${r.gates.passed ? 'pass' : 'fail'}`);
+      await this.register(r);
+    } catch (e) {
+      this.state.lastRetrainError = toUmbraError(e).message;
+      this.state.lastRetrainAt = new Date().toISOString();
+      this.log(`retraining failed, previous candidate kept: ${this.state.lastRetrainError}`);
+    }
+    await this.publish().catch(() => undefined);
+  }
+
+  /** Register a new candidate and put it in shadow, unless a canary is running or it is known already. */
+  private async register(r: RetrainResult): Promise<void> {
+    const state = await this.rollout.state();
+    if (state.versions[r.version] !== undefined) {
+      this.state.lastEvent = `retraining produced ${r.version} again (already ${state.versions[r.version]!.stage})`;
+      return;
+    }
+    const cur = inFlight(state);
+    if (cur !== null && (cur.stage === 'canary' || (cur.stage === 'paused' && cur.pausedFrom === 'canary'))) {
+      this.state.lastEvent = `candidate ${r.version} kept back: ${cur.id} is in canary`;
+      return;
+    }
+    // registered → shadow needs a valid artifact trained under this config's feature map and reward
+    const expected = { rewardHash: compileReward(this.o.config.reward).hash, featureHash: featureHash(featureDefinition(this.o.config.features)) };
+    try {
+      for (const path of Object.values(bundleArtifacts(this.o.dataDir, this.o.config, r.version))) readPolicyArtifact(path, expected);
+    } catch (e) {
+      this.state.lastEvent = `candidate ${r.version} not registered: ${toUmbraError(e).message}`;
+      this.log(this.state.lastEvent);
+      return;
+    }
+    await this.rollout.apply({ type: 'register', id: r.version, artifactHash: r.version, actor: 'shadow-controller', trigger: 'auto', reason: this.state.lastRetrainReason ?? 'retrained' });
+    await this.rollout.apply({ type: 'start_shadow', actor: 'shadow-controller', trigger: 'auto', reason: 'artifact written and loadable', gates: { passed: true, summary: 'artifact valid; feature map and reward hashes match the config', details: { offline: r.gates } } });
+    this.state.lastEvent = `candidate ${r.version} in shadow`;
+    this.log(`candidate ${r.version} registered and scoring in the shadow`);
+  }
+}

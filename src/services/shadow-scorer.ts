@@ -1,0 +1,220 @@
+/**
+ * Shadow scoring: every live decision is offered to each shadow candidate, which says what it
+ * would have done; the answers are stored as shadow records, apart from production data. Offering
+ * is O(1) and never throws, so the production path (ingestion or the decision service) cannot be
+ * delayed by it. Scoring runs in its own policy worker with a per-event time budget, one event at
+ * a time, under a CPU share limit; a full queue or an exhausted CPU share sheds work, and every
+ * shed, error and timeout is counted.
+ */
+import type { Context, ShadowRecord } from '../core/events.js';
+import type { Store } from '../store/port.js';
+import type { PolicyHost } from './policy-host.js';
+import { isUmbraError, ErrorCode } from '../core/errors.js';
+
+/** A live decision offered to the shadow. */
+export interface ShadowItem {
+  id: string;
+  point: string;
+  context: Context;
+  actions: readonly string[];
+  baseline?: string;
+  /** The action production actually served (for agreement). */
+  served?: string;
+  ts: string;
+}
+
+/** A candidate scoring in the shadow: its version and the points it has policies for (host slots `${version}:${point}`). */
+export interface ShadowCandidate {
+  version: string;
+  points: ReadonlySet<string>;
+}
+
+export interface ShadowScorerOptions {
+  store: Store;
+  host: PolicyHost;
+  /** Bounded queue length. @default 10000 */
+  queueSize?: number;
+  /** Per-event time budget of a candidate, ms. @default 5 */
+  timeBudgetMs?: number;
+  /** Share of one core scoring may use (measured over 1 s windows). @default 0.5 */
+  cpuShare?: number;
+  /** Write shadow records every this many ms. @default 200 */
+  flushMs?: number;
+}
+
+/** Counters of one candidate. */
+export interface CandidateStats {
+  scored: number;
+  errors: number;
+  timeouts: number;
+  agree: number;
+  compared: number;
+  /** Sum of the candidate's decision latency, µs. */
+  latencyUsSum: number;
+}
+
+/** Counters of the scorer. */
+export interface ShadowStats {
+  offered: number;
+  scored: number;
+  /** Shed because the queue was full. */
+  dropped: number;
+  /** Shed because the CPU share was used up. */
+  shed: number;
+  errors: number;
+  timeouts: number;
+  writeErrors: number;
+  queueDepth: number;
+  byCandidate: Record<string, CandidateStats>;
+}
+
+/** The shadow scorer (see the module comment). */
+export class ShadowScorer {
+  private readonly store: Store;
+  private readonly host: PolicyHost;
+  private readonly cap: number;
+  private readonly budgetMs: number;
+  private readonly cpuShare: number;
+  private readonly ring: (ShadowItem | undefined)[];
+  private head = 0;
+  private size = 0;
+  private candidates: ShadowCandidate[] = [];
+  private pending: ShadowRecord[] = [];
+  private pumping = false;
+  private closed = false;
+  private windowStart = performance.now();
+  private windowBusyMs = 0;
+  private readonly flushTimer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  readonly stats: ShadowStats = { offered: 0, scored: 0, dropped: 0, shed: 0, errors: 0, timeouts: 0, writeErrors: 0, queueDepth: 0, byCandidate: {} };
+
+  constructor(opts: ShadowScorerOptions) {
+    this.store = opts.store;
+    this.host = opts.host;
+    this.cap = opts.queueSize ?? 10_000;
+    this.budgetMs = opts.timeBudgetMs ?? 5;
+    this.cpuShare = opts.cpuShare ?? 0.5;
+    this.ring = new Array<ShadowItem | undefined>(this.cap);
+    this.flushTimer = setInterval(() => void this.flush(), opts.flushMs ?? 200);
+    this.flushTimer.unref();
+  }
+
+  /** The candidates to score with (their policies must already be loaded in the host). */
+  setCandidates(cands: readonly ShadowCandidate[]): void {
+    this.candidates = [...cands];
+    for (const c of cands) this.stats.byCandidate[c.version] ??= { scored: 0, errors: 0, timeouts: 0, agree: 0, compared: 0, latencyUsSum: 0 };
+  }
+
+  /** Candidates currently scoring. */
+  get active(): readonly ShadowCandidate[] {
+    return this.candidates;
+  }
+
+  /** Offer a live decision. Never throws, never waits; false when it was shed. */
+  offer(item: ShadowItem): boolean {
+    this.stats.offered++;
+    if (this.closed || this.candidates.length === 0) return false;
+    if (!this.candidates.some((c) => c.points.has(item.point))) return false;
+    if (this.size >= this.cap) {
+      this.stats.dropped++;
+      return false;
+    }
+    this.ring[(this.head + this.size) % this.cap] = item;
+    this.size++;
+    this.stats.queueDepth = this.size;
+    if (!this.pumping) {
+      this.pumping = true;
+      setImmediate(() => void this.pump());
+    }
+    return true;
+  }
+
+  private take(): ShadowItem | undefined {
+    if (this.size === 0) return undefined;
+    const it = this.ring[this.head];
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) % this.cap;
+    this.size--;
+    this.stats.queueDepth = this.size;
+    return it;
+  }
+
+  /** True when the CPU share of the current 1 s window is used up. */
+  private overBudget(): boolean {
+    const now = performance.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowBusyMs = 0;
+    }
+    return this.windowBusyMs >= this.cpuShare * 1000;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (let item = this.take(); item !== undefined && !this.closed; item = this.take()) {
+        if (this.overBudget()) {
+          this.stats.shed++;
+          continue;
+        }
+        for (const c of this.candidates) {
+          if (!c.points.has(item.point)) continue;
+          const cs = this.stats.byCandidate[c.version]!;
+          const t0 = performance.now();
+          try {
+            const d = await this.host.decide(`${c.version}:${item.point}`, { id: item.id, context: item.context, actions: item.actions, ...(item.baseline === undefined ? {} : { baseline: item.baseline }) }, this.budgetMs);
+            this.stats.scored++;
+            cs.scored++;
+            cs.latencyUsSum += d.latencyUs;
+            if (item.served !== undefined) {
+              cs.compared++;
+              if (d.action === item.served) cs.agree++;
+            }
+            this.pending.push({ v: 1, id: item.id, candidate: c.version, action: d.action, probs: d.probs, ts: item.ts, latency_us: d.latencyUs });
+          } catch (e) {
+            if (isUmbraError(e, ErrorCode.TIMEOUT)) {
+              this.stats.timeouts++;
+              cs.timeouts++;
+            } else {
+              this.stats.errors++;
+              cs.errors++;
+            }
+          } finally {
+            this.windowBusyMs += performance.now() - t0;
+          }
+        }
+        if (this.pending.length >= 500) void this.flush();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Write pending shadow records (batched; a store error is counted, the records dropped). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.pending.length === 0) return;
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.store.appendShadow(batch);
+      } catch {
+        this.stats.writeErrors += batch.length;
+      }
+    });
+    return this.flushing;
+  }
+
+  /** Wait until the queue is empty and everything is written. */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while ((this.size > 0 || this.pumping) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await this.flush();
+  }
+
+  /** Stop scoring; writes what was scored. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.flushTimer);
+    await this.flush();
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The store's entry points: the port, both adapters, and `openDataStore` which opens the embedded
+ * SQLite store of a data directory the way every command does.
+ */
+import { join } from 'node:path';
+import type { Config } from '../core/config/index.js';
+import { openSqliteStore, type SqliteStore } from './sqlite.js';
+
+export * from './port.js';
+export { MemoryStore } from './memory.js';
+export { SqliteStore, openSqliteStore, migrate, type SqliteStoreOptions } from './sqlite.js';
+export { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
+
+/** The path of the store file of a data directory (`<data-dir>/umbra.db` by default). */
+export function storePath(dataDir: string, config?: Pick<Config, 'store'>): string {
+  return join(dataDir, config?.store.file ?? 'umbra.db');
+}
+
+/** Open the SQLite store of a data directory with the config's settings. */
+export function openDataStore(dataDir: string, config?: Pick<Config, 'store'>): SqliteStore {
+  return openSqliteStore(storePath(dataDir, config), {
+    busyTimeoutMs: config?.store.busy_timeout_ms ?? 5000,
+    cacheMb: config?.store.cache_mb ?? 64,
+  });
+}

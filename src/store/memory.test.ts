@@ -1,0 +1,4 @@
+import { describeStoreContract } from './store.contract.js';
+import { MemoryStore } from './memory.js';
+
+describeStoreContract('memory', () => new MemoryStore());

@@ -1,0 +1,409 @@
+/**
+ * The store contract suite: every adapter of the store port runs these same tests (the memory
+ * adapter beside its code, SQLite in test/integration, a later PostgreSQL adapter the same way).
+ * It checks the guarantees stated in port.ts: atomic batches, idempotency by id with first-wins
+ * filling, later-wins outcome merging in either arrival order, insertion order, paging, sessions,
+ * checkpoints, state compare-and-set, shadow and audit rows.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DecisionEvent, ShadowRecord } from '../core/events.js';
+import { compileReward } from '../core/reward.js';
+import type { TurnFact } from '../core/telemetry/types.js';
+import { PAGE_SIZE, type Checkpoint, type Store } from './port.js';
+import { encodeDecision } from './codec.js';
+
+/** A decision event for tests. */
+export function decisionFixture(id: string, over: Partial<DecisionEvent> = {}): DecisionEvent {
+  return {
+    v: 1,
+    id,
+    ts: '2025-09-04T10:00:00.000Z',
+    point: 'route',
+    context: { lang: 'sv', hour: 10, session_depth: null },
+    actions: ['micro', 'planner', 'deep'],
+    action: 'planner',
+    baseline: 'planner',
+    policy: 'rules@alice',
+    outcome: { success: true, latency_ms: 400 },
+    ...over,
+  };
+}
+
+function turnFixture(id: string, over: Partial<TurnFact> = {}): TurnFact {
+  return { id, ts: '2025-09-04T10:00:00.000Z', route: 'planner', outcome: { success: true, latency_ms: 400 }, ...over };
+}
+
+function withoutOutcome(e: DecisionEvent): DecisionEvent {
+  const { outcome: _o, ...rest } = e;
+  return rest;
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+const reward = compileReward({});
+
+/**
+ * Register the contract tests for one adapter. `makeStore` returns a fresh, empty store for each
+ * test; the suite closes it afterwards.
+ */
+export function describeStoreContract(name: string, makeStore: () => Store | Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('decisions', () => {
+      it('stores decisions and reads them back by id, in insertion order', async () => {
+        const a = decisionFixture('a');
+        const b = decisionFixture('b', { point: 'tool', actions: ['search', 'web.lookup'], action: 'search', baseline: 'search', propensity: 0.7, probs: { search: 0.7, 'web.lookup': 0.3 } });
+        const r = await store.writeBatch({ records: [{ decisions: [a] }, { decisions: [b] }] });
+        expect(r).toMatchObject({ inserted: 2, duplicates: 0 });
+        const ga = await store.getDecision('a');
+        const gb = await store.getDecision('b');
+        expect(ga?.event).toEqual(a);
+        expect(gb?.event).toEqual(b);
+        expect(gb!.seq).toBeGreaterThan(ga!.seq);
+        expect(await store.getDecision('nope')).toBeUndefined();
+        expect((await collect(store.decisions())).map((d) => d.event.id)).toEqual(['a', 'b']);
+        expect((await collect(store.decisions({ point: 'tool' }))).map((d) => d.event.id)).toEqual(['b']);
+        expect(await store.countDecisions()).toBe(2);
+        expect(await store.countDecisions({ point: 'route' })).toBe(1);
+      });
+
+      it('takes decisions in encoded form exactly like events', async () => {
+        const a = decisionFixture('a', { propensity: 0.5, probs: { micro: 0.25, planner: 0.5, deep: 0.25 } });
+        const r = await store.writeBatch({ records: [{ turn: turnFixture('a', { session: 'S' }), decisions: [encodeDecision(a), encodeDecision(decisionFixture('a#tool', { point: 'tool', actions: ['x', 'y'], action: 'y', baseline: 'y' }))] }] });
+        expect(r).toMatchObject({ inserted: 2, turnsInserted: 1 });
+        expect((await store.getDecision('a'))?.event).toEqual({ ...a, context: { ...a.context, session_depth: 1 } });
+        expect((await store.getDecision('a#tool'))?.event.context.session_depth).toBe(1);
+        const again = await store.writeBatch({ records: [{ decisions: [encodeDecision(decisionFixture('a', { outcome: { success: true, cost_usd: 0.002 } }))] }] });
+        expect(again).toMatchObject({ inserted: 0, duplicates: 1, filled: 1 });
+        expect((await store.getDecision('a'))?.event.outcome).toEqual({ success: true, latency_ms: 400, cost_usd: 0.002 });
+      });
+
+      it('is idempotent by id: a second write counts a duplicate and stores nothing new', async () => {
+        const batch = { records: [{ decisions: [decisionFixture('a')] }, { decisions: [decisionFixture('b')] }] };
+        await store.writeBatch(batch);
+        const again = await store.writeBatch(batch);
+        expect(again).toMatchObject({ inserted: 0, duplicates: 2, filled: 0 });
+        const inOne = await store.writeBatch({ records: [{ decisions: [decisionFixture('c'), decisionFixture('c', { action: 'deep' })] }] });
+        expect(inOne).toMatchObject({ inserted: 1, duplicates: 1 });
+        expect(await store.countDecisions()).toBe(3);
+        expect((await store.getDecision('c'))?.event.action).toBe('planner');
+      });
+
+      it('lets a duplicate fill only the fields the first write lacked (first wins)', async () => {
+        const first = decisionFixture('a', { context: { lang: null, hour: 10 }, outcome: { success: false } });
+        delete (first as { baseline?: string }).baseline;
+        await store.writeBatch({ records: [{ decisions: [first] }] });
+        const second = decisionFixture('a', { action: 'deep', context: { lang: 'sv', hour: 11, tokens: 'x' }, outcome: { success: true, tool_ok: false } });
+        const r = await store.writeBatch({ records: [{ decisions: [second] }] });
+        expect(r).toMatchObject({ inserted: 0, duplicates: 1, filled: 1 });
+        const got = (await store.getDecision('a'))!.event;
+        expect(got.action).toBe('planner');
+        expect(got.context).toEqual({ lang: 'sv', hour: 10, tokens: 'x' });
+        expect(got.outcome).toEqual({ success: false, tool_ok: false });
+        expect(got.baseline).toBe('planner');
+      });
+
+      it('pages through more rows than a page, by cursor, with writes in between', async () => {
+        const n = PAGE_SIZE * 2 + 17;
+        const events = Array.from({ length: n }, (_, i) => ({ event: decisionFixture(`d${i}`, { ts: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString() }) }));
+        await store.writeBatch({ records: events.map((e) => ({ decisions: [e.event] })) });
+        const seen: string[] = [];
+        let wrote = false;
+        for await (const d of store.decisions()) {
+          seen.push(d.event.id);
+          if (!wrote) {
+            wrote = true;
+            await store.writeBatch({ records: [{ decisions: [decisionFixture('late')] }] });
+          }
+        }
+        expect(seen.slice(0, n)).toEqual(events.map((e) => e.event.id));
+        expect(seen.length === n || seen[n] === 'late').toBe(true);
+        const first = await collect(store.decisions({ limit: 10 }));
+        expect(first).toHaveLength(10);
+        const after = await collect(store.decisions({ afterSeq: first[9]!.seq, limit: 5 }));
+        expect(after.map((d) => d.event.id)).toEqual(['d10', 'd11', 'd12', 'd13', 'd14']);
+        const ranged = await collect(store.decisions({ from: '2025-01-01T00:00:05.000Z', to: Date.UTC(2025, 0, 1) + 8000 }));
+        expect(ranged.map((d) => d.event.id)).toEqual(['d5', 'd6', 'd7']);
+      });
+    });
+
+    describe('outcomes and episodes', () => {
+      it('joins an outcome that arrives before its decision', async () => {
+        const r1 = await store.writeBatch({ outcomes: [{ id: 'a', outcome: { feedback: 1 } }] });
+        expect(r1).toMatchObject({ outcomes: 1, outcomesJoined: 0 });
+        expect((await store.counts()).outcomesPending).toBe(1);
+        const r2 = await store.writeBatch({ records: [{ decisions: [decisionFixture('a')] }] });
+        expect(r2).toMatchObject({ inserted: 1, outcomesJoined: 1 });
+        expect((await store.counts()).outcomesPending).toBe(0);
+        const [ep] = await collect(store.episodes({ now: Date.now(), reward }));
+        expect(ep?.event.outcome).toEqual({ success: true, latency_ms: 400, feedback: 1 });
+        expect(ep?.reward).toBeCloseTo(reward.compute({ success: true, latency_ms: 400, feedback: 1 }), 12);
+      });
+
+      it('joins an outcome that arrives after its decision, merging field by field (later wins)', async () => {
+        await store.writeBatch({ records: [{ decisions: [decisionFixture('a')] }] });
+        const r = await store.writeBatch({ outcomes: [{ id: 'a', outcome: { feedback: -1, success: false } }, { id: 'a', ts: '2025-09-04T11:00:00.000Z', outcome: { feedback: 1 } }] });
+        expect(r).toMatchObject({ outcomes: 2, outcomesJoined: 2 });
+        const o = await store.getOutcome('a');
+        expect(o).toMatchObject({ id: 'a', ts: '2025-09-04T11:00:00.000Z', outcome: { feedback: 1, success: false }, updates: 2 });
+        const [ep] = await collect(store.episodes({ now: Date.now(), reward }));
+        expect(ep?.event.outcome).toEqual({ success: false, latency_ms: 400, feedback: 1 });
+      });
+
+      it('resolves rewards: explicit wins, computed from signals, default after the wait, else pending', async () => {
+        const t0 = Date.parse('2025-09-04T10:00:00.000Z');
+        await store.writeBatch({
+          records: [
+            { decisions: [decisionFixture('explicit', { reward: 0.9 })] },
+            { decisions: [decisionFixture('computed')] },
+            { decisions: [withoutOutcome(decisionFixture('waiting'))] },
+            { decisions: [withoutOutcome(decisionFixture('late-reward'))] },
+          ],
+          outcomes: [{ id: 'late-reward', reward: 0.25 }],
+        });
+        const early = await collect(store.episodes({ now: t0 + 10_000, reward }));
+        expect(early.map((e) => [e.event.id, e.source])).toEqual([
+          ['explicit', 'explicit'],
+          ['computed', 'computed'],
+          ['late-reward', 'explicit'],
+        ]);
+        expect(early[0]!.reward).toBe(0.9);
+        expect(early[2]!.reward).toBe(0.25);
+        const late = await collect(store.episodes({ now: t0 + reward.defaultAfterS * 1000 + 1, reward }));
+        const waiting = late.find((e) => e.event.id === 'waiting');
+        expect(waiting).toMatchObject({ defaulted: true, reward: reward.defaultReward, source: 'default' });
+        expect(late.filter((e) => e.defaulted)).toHaveLength(1);
+        const routeOnly = await collect(store.episodes({ now: t0, reward, point: 'tool' }));
+        expect(routeOnly).toHaveLength(0);
+        const cursor = await collect(store.episodes({ now: t0 + 10_000, reward, afterSeq: early[0]!.seq, limit: 1 }));
+        expect(cursor.map((e) => e.event.id)).toEqual(['computed']);
+      });
+    });
+
+    describe('turns and sessions', () => {
+      it('assigns session depth on first insert and writes it into the turn\'s decisions', async () => {
+        const tool = (id: string): DecisionEvent => decisionFixture(`${id}#tool`, { point: 'tool', actions: ['search', 'calculator'], action: 'search', baseline: 'search' });
+        const r = await store.writeBatch({
+          records: [
+            { turn: turnFixture('t1', { session: 's' }), decisions: [decisionFixture('t1'), tool('t1')] },
+            { turn: turnFixture('t2', { session: 's', route: 'fallback' }), decisions: [] },
+            { turn: turnFixture('t3', { session: 's' }), decisions: [decisionFixture('t3')] },
+            { turn: turnFixture('u1'), decisions: [decisionFixture('u1')] },
+          ],
+        });
+        expect(r).toMatchObject({ turnsInserted: 4, inserted: 4, duplicates: 0 });
+        expect((await store.getDecision('t1'))?.event.context.session_depth).toBe(1);
+        expect((await store.getDecision('t1#tool'))?.event.context.session_depth).toBe(1);
+        expect((await store.getDecision('t3'))?.event.context.session_depth).toBe(3);
+        expect((await store.getDecision('u1'))?.event.context.session_depth).toBeNull();
+        expect((await store.getTurn('t2'))?.sessionDepth).toBe(2);
+        expect((await store.getTurn('t3'))?.sessionDepth).toBe(3);
+        expect((await store.getTurn('u1'))?.sessionDepth).toBeNull();
+        expect(await store.sessionTurns('s')).toBe(3);
+        expect(await store.getTurn('nope')).toBeUndefined();
+      });
+
+      it('treats a repeated turn as a duplicate: no new session turn, fills, later decisions get its depth', async () => {
+        await store.writeBatch({ records: [{ turn: turnFixture('a0', { session: 's' }), decisions: [decisionFixture('a0')] }, { turn: turnFixture('t1', { session: 's' }), decisions: [decisionFixture('t1')] }] });
+        // Alice's second line of a turn: same id, no tool calls; it fills only what the first lacked.
+        const again = await store.writeBatch({
+          records: [{ turn: turnFixture('t1', { session: 's', outcome: { success: false, tool_ok: true } }), decisions: [decisionFixture('t1', { outcome: { success: false, cost_usd: 0.001 } }), decisionFixture('t1#tool', { point: 'tool', actions: ['search'], action: 'search', baseline: 'search' })] }],
+        });
+        expect(again).toMatchObject({ turnsInserted: 0, turnDuplicates: 1, inserted: 1, duplicates: 1, filled: 1 });
+        expect(await store.sessionTurns('s')).toBe(2);
+        expect((await store.getDecision('t1#tool'))?.event.context.session_depth).toBe(2);
+        expect((await store.getTurn('t1'))?.outcome).toEqual({ success: true, latency_ms: 400, tool_ok: true });
+        expect((await store.getDecision('t1'))?.event.outcome).toEqual({ success: true, latency_ms: 400, cost_usd: 0.001 });
+        // A turn without a decision of its own, seen twice, then seen with one: still one turn.
+        await store.writeBatch({ records: [{ turn: turnFixture('f', { session: 's', route: 'error' }), decisions: [] }, { turn: turnFixture('f', { session: 's', route: 'error' }), decisions: [] }] });
+        expect(await store.sessionTurns('s')).toBe(3);
+        const routed = await store.writeBatch({ records: [{ turn: turnFixture('f', { session: 's' }), decisions: [decisionFixture('f')] }] });
+        expect(routed).toMatchObject({ turnsInserted: 0, turnDuplicates: 1, inserted: 1 });
+        expect(await store.sessionTurns('s')).toBe(3);
+        expect((await store.getDecision('f'))?.event.context.session_depth).toBe(3);
+        expect((await store.getTurn('f'))?.route).toBe('error');
+        // And the other way round: a routed turn seen again without its decision is a duplicate.
+        const unrouted = await store.writeBatch({ records: [{ turn: turnFixture('a0', { session: 's', route: 'fallback' }), decisions: [] }] });
+        expect(unrouted).toMatchObject({ turnsInserted: 0, turnDuplicates: 1 });
+        expect((await store.counts()).turns).toBe(3);
+      });
+
+      it('iterates many turns, with and without decisions of their own, in insertion order across pages', async () => {
+        const ids = Array.from({ length: PAGE_SIZE * 2 + 31 }, (_, i) => `turn${i}`);
+        const records = ids.map((id, i) => (i % 7 === 3 ? { turn: turnFixture(id, { route: 'fallback', session: `s${i % 5}` }), decisions: [] } : { turn: turnFixture(id, { session: `s${i % 5}` }), decisions: [decisionFixture(id)] }));
+        await store.writeBatch({ records: records.slice(0, 1000) });
+        await store.writeBatch({ records: records.slice(1000) });
+        const got = await collect(store.turns());
+        expect(got.map((t) => t.id)).toEqual(ids);
+        expect(got.map((t) => t.sessionDepth)).toEqual(ids.map((_, i) => Math.floor(i / 5) + 1));
+        expect(got.filter((t) => t.route === 'fallback')).toHaveLength(ids.filter((_, i) => i % 7 === 3).length);
+        expect((await store.counts()).turns).toBe(ids.length);
+      });
+
+      it('iterates turns in insertion order within a time range', async () => {
+        await store.writeBatch({
+          records: [
+            { turn: turnFixture('b', { ts: '2025-09-04T10:00:02.000Z' }), decisions: [decisionFixture('b')] },
+            { turn: turnFixture('a', { ts: '2025-09-04T10:00:01.000Z' }), decisions: [] },
+            { turn: turnFixture('c', { ts: '2025-09-04T10:00:03.000Z', route: null }), decisions: [] },
+          ],
+        });
+        expect((await collect(store.turns())).map((t) => t.id)).toEqual(['b', 'a', 'c']);
+        expect((await collect(store.turns({ from: '2025-09-04T10:00:02.000Z' }))).map((t) => t.id)).toEqual(['b', 'c']);
+        expect((await collect(store.turns({ limit: 2 }))).map((t) => t.id)).toEqual(['b', 'a']);
+        expect((await collect(store.turns({ to: '2025-09-04T10:00:02.000Z' }))).map((t) => t.id)).toEqual(['a']);
+        expect((await store.getTurn('c'))?.route).toBeNull();
+      });
+    });
+
+    describe('quarantine and checkpoints', () => {
+      it('keeps quarantine rows with source, offset, reason and excerpt, and counts by reason', async () => {
+        await store.writeBatch({
+          quarantine: [
+            { source: 'f.jsonl', offset: 0, reason: 'not_json', excerpt: 'garbage', detail: 'x' },
+            { source: 'f.jsonl', offset: 8, reason: 'torn_line', excerpt: '{"a":' },
+            { source: 'g.jsonl', offset: 3, reason: 'not_json', excerpt: '??' },
+          ],
+        });
+        expect(await store.quarantineCounts()).toEqual({ not_json: 2, torn_line: 1 });
+        const rows = await collect(store.quarantine());
+        expect(rows.map((r) => [r.source, r.offset, r.reason, r.excerpt])).toEqual([
+          ['f.jsonl', 0, 'not_json', 'garbage'],
+          ['f.jsonl', 8, 'torn_line', '{"a":'],
+          ['g.jsonl', 3, 'not_json', '??'],
+        ]);
+        expect(rows[0]!.detail).toBe('x');
+        expect(rows[1]!.detail).toBeUndefined();
+        expect((await collect(store.quarantine({ source: 'g.jsonl' }))).map((r) => r.offset)).toEqual([3]);
+        expect((await collect(store.quarantine({ reason: 'torn_line' }))).map((r) => r.offset)).toEqual([8]);
+      });
+
+      it('upserts checkpoints by source key', async () => {
+        const cp: Checkpoint = { source: '/x/a.jsonl', dev: '2049', ino: '18446744073709551615', offset: 10, size: 20, fp: 'abc', fpLen: 10, skipFrom: null, updatedAt: '2025-01-01T00:00:00.000Z' };
+        await store.writeBatch({ checkpoints: [cp] });
+        expect(await store.getCheckpoint('/x/a.jsonl')).toEqual(cp);
+        await store.writeBatch({ checkpoints: [{ ...cp, offset: 20, skipFrom: 15 }, { ...cp, source: '/x/b.jsonl' }] });
+        expect((await store.getCheckpoint('/x/a.jsonl'))?.offset).toBe(20);
+        expect((await store.getCheckpoint('/x/a.jsonl'))?.skipFrom).toBe(15);
+        expect((await store.listCheckpoints()).map((c) => c.source)).toEqual(['/x/a.jsonl', '/x/b.jsonl']);
+        expect(await store.getCheckpoint('/x/none')).toBeUndefined();
+      });
+
+      it('commits held batches with the next batch, and drops them when that batch fails', async () => {
+        await store.writeBatch({ records: [{ decisions: [decisionFixture('h1')] }], hold: true });
+        await store.writeBatch({ records: [{ decisions: [decisionFixture('h2')] }] });
+        expect(await store.countDecisions()).toBe(2);
+        await store.writeBatch({ records: [{ turn: turnFixture('h3', { session: 'S' }), decisions: [decisionFixture('h3')] }], quarantine: [{ source: 's', offset: 1, reason: 'not_json', excerpt: '' }], hold: true });
+        const poison = decisionFixture('poison', { context: { bad: { toJSON: (): never => { throw new Error('poison'); } } as unknown as string } });
+        await expect(store.writeBatch({ records: [{ decisions: [poison] }] })).rejects.toThrow();
+        expect(await store.countDecisions()).toBe(2);
+        expect(await store.getDecision('h3')).toBeUndefined();
+        expect(await store.sessionTurns('S')).toBe(0);
+        expect(await store.quarantineCounts()).toEqual({});
+        await store.writeBatch({ records: [{ decisions: [decisionFixture('h4')] }] });
+        expect(await store.countDecisions()).toBe(3);
+        await store.writeBatch({ records: [{ decisions: [decisionFixture('h5')] }], hold: true });
+        await store.discardHeld();
+        await store.discardHeld();
+        expect(await store.getDecision('h5')).toBeUndefined();
+        await store.writeBatch({ records: [{ decisions: [decisionFixture('h6')] }] });
+        expect(await store.countDecisions()).toBe(4);
+      });
+
+      it('applies a batch atomically: a failure leaves nothing of it behind', async () => {
+        await store.writeBatch({ records: [{ decisions: [decisionFixture('before')] }] });
+        const poison = decisionFixture('poison', {
+          context: { bad: { toJSON: (): never => { throw new Error('poison'); } } as unknown as string },
+        });
+        const cp: Checkpoint = { source: 's', dev: '1', ino: '1', offset: 99, size: 99, fp: '', fpLen: 0, skipFrom: null, updatedAt: '2025-01-01T00:00:00.000Z' };
+        await expect(
+          store.writeBatch({
+            records: [{ turn: turnFixture('t', { session: 'S' }), decisions: [decisionFixture('t')] }, { decisions: [decisionFixture('ok1')] }, { decisions: [poison] }],
+            outcomes: [{ id: 'before', outcome: { feedback: 1 } }],
+            quarantine: [{ source: 's', offset: 1, reason: 'not_json', excerpt: '' }],
+            checkpoints: [cp],
+          }),
+        ).rejects.toThrow();
+        expect(await store.countDecisions()).toBe(1);
+        expect(await store.getDecision('ok1')).toBeUndefined();
+        expect(await store.getTurn('t')).toBeUndefined();
+        expect(await store.sessionTurns('S')).toBe(0);
+        expect(await store.getCheckpoint('s')).toBeUndefined();
+        expect(await store.quarantineCounts()).toEqual({});
+        expect(await store.getOutcome('before')).toBeUndefined();
+        const c = await store.counts();
+        expect(c).toMatchObject({ decisions: 1, turns: 0, outcomes: 0, quarantined: 0, sessions: 0 });
+      });
+    });
+
+    describe('state, shadow and audit', () => {
+      it('compare-and-set state by version', async () => {
+        expect(await store.getState('k')).toBeUndefined();
+        expect(await store.casState('k', 1, { a: 1 })).toBeUndefined();
+        expect(await store.casState('k', null, { a: 1 })).toBe(1);
+        expect(await store.casState('k', null, { a: 2 })).toBeUndefined();
+        expect(await store.casState('k', 1, { a: 2 })).toBe(2);
+        expect(await store.casState('k', 1, { a: 3 })).toBeUndefined();
+        expect(await store.getState('k')).toMatchObject({ value: { a: 2 }, version: 2 });
+        expect(await store.setState('k', [1, 'x'])).toBe(3);
+        expect(await store.setState('other', null)).toBe(1);
+        expect((await store.getState('k'))?.value).toEqual([1, 'x']);
+        expect((await store.getState('other'))?.value).toBeNull();
+      });
+
+      it('appends shadow records and reads them by candidate and by decision id', async () => {
+        const rec = (id: string, candidate: string): ShadowRecord => ({ v: 1, id, candidate, action: 'deep', probs: { deep: 0.9, micro: 0.1 }, ts: '2025-09-04T10:00:00.000Z', latency_us: 42 });
+        const seqs = await store.appendShadow([rec('a', 'c1'), rec('a', 'c2'), rec('b', 'c1')]);
+        expect(seqs).toHaveLength(3);
+        expect(seqs[1]!).toBeGreaterThan(seqs[0]!);
+        const more = await store.appendShadow([rec('c', 'c1')]);
+        expect(more[0]!).toBeGreaterThan(seqs[2]!);
+        expect((await collect(store.shadowByCandidate('c1'))).map((s) => s.record.id)).toEqual(['a', 'b', 'c']);
+        expect((await collect(store.shadowByCandidate('c1', { afterSeq: seqs[0]! }))).map((s) => s.record.id)).toEqual(['b', 'c']);
+        expect((await store.shadowById('a')).map((s) => s.record.candidate)).toEqual(['c1', 'c2']);
+        expect((await store.shadowById('a'))[0]!.record).toEqual(rec('a', 'c1'));
+      });
+
+      it('appends audit rows in sequence and refuses a stale expected sequence', async () => {
+        expect(await store.lastAudit()).toBeUndefined();
+        const r1 = await store.appendAudit({ ts: '2025-01-01T00:00:00.000Z', body: { event: 'start', hash: 'h1' } });
+        const r2 = await store.appendAudit({ ts: '2025-01-01T00:00:01.000Z', body: { event: 'promote', prev: 'h1' } }, 2);
+        expect([r1.seq, r2.seq]).toEqual([1, 2]);
+        await expect(store.appendAudit({ ts: '2025-01-01T00:00:02.000Z', body: {} }, 2)).rejects.toMatchObject({ code: 'E_LOCKED' });
+        expect((await collect(store.audit())).map((r) => r.body)).toEqual([{ event: 'start', hash: 'h1' }, { event: 'promote', prev: 'h1' }]);
+        expect((await collect(store.audit({ afterSeq: 1 }))).map((r) => r.seq)).toEqual([2]);
+        expect(await store.lastAudit()).toEqual({ seq: 2, ts: '2025-01-01T00:00:01.000Z', body: { event: 'promote', prev: 'h1' } });
+      });
+
+      it('counts everything', async () => {
+        await store.writeBatch({
+          records: [{ turn: turnFixture('a', { session: 's' }), decisions: [decisionFixture('a'), decisionFixture('a#tool', { point: 'tool', actions: ['x'], action: 'x', baseline: 'x' })] }],
+          outcomes: [{ id: 'zzz', outcome: { feedback: 0 } }],
+          quarantine: [{ source: 's', offset: 0, reason: 'not_json', excerpt: '' }],
+        });
+        expect(await store.counts()).toEqual({ decisions: 2, byPoint: { route: 1, tool: 1 }, turns: 1, outcomes: 1, outcomesPending: 1, quarantined: 1, sessions: 1, shadow: 0, audit: 0 });
+      });
+
+      it('does not alias what callers pass in or get out', async () => {
+        const e = decisionFixture('a');
+        await store.writeBatch({ records: [{ decisions: [e] }] });
+        e.context.lang = 'en';
+        const got = (await store.getDecision('a'))!.event;
+        expect(got.context.lang).toBe('sv');
+        got.context.lang = 'fi';
+        expect((await store.getDecision('a'))!.event.context.lang).toBe('sv');
+      });
+    });
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * Start the real decision service (compiled) on a free loopback port for integration tests, with
+ * a throwaway data directory and optional fault-injecting policies.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { projectRoot } from './shared-data.js';
+import type { RunningServer, ServeOptions } from '../../src/server/run.js';
+import type { ConfigInput } from '../../src/core/config/index.js';
+
+const dist = (p: string): string => pathToFileURL(join(projectRoot, 'dist', 'src', p)).href;
+
+/** The compiled modules (workers need compiled JS). */
+export const serverModule = (await import(dist('server/run.js'))) as typeof import('../../src/server/run.js');
+export const bundlesModule = (await import(dist('services/bundles.js'))) as typeof import('../../src/services/bundles.js');
+export const configModule = (await import(dist('core/config/index.js'))) as typeof import('../../src/core/config/index.js');
+
+export const faultLoaderUrl = pathToFileURL(join(projectRoot, 'test', 'fixtures', 'fault-loader.mjs')).href;
+
+/** Start a server on 127.0.0.1:0 in a fresh data directory. */
+export async function startTestServer(cfg: ConfigInput = {}, o: Partial<ServeOptions> = {}): Promise<RunningServer & { dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'umbra-srv-'));
+  const config = configModule.compileConfig(cfg);
+  const s = await serverModule.startServer({ config, dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, ...o });
+  return Object.assign(s, { dataDir });
+}
+
+/** Make a bundle whose route policy behaves as `behaviour` (see test/fixtures/fault-loader.mjs). */
+export function faultBundle(dataDir: string, cfg: ConfigInput, behaviour: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-art-'));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${behaviour.replace(':', '_')}.json`);
+  writeFileSync(file, JSON.stringify({ fixture: behaviour }));
+  return bundlesModule.saveBundle(dataDir, configModule.compileConfig(cfg), { route: file }).version;
+}
+
+/** POST JSON and parse the answer. */
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
