@@ -34,7 +34,11 @@ export interface ShadowScorerOptions {
   host: PolicyHost;
   /** Bounded queue length. @default 10000 */
   queueSize?: number;
-  /** Per-event time budget of a candidate, ms. @default 5 */
+  /**
+   * Per-event time budget of a candidate's own compute, ms (measured in the worker; over budget
+   * counts as a timeout and the record is dropped). A call that does not return within
+   * max(100, 20 × budget) ms of wall time is abandoned (a hang). @default 5
+   */
   timeBudgetMs?: number;
   /** Share of one core scoring may use (measured over 1 s windows). @default 0.5 */
   cpuShare?: number;
@@ -74,6 +78,7 @@ export class ShadowScorer {
   private readonly host: PolicyHost;
   private readonly cap: number;
   private readonly budgetMs: number;
+  private readonly hangMs: number;
   private readonly cpuShare: number;
   private readonly ring: (ShadowItem | undefined)[];
   private head = 0;
@@ -93,6 +98,7 @@ export class ShadowScorer {
     this.host = opts.host;
     this.cap = opts.queueSize ?? 10_000;
     this.budgetMs = opts.timeBudgetMs ?? 5;
+    this.hangMs = Math.max(100, 20 * this.budgetMs);
     this.cpuShare = opts.cpuShare ?? 0.5;
     this.ring = new Array<ShadowItem | undefined>(this.cap);
     this.flushTimer = setInterval(() => void this.flush(), opts.flushMs ?? 200);
@@ -160,8 +166,17 @@ export class ShadowScorer {
           if (!c.points.has(item.point)) continue;
           const cs = this.stats.byCandidate[c.version]!;
           const t0 = performance.now();
+          let busyMs: number | undefined;
           try {
-            const d = await this.host.decide(`${c.version}:${item.point}`, { id: item.id, context: item.context, actions: item.actions, ...(item.baseline === undefined ? {} : { baseline: item.baseline }) }, this.budgetMs);
+            // The budget applies to the candidate's own compute, measured inside the worker; the
+            // wall-clock deadline is only the hang guard (a loaded machine delays the round trip).
+            const d = await this.host.decide(`${c.version}:${item.point}`, { id: item.id, context: item.context, actions: item.actions, ...(item.baseline === undefined ? {} : { baseline: item.baseline }) }, this.hangMs);
+            busyMs = d.latencyUs / 1000;
+            if (busyMs > this.budgetMs) {
+              this.stats.timeouts++;
+              cs.timeouts++;
+              continue;
+            }
             this.stats.scored++;
             cs.scored++;
             cs.latencyUsSum += d.latencyUs;
@@ -179,7 +194,7 @@ export class ShadowScorer {
               cs.errors++;
             }
           } finally {
-            this.windowBusyMs += performance.now() - t0;
+            this.windowBusyMs += busyMs ?? performance.now() - t0;
           }
         }
         if (this.pending.length >= 500) void this.flush();

@@ -63,7 +63,8 @@ describe('umbra shadow (real processes)', () => {
     const s = setup(loose);
     const boot = join(s.dir, 'boot.jsonl');
     expect(s.u(['bootstrap', '--episodes', '2500', '--seed', '11', '--format', 'decisions', '--exploration', '0.1', '--out', boot]).status).toBe(0);
-    const ctl = startController(s, ['--interval', '0.0001', '--min-episodes', '600']);
+    // one training on the first traffic (≥ 1,200 episodes); the rest (< 3 × 1,200) triggers no retraining within the hour
+    const ctl = startController(s, ['--interval', '1', '--min-episodes', '1200']);
     await feed(boot, s.live, 5);
     const st = await until('a candidate', () => {
       const r = s.u(['shadow', 'status', '--json']);
@@ -91,9 +92,13 @@ describe('umbra shadow (real processes)', () => {
     const boot2 = join(s.dir, 'boot2.jsonl');
     expect(s.u(['bootstrap', '--episodes', '1500', '--seed', '12', '--format', 'decisions', '--exploration', '0.1', '--out', boot2]).status).toBe(0);
     await feed(boot2, s.live, 3);
+    let lastRefusal = '';
     const promoted = await until('a promotion', () => {
       const r = s.u(['shadow', 'promote', '--json']);
+      lastRefusal = r.stderr;
       return r.status === 0 ? (JSON.parse(r.stdout) as { stage: string }) : undefined;
+    }).catch((e: unknown) => {
+      throw new Error(`${String(e)}; last refusal: ${lastRefusal.slice(0, 1500)}`);
     });
     expect(promoted.stage).toBe('canary');
     const stop = s.u(['shadow', 'stop', '--json']);

@@ -48,7 +48,7 @@ describe.each(['throw', 'hang'])('shadow candidate that does %s', (behaviour) =>
       }
       expect(st?.running).toBe(true);
       const failures = (st?.shadow.errors ?? 0) + (st?.shadow.timeouts ?? 0);
-      expect(failures).toBeGreaterThan(5);
+      expect(failures).toBeGreaterThan(0);
       // every route decision (the candidate's only point) was either failed by the candidate or shed by the CPU share: none scored, none lost silently
       expect(failures + (st?.shadow.shed ?? 0) + (st?.shadow.dropped ?? 0)).toBe((await store.counts()).byPoint.route);
       expect(st?.shadow.scored).toBe(0);
@@ -68,6 +68,6 @@ describe.each(['throw', 'hang'])('shadow candidate that does %s', (behaviour) =>
     // the failure is visible from another process too
     const status = JSON.parse(umbra(['--data-dir', dataDir, 'shadow', 'status', '--json']).stdout) as { shadowErrors: number; shadowTimeouts: number; running: boolean };
     expect(status.running).toBe(false);
-    expect(status.shadowErrors + status.shadowTimeouts).toBeGreaterThan(5);
+    expect(status.shadowErrors + status.shadowTimeouts).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -122,7 +122,7 @@ export async function runSimulate(o: SimulateOptions): Promise<SimulateSummary> 
   const alice = new AliceStream({ duplicateRate: o.duplicateRate ?? 0.1, maxFeedbackDelay: o.maxFeedbackDelay ?? 30 });
   const out = new LineAppender(o.telemetry);
   const client: DecisionClient | undefined =
-    o.server === undefined ? undefined : createDecisionClient({ baseUrl: o.server, timeoutMs: o.timeoutMs ?? 50, ...(o.fetch === undefined ? {} : { fetch: o.fetch }) });
+    o.server === undefined ? undefined : createDecisionClient({ baseUrl: o.server, timeoutMs: o.timeoutMs ?? 50, outcomeTimeoutMs: Math.max(2000, 5 * (o.timeoutMs ?? 50)), ...(o.fetch === undefined ? {} : { fetch: o.fetch }) }); // outcomes are off the serving path: wait longer for them
   const servedBy: Record<string, number> = {};
   const errorsByReason: Record<string, number> = {};
   const maxInFlight = Math.max(1, o.maxInFlight ?? 64);
