@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../core/config/index.js';
-import { openDataStore } from '../store/index.js';
+import { storePath } from '../store/index.js';
+import { WorkerStore } from '../store/worker-store.js';
 import type { Store } from '../store/port.js';
 import { RolloutService } from '../services/rollout-service.js';
 import { DecisionEngine } from '../services/decision-engine.js';
@@ -41,7 +42,9 @@ export interface ServeOptions {
 
 /** Start the decision service and listen. */
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
-  const store = o.store ?? openDataStore(o.dataDir, o.config);
+  // The store runs in a worker thread: a write waiting for another process's lock (the shadow
+  // controller ingesting) must never block the event loop that answers /v1/decide.
+  const store = o.store ?? new WorkerStore(storePath(o.dataDir, o.config), { busyTimeoutMs: Math.max(30_000, o.config.store.busy_timeout_ms), cacheMb: o.config.store.cache_mb });
   const now = o.now ?? Date.now;
   const alerter = new Alerter({ config: o.config.alerts, now: () => new Date(now()), onAlert: (a) => void persistAlert(store, a).catch(() => undefined) });
   const rollout = new RolloutService(store, {

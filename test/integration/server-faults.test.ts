@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { faultBundle, faultLoaderUrl, post, startTestServer } from '../helpers/server.js';
 import type { RunningServer } from '../../src/server/run.js';
@@ -94,6 +96,30 @@ describe('decision service', () => {
     expect(answers.every((a) => a.action === 'planner')).toBe(true);
     await server.engine.flush();
     expect(server.engine.stats.logErrors).toBeGreaterThan(0);
+  });
+
+  it('answers at once while another process holds the store\'s write lock, and logs every decision after', async () => {
+    server = await startTestServer();
+    await decideMany(server.url, 1); // store created
+    const other = new Database(join(server.dataDir, 'umbra.db'));
+    other.exec('BEGIN IMMEDIATE'); // e.g. the shadow controller ingesting a large file
+    const slowest: number[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const t0 = Date.now();
+        const r = await post(`${server.url}/v1/decide`, { context: { text: 'hej' }, actions, baselineAction: 'micro', id: `locked-${i}` });
+        slowest.push(Date.now() - t0);
+        expect(r.body).toMatchObject({ action: 'micro', servedBy: 'production' });
+        await new Promise((res) => setTimeout(res, 100)); // spans several log flushes, all waiting for the lock
+      }
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+    // 2 s of held lock; no answer waited for it (the store works in its own thread)
+    expect(Math.max(...slowest)).toBeLessThan(1000);
+    await server.engine.flush();
+    for (let i = 0; i < 20; i++) expect((await server.store.getDecision(`locked-${i}`))?.event.action).toBe('micro');
   });
 
   it('admin endpoints need the bearer token', async () => {

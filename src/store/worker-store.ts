@@ -1,0 +1,199 @@
+/**
+ * A store adapter that runs the SQLite store in a worker thread. Every call of the port is a
+ * message; iterators page rows across. Why: better-sqlite3 is synchronous, so a write that waits
+ * for another process's lock (the shadow controller ingesting a large file) would block the
+ * decision service's event loop and delay production answers. Behind this adapter only the
+ * worker waits. It passes the same contract suite as the other adapters.
+ */
+import { Worker } from 'node:worker_threads';
+import { ErrorCode, UmbraError, type ErrorCode as Code } from '../core/errors.js';
+import type { SqliteStoreOptions } from './sqlite.js';
+import type {
+  AuditRow,
+  Checkpoint,
+  DecisionQuery,
+  Episode,
+  EpisodeQuery,
+  StateEntry,
+  Store,
+  StoreCounts,
+  StoredDecision,
+  StoredQuarantine,
+  StoredShadow,
+  TurnQuery,
+  WriteBatch,
+  WriteResult,
+} from './port.js';
+import type { OutcomeState } from '../core/telemetry/merge.js';
+import type { StoredTurn } from '../core/telemetry/types.js';
+import type { ShadowRecord } from '../core/events.js';
+
+const WORKER_URL = new URL('./store-worker.js', import.meta.url);
+const PAGE = 500;
+
+interface Reply {
+  rid?: number;
+  ok?: boolean;
+  result?: unknown;
+  error?: { code?: string; message: string; details?: unknown };
+  ready?: boolean;
+}
+
+/** The SQLite store behind a worker thread (see the module comment). */
+export class WorkerStore implements Store {
+  readonly kind = 'sqlite-worker';
+  private readonly worker: Worker;
+  private nextRid = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  private closed = false;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.worker = new Worker(WORKER_URL, { workerData: { path, options } });
+    this.worker.on('message', (m: Reply) => {
+      if (m.rid === undefined) return;
+      const p = this.pending.get(m.rid);
+      if (!p) return;
+      this.pending.delete(m.rid);
+      if (m.ok) p.resolve(m.result);
+      else {
+        const code = (Object.values(ErrorCode) as string[]).includes(m.error?.code ?? '') ? (m.error!.code as Code) : ErrorCode.STORE;
+        p.reject(new UmbraError(code, m.error?.message ?? 'store worker failed', m.error?.details));
+      }
+    });
+    this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('exit', () => this.failAll(new Error('store worker exited')));
+  }
+
+  private failAll(e: unknown): void {
+    for (const p of this.pending.values()) p.reject(new UmbraError(ErrorCode.STORE, `store worker: ${String((e as Error).message ?? e)}`));
+    this.pending.clear();
+  }
+
+  private send<T>(msg: Record<string, unknown>): Promise<T> {
+    if (this.closed) return Promise.reject(new UmbraError(ErrorCode.STORE, 'the store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      const rid = this.nextRid++;
+      this.pending.set(rid, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...msg, rid });
+    });
+  }
+
+  private call<T>(method: string, ...args: unknown[]): Promise<T> {
+    let cloned: unknown[];
+    try {
+      cloned = args.map(plain);
+    } catch (e) {
+      return Promise.reject(new UmbraError(ErrorCode.STORE, `cannot send ${method} to the store: ${(e as Error).message}`));
+    }
+    return this.send<T>({ t: 'call', method, args: cloned });
+  }
+
+  private async *iter<T>(method: string, ...args: unknown[]): AsyncGenerator<T> {
+    let r = await this.send<{ rows: T[]; done: boolean; cursor: number }>({ t: 'iter', method, args: args.map(plain), page: PAGE });
+    try {
+      for (;;) {
+        for (const row of r.rows) yield row;
+        if (r.done) return;
+        r = await this.send<{ rows: T[]; done: boolean; cursor: number }>({ t: 'next', cursor: r.cursor, page: PAGE });
+      }
+    } finally {
+      if (!r.done && r.cursor !== 0 && !this.closed) this.worker.postMessage({ t: 'end', cursor: r.cursor });
+    }
+  }
+
+  async writeBatch(batch: WriteBatch): Promise<WriteResult> {
+    let cloned: unknown;
+    try {
+      cloned = plain(batch);
+    } catch (e) {
+      // A batch that fails drops the held ones too, as in the other adapters (port.ts).
+      await this.call('discardHeld').catch(() => undefined);
+      throw new UmbraError(ErrorCode.STORE, `cannot write the batch: ${(e as Error).message}`);
+    }
+    return this.send<WriteResult>({ t: 'call', method: 'writeBatch', args: [cloned] });
+  }
+  discardHeld(): Promise<void> {
+    return this.call('discardHeld');
+  }
+  getDecision(id: string): Promise<StoredDecision | undefined> {
+    return this.call('getDecision', id);
+  }
+  decisions(q?: DecisionQuery): AsyncIterable<StoredDecision> {
+    return this.iter('decisions', q);
+  }
+  countDecisions(q?: Omit<DecisionQuery, 'limit'>): Promise<number> {
+    return this.call('countDecisions', q);
+  }
+  getOutcome(id: string): Promise<OutcomeState | undefined> {
+    return this.call('getOutcome', id);
+  }
+  episodes(q: EpisodeQuery): AsyncIterable<Episode> {
+    const r = q.reward;
+    return this.iter('episodes', { ...q, now: q.now instanceof Date ? q.now.getTime() : q.now, reward: { weights: r.weights, penalties: r.penalties, defaultReward: r.defaultReward, defaultAfterS: r.defaultAfterS } });
+  }
+  getTurn(id: string): Promise<StoredTurn | undefined> {
+    return this.call('getTurn', id);
+  }
+  turns(q?: TurnQuery): AsyncIterable<StoredTurn> {
+    return this.iter('turns', q);
+  }
+  sessionTurns(session: string): Promise<number> {
+    return this.call('sessionTurns', session);
+  }
+  quarantine(q?: { source?: string; reason?: string; afterSeq?: number; limit?: number }): AsyncIterable<StoredQuarantine> {
+    return this.iter('quarantine', q);
+  }
+  quarantineCounts(): Promise<Record<string, number>> {
+    return this.call('quarantineCounts');
+  }
+  getCheckpoint(source: string): Promise<Checkpoint | undefined> {
+    return this.call('getCheckpoint', source);
+  }
+  listCheckpoints(): Promise<Checkpoint[]> {
+    return this.call('listCheckpoints');
+  }
+  counts(): Promise<StoreCounts> {
+    return this.call('counts');
+  }
+  getState(key: string): Promise<StateEntry | undefined> {
+    return this.call('getState', key);
+  }
+  setState(key: string, value: unknown): Promise<number> {
+    return this.call('setState', key, value);
+  }
+  casState(key: string, expectedVersion: number | null, value: unknown): Promise<number | undefined> {
+    return this.call('casState', key, expectedVersion, value);
+  }
+  appendShadow(records: readonly ShadowRecord[]): Promise<number[]> {
+    return this.call('appendShadow', records);
+  }
+  shadowByCandidate(candidate: string, q?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredShadow> {
+    return this.iter('shadowByCandidate', candidate, q);
+  }
+  shadowById(id: string): Promise<StoredShadow[]> {
+    return this.call('shadowById', id);
+  }
+  appendAudit(row: { ts: string; body: unknown }, expectSeq?: number): Promise<AuditRow> {
+    return this.call('appendAudit', row, expectSeq);
+  }
+  audit(q?: { afterSeq?: number; limit?: number }): AsyncIterable<AuditRow> {
+    return this.iter('audit', q);
+  }
+  lastAudit(): Promise<AuditRow | undefined> {
+    return this.call('lastAudit');
+  }
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.call('close');
+    } finally {
+      this.closed = true;
+      await this.worker.terminate().catch(() => undefined);
+    }
+  }
+}
+
+/** Values cross the thread boundary by structured clone: drop undefined members of plain objects. */
+function plain(v: unknown): unknown {
+  return v === undefined ? undefined : JSON.parse(JSON.stringify(v)) as unknown;
+}
