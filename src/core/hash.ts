@@ -51,7 +51,11 @@ export function murmur3(s: string, seed = 0): number {
     k1 = Math.imul(k1, c2);
     h ^= k1;
   }
-  h ^= len;
+  return fmix32(h ^ len);
+}
+
+/** MurmurHash3's 32-bit finaliser: mixes all bits of `h` (used alone to hash integer ids). */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

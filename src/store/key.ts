@@ -5,21 +5,14 @@
  * The function is persisted in databases: never change it (a new one needs a migration).
  */
 
+import { fmix32 } from '../core/hash.js';
+
 /** Version of `idKey`, recorded in the database by the migration that introduced it. */
 export const ID_KEY_VERSION = 'idkey/v1';
 
 const TWO_POW_32 = 4294967296;
 /** Keys live in [0, 2^53). */
 export const KEY_SPACE = 9007199254740992;
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** A 53-bit non-negative integer hash of the UTF-16 code units of `id` (two independent 32-bit lanes). */
 export function idKey(id: string): number {

@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 import type { Context, ContextValue } from '../events.js';
-import { contentHash, murmur3 } from '../hash.js';
+import { contentHash, fmix32, murmur3 } from '../hash.js';
 import { TEXT_VERSION, expandText } from '../text.js';
 import { FeaturesConfigSchema, type FeaturesConfig } from '../config/features.js';
 
@@ -81,16 +81,6 @@ const CACHE_LIMIT = 65_536;
 /** Keys whose values the feature map derives from text (tokens are handled apart from categories). */
 function tokenKeysOf(textKeys: readonly string[]): Set<string> {
   return new Set(textKeys.map((k) => `${k}_tokens`));
-}
-
-/** Integer mixer (murmur3's finaliser) for hashing numeric token ids with a seed. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /**
