@@ -158,12 +158,47 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     req.raw.on('close', () => clearInterval(t));
   });
 
-  app.post('/v1/admin/rollout/:action', async (req, reply) => {
+  /** The admin bearer check; undefined when the caller may proceed, else the 401 to send. */
+  const unauthorized = (req: FastifyRequest): UmbraError | undefined => {
     const token = deps.adminToken;
     const auth = req.headers.authorization ?? '';
     const given = auth.startsWith('Bearer ') ? auth.slice(7) : '';
     const ok = token !== null && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
-    if (!ok) return sendError(reply, new UmbraError(ErrorCode.UNAUTHORIZED, token === null ? 'admin endpoints are disabled: set server.admin_token or UMBRA_ADMIN_TOKEN' : 'missing or wrong bearer token'));
+    if (ok) return undefined;
+    metrics.httpErrors.inc({ code: ErrorCode.UNAUTHORIZED });
+    return new UmbraError(ErrorCode.UNAUTHORIZED, token === null ? 'admin endpoints are disabled: set server.admin_token or UMBRA_ADMIN_TOKEN' : 'missing or wrong bearer token');
+  };
+
+  // Read side of the audit log, for tools that cannot run the CLI next to the data directory.
+  app.get('/v1/admin/rollout/history', async (req, reply) => {
+    const denied = unauthorized(req);
+    if (denied) return sendError(reply, denied);
+    const at = (req.query as { at?: unknown }).at;
+    try {
+      if (typeof at === 'string' && at !== '') {
+        const t = /^\d+$/.test(at) ? Number(at) : at;
+        if (typeof t === 'string' && Number.isNaN(Date.parse(t))) return sendError(reply, new UmbraError(ErrorCode.USAGE, `at must be an ISO-8601 time or epoch milliseconds, got "${at}"`));
+        return { at, ...(await deps.rollout.championAt(t)) };
+      }
+      return { records: await deps.rollout.history() };
+    } catch (e) {
+      return sendError(reply, toUmbraError(e));
+    }
+  });
+  app.get('/v1/admin/rollout/verify', async (req, reply) => {
+    const denied = unauthorized(req);
+    if (denied) return sendError(reply, denied);
+    try {
+      const v = await deps.rollout.verify();
+      return { ok: v.ok, records: v.records, ...(v.firstBad ? { firstBad: v.firstBad } : {}) };
+    } catch (e) {
+      return sendError(reply, toUmbraError(e));
+    }
+  });
+
+  app.post('/v1/admin/rollout/:action', async (req, reply) => {
+    const denied = unauthorized(req);
+    if (denied) return sendError(reply, denied);
     const action = (req.params as { action: string }).action;
     if (!(MANUAL_ACTIONS as readonly string[]).includes(action)) return sendError(reply, new UmbraError(ErrorCode.NOT_FOUND, `no rollout action ${action}; one of ${MANUAL_ACTIONS.join(', ')}`));
     const body = (req.body ?? {}) as { reason?: unknown; force?: unknown; weight?: unknown; id?: unknown };

@@ -80,13 +80,35 @@ export async function readShadowStats(store: Store): Promise<Record<string, Cand
   return out;
 }
 
-/** The offline gate report stored in a candidate's bundle, if any. */
+/** One gate verdict as a bundle may hold it: `{passed}` (a GateReport) or `{pass}` (the pipeline's per-point form). */
+function gateVerdict(g: unknown): { passed: boolean; summary: string | undefined } | undefined {
+  if (typeof g !== 'object' || g === null) return undefined;
+  const o = g as { passed?: unknown; pass?: unknown; summary?: unknown };
+  const passed = typeof o.passed === 'boolean' ? o.passed : typeof o.pass === 'boolean' ? o.pass : undefined;
+  return passed === undefined ? undefined : { passed, summary: typeof o.summary === 'string' ? o.summary : undefined };
+}
+
+/**
+ * The offline gate report stored in a candidate's bundle, if any: either one report for the whole
+ * bundle (`evaluation.gates`) or, as `umbra pipeline` writes it, one per decision point
+ * (`evaluation.<point>.gates`), which pass only when every evaluated point passes.
+ */
 export function offlineGates(dataDir: string, config: Config, version: string): GateReport | null {
   try {
-    const ev = readBundle(dataDir, config, version).evaluation as { gates?: { passed?: unknown; summary?: unknown } } | undefined;
-    const g = ev?.gates;
-    if (g && typeof g.passed === 'boolean') return { passed: g.passed, summary: typeof g.summary === 'string' ? g.summary : g.passed ? 'offline gates passed' : 'offline gates failed', details: g };
-    return null;
+    const ev = readBundle(dataDir, config, version).evaluation as Record<string, unknown> | undefined;
+    if (typeof ev !== 'object' || ev === null) return null;
+    const whole = gateVerdict(ev.gates);
+    if (whole) return { passed: whole.passed, summary: whole.summary ?? (whole.passed ? 'offline gates passed' : 'offline gates failed'), details: ev.gates };
+    const points: Record<string, { passed: boolean; summary: string | undefined }> = {};
+    for (const [point, e] of Object.entries(ev)) {
+      const g = gateVerdict((e as { gates?: unknown } | null)?.gates);
+      if (g) points[point] = g;
+    }
+    const names = Object.keys(points);
+    if (names.length === 0) return null;
+    const failed = names.filter((p) => !points[p]!.passed);
+    const summary = failed.length === 0 ? `offline gates passed at ${names.join(', ')}` : failed.map((p) => `${p}: ${points[p]!.summary ?? 'failed'}`).join('; ');
+    return { passed: failed.length === 0, summary, details: points };
   } catch {
     return null;
   }

@@ -1,0 +1,123 @@
+/**
+ * The decision service over loopback HTTP: decisions per second and p50/p99 latency of
+ * `POST /v1/decide` with a learned candidate in shadow, scoring ON versus OFF in the same run (the
+ * in-run baseline). The server runs in this process as `umbra serve` would (store, decision log,
+ * policy workers, judge); the load generator runs in its own process with keep-alive connections
+ * at a fixed concurrency. Targets: ≥ 5,000 decisions/s and p99 < 5 ms with shadow ON.
+ * `quick`: short phases, one repetition.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileConfig } from '../src/core/config/index.js';
+import { AliceSim, LiveSessions, drawLangGroup, scenarioAt } from '../src/core/sim/index.js';
+import { Rng } from '../src/core/rng.js';
+import { startServer } from '../src/server/run.js';
+import { saveBundleFromPipeline } from '../src/services/bundles.js';
+import type { LoadResult, LoadSpec } from './lib/loadgen.js';
+import { median, type BenchFn } from './types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, '..', 'src', 'cli', 'main.js');
+const LOADGEN = join(here, 'lib', 'loadgen.js');
+
+function cli(args: string[]): void {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`umbra ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+/** Realistic route requests from the simulator (raw text included, as Alice sends them). */
+function bodies(n: number): string[] {
+  const sim = new AliceSim({ seed: 7, scenario: 'realistic', exploration: 0, cacheThreshold: 0.9 });
+  const sessions = new LiveSessions(new Rng(7, 3), 'bench', Math.max(20, n / 15), (rng, t) => drawLangGroup(rng, scenarioAt('realistic', t)));
+  const out: string[] = [];
+  const t0 = Date.UTC(2026, 0, 1) * 1000;
+  for (let k = 0; k < n; k++) {
+    const req = sim.request(sessions.next(t0 + k * 1e6, k / n), k, k / n);
+    const p = sim.routeQuery(req);
+    const q = p.query;
+    out.push(JSON.stringify({ point: 'route', context: q.context, actions: q.actions, baselineAction: q.baseline, stickyKey: req.userId }));
+    sim.complete(p, sim.policies.route.serve(q));
+  }
+  return out;
+}
+
+function loadgen(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [LOADGEN], { stdio: ['pipe', 'pipe', 'inherit'] });
+    c.stdin.end(JSON.stringify(spec));
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    c.on('error', reject);
+    c.on('close', (code) => {
+      if (code !== 0) reject(new Error(`load generator exited ${code}`));
+      else resolve(JSON.parse(out.trim()) as LoadResult);
+    });
+  });
+}
+
+export const run: BenchFn = async ({ quick }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'umbra-bench-serve-'));
+  try {
+    // A learned candidate: bootstrap log with exploration → pipeline → bundle.
+    const boot = join(dir, 'boot.jsonl');
+    cli(['bootstrap', '--episodes', quick ? '1500' : '4000', '--seed', '5', '--format', 'decisions', '--exploration', '0.2', '--out', boot]);
+    cli(['pipeline', '--telemetry', boot, '--out', join(dir, 'pipe')]);
+    const config = compileConfig({});
+    const dataDir = join(dir, 'data');
+    const version = saveBundleFromPipeline(dataDir, config, join(dir, 'pipe', 'manifest.json')).version;
+    const pass = { passed: true, summary: 'bench' };
+    {
+      const s = await startServer({ config, dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000 });
+      await s.rollout.apply({ type: 'register', id: version, actor: 'bench' });
+      await s.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'bench' });
+      await s.close();
+    }
+    const reqBodies = bodies(quick ? 500 : 4000);
+    const concurrency = 16;
+    const reps = quick ? 1 : 3;
+    const durationMs = quick ? 1000 : 5000;
+    const warmupMs = quick ? 300 : 1500;
+    const samples: Record<'on' | 'off', LoadResult[]> = { on: [], off: [] };
+    const shadowScored: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      for (const mode of ['off', 'on'] as const) {
+        const s = await startServer({ config, dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, shadow: mode === 'on' });
+        try {
+          const before = s.engine.shadow.stats.scored;
+          samples[mode].push(await loadgen({ url: s.url, concurrency, durationMs, warmupMs, bodies: reqBodies }));
+          if (mode === 'on') shadowScored.push(s.engine.shadow.stats.scored - before);
+        } finally {
+          await s.close();
+        }
+      }
+    }
+    const m = (mode: 'on' | 'off', f: (x: LoadResult) => number): number => median(samples[mode].map(f));
+    const errors = [...samples.on, ...samples.off].reduce((a, x) => a + x.errors, 0);
+    const onRate = m('on', (x) => x.perSecond);
+    const offRate = m('off', (x) => x.perSecond);
+    return {
+      name: 'serve',
+      description: `POST /v1/decide over loopback HTTP, ${concurrency} keep-alive connections from a separate load-generator process, ${durationMs / 1000} s per phase after ${warmupMs / 1000} s warm-up, ${reps} repetitions; champion = rules, a pipeline-trained candidate in shadow; decision log to SQLite on.`,
+      metrics: [
+        { name: 'decisions/s (shadow on)', value: onRate, unit: '1/s', better: 'higher', samples: samples.on.map((x) => x.perSecond), target: 5000 },
+        { name: 'p50 latency (shadow on)', value: m('on', (x) => x.p50), unit: 'ms', better: 'lower', samples: samples.on.map((x) => x.p50) },
+        { name: 'p99 latency (shadow on)', value: m('on', (x) => x.p99), unit: 'ms', better: 'lower', samples: samples.on.map((x) => x.p99), target: 5 },
+        { name: 'decisions/s (shadow off)', value: offRate, unit: '1/s', better: 'higher', samples: samples.off.map((x) => x.perSecond) },
+        { name: 'p50 latency (shadow off)', value: m('off', (x) => x.p50), unit: 'ms', better: 'lower', samples: samples.off.map((x) => x.p50) },
+        { name: 'p99 latency (shadow off)', value: m('off', (x) => x.p99), unit: 'ms', better: 'lower', samples: samples.off.map((x) => x.p99) },
+        { name: 'shadow decisions scored per phase', value: median(shadowScored), unit: 'decisions', better: 'higher', samples: shadowScored },
+        { name: 'non-200 answers', value: errors, unit: 'requests', better: 'lower', target: 0 },
+      ],
+      ratios: [
+        { name: 'throughput shadow on / off', value: onRate / offRate, better: 'higher' },
+        { name: 'p99 shadow on / off', value: m('on', (x) => x.p99) / m('off', (x) => x.p99), better: 'lower' },
+      ],
+      notes: [`served by (last shadow-on phase): ${JSON.stringify(samples.on.at(-1)?.servedBy ?? {})}`],
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};

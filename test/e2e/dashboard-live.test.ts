@@ -1,0 +1,90 @@
+/**
+ * The dashboard page against the real decision service (not a fixture): simulated Alice traffic
+ * through `/v1/decide`, a learned candidate in shadow, the page open in Debian's Chromium; it loads
+ * without console errors, its charts paint from real data, and a promotion and a pause done with
+ * the CLI in another process appear on the open page without a reload. Writes
+ * test-artifacts/dashboard-live.png.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { runSimulate } from '../../src/cli/commands/simulate.js';
+import type { ConfigInput } from '../../src/core/config/index.js';
+import type { RunningServer } from '../../src/server/run.js';
+import { collectPageProblems, hasChromium, launchBrowser, paintedPixels } from '../helpers/browser.js';
+import { umbra } from '../helpers/cli.js';
+import { bundlesModule, configModule, startTestServer } from '../helpers/server.js';
+import { projectRoot } from '../helpers/shared-data.js';
+
+const ARTIFACTS = join(projectRoot, 'test-artifacts');
+const CFG: ConfigInput = { server: { decision_deadline_ms: 200, request_deadline_ms: 500, log_flush_ms: 20, exploration_floor: 0.1 }, shadow_mode: { time_budget_ms: 100 } };
+
+describe.skipIf(!hasChromium)('dashboard against the live server', () => {
+  let browser: Browser;
+  let server: (RunningServer & { dataDir: string }) | undefined;
+  let version = '';
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbra-dash-live-'));
+    const boot = join(dir, 'boot.jsonl');
+    expect(umbra(['bootstrap', '--episodes', '2000', '--seed', '4', '--format', 'decisions', '--exploration', '0.2', '--out', boot]).status).toBe(0);
+    expect(umbra(['pipeline', '--telemetry', boot, '--out', join(dir, 'pipe')]).status).toBe(0);
+    server = await startTestServer(CFG, { checkIntervalMs: 500 });
+    version = bundlesModule.saveBundleFromPipeline(server.dataDir, configModule.compileConfig(CFG), join(dir, 'pipe', 'manifest.json')).version;
+    const pass = { passed: true, summary: 'test gates' };
+    await server.rollout.apply({ type: 'register', id: version, actor: 'test' });
+    await server.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'test' });
+    await server.engine.refresh();
+    await runSimulate({ telemetry: join(dir, 'sim.jsonl'), server: server.url, rate: 2000, durationS: 0.6, seed: 9, timeoutMs: 1000, maxInFlight: 16 });
+    await server.engine.flush();
+    browser = await launchBrowser();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('loads cleanly, paints real data, and follows CLI actions without a reload', async () => {
+    const s = server!;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    const problems = collectPageProblems(page);
+    const foreign: string[] = [];
+    page.on('request', (req) => {
+      if (!req.url().startsWith(`${s.url}/`) && !req.url().startsWith('data:')) foreign.push(req.url());
+    });
+    await page.goto(s.url, { waitUntil: 'load' });
+    await page.locator('#live[data-state="live"]').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.locator('#stage').textContent(), { timeout: 10_000 }).toBe('shadow');
+    expect(await page.locator('#candidate').textContent()).toBe(version);
+    expect(foreign).toEqual([]);
+
+    // Charts paint from the server's own snapshot: the KPI trends and the action bars at least.
+    await expect.poll(async () => (await paintedPixels(page, '[data-chart] canvas')).filter((n) => n > 50).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
+    const decisions = Number((await page.locator('#count-decisions').textContent())?.replace(/[^0-9]/g, '') || '0');
+    expect(decisions).toBeGreaterThanOrEqual(1000);
+
+    await page.evaluate(() => {
+      (globalThis as unknown as { umbraProbe: string }).umbraProbe = 'same-page';
+    });
+    const cli = (args: string[]): void => {
+      const r = umbra(['--data-dir', s.dataDir, 'rollout', ...args]);
+      expect(r.status, r.stderr).toBe(0);
+    };
+    cli(['promote', '--force', '--reason', 'live dashboard test', '--weight', '0.1']);
+    await page.locator('#stage', { hasText: 'canary' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#canary-weight').textContent()).toBe('10%');
+    cli(['pause', '--reason', 'looking at the page']);
+    await page.locator('#stage', { hasText: 'paused' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#history tbody tr').first().textContent()).toContain('looking at the page');
+    expect(await page.evaluate(() => (globalThis as unknown as { umbraProbe?: string }).umbraProbe)).toBe('same-page');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-live.png'), fullPage: true });
+    expect(problems.errors).toEqual([]);
+    await context.close();
+  }, 60_000);
+});
