@@ -43,13 +43,17 @@ export interface PolicyHostOptions {
 }
 
 interface Pending {
-  resolve: (d: HostedDecision) => void;
+  resolve: (d: HostedDecision | BatchResult[]) => void;
   reject: (e: UmbraError) => void;
   timer: NodeJS.Timeout;
 }
 
+/** One result of a batch: a decision, or the error of that one request. */
+export type BatchResult = { ok: true; decision: HostedDecision } | { ok: false; message: string };
+
 type FromWorker =
   | { t: 'decided'; rid: number; action: string; propensity: number; probs: Record<string, number>; version: string; us: number }
+  | { t: 'batch'; rid: number; results: ({ ok: true; action: string; propensity: number; probs: Record<string, number>; version: string; us: number } | { ok: false; message: string })[] }
   | { t: 'failed'; rid: number; message: string; code?: string }
   | { t: 'loaded'; rid: number; version: string }
   | { t: 'ready' };
@@ -112,6 +116,9 @@ export class PolicyHost {
     if (m.t === 'decided') {
       this.stats.decided++;
       p.resolve({ action: m.action, propensity: m.propensity, probs: m.probs, version: m.version, latencyUs: m.us });
+    } else if (m.t === 'batch') {
+      this.stats.decided += m.results.length;
+      p.resolve(m.results.map((r) => (r.ok ? { ok: true, decision: { action: r.action, propensity: r.propensity, probs: r.probs, version: r.version, latencyUs: r.us } } : { ok: false, message: r.message })));
     } else {
       this.stats.failed++;
       p.reject(new UmbraError(ErrorCode.INTERNAL, `policy failed: ${m.message}`));
@@ -188,8 +195,27 @@ export class PolicyHost {
         reject(new UmbraError(ErrorCode.TIMEOUT, `policy in ${slot} missed its ${deadlineMs} ms deadline`));
         if (++this.consecutiveTimeouts >= this.maxTimeouts) this.restart();
       }, deadlineMs);
-      this.pending.set(rid, { resolve, reject, timer });
+      this.pending.set(rid, { resolve: resolve as (d: HostedDecision | BatchResult[]) => void, reject, timer });
       this.worker.postMessage({ t: 'decide', rid, slot, id: req.id, context: req.context, actions: req.actions, baseline: req.baseline });
+    });
+  }
+
+  /**
+   * Decide many requests with one policy in one message (shadow scoring: fewer round trips). Each
+   * result carries its own compute time; the deadline covers the whole batch.
+   */
+  decideBatch(slot: string, reqs: readonly HostedRequest[], deadlineMs: number): Promise<BatchResult[]> {
+    if (!this.slots.has(slot)) return Promise.reject(new UmbraError(ErrorCode.POLICY_NOT_FOUND, `no policy loaded in slot ${slot}`));
+    return new Promise<BatchResult[]>((resolve, reject) => {
+      const rid = this.nextRid++;
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(rid)) return;
+        this.stats.timedOut++;
+        reject(new UmbraError(ErrorCode.TIMEOUT, `policy in ${slot} missed its ${deadlineMs} ms deadline for a batch of ${reqs.length}`));
+        if (++this.consecutiveTimeouts >= this.maxTimeouts) this.restart();
+      }, deadlineMs);
+      this.pending.set(rid, { resolve: resolve as (d: HostedDecision | BatchResult[]) => void, reject, timer });
+      this.worker.postMessage({ t: 'batch', rid, slot, reqs: reqs.map((r) => ({ id: r.id, context: r.context, actions: r.actions, baseline: r.baseline })) });
     });
   }
 

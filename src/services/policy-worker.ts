@@ -18,7 +18,8 @@ interface LoaderModule {
 type ToWorker =
   | { t: 'load'; rid: number; slot: string; path: string }
   | { t: 'unload'; slot: string }
-  | { t: 'decide'; rid: number; slot: string; id: string; context: Context; actions: string[]; baseline?: string };
+  | { t: 'decide'; rid: number; slot: string; id: string; context: Context; actions: string[]; baseline?: string }
+  | { t: 'batch'; rid: number; slot: string; reqs: { id: string; context: Context; actions: string[]; baseline?: string }[] };
 
 const port = parentPort;
 if (!port) throw new Error('policy-worker must run in a worker thread');
@@ -52,6 +53,25 @@ port.on('message', (m: ToWorker) => {
         const err = e as { message?: string; code?: string };
         port.postMessage({ t: 'failed', rid: m.rid, message: String(err.message ?? e), code: err.code });
       }
+      return;
+    }
+    if (m.t === 'batch') {
+      const p = slots.get(m.slot);
+      if (!p) {
+        port.postMessage({ t: 'failed', rid: m.rid, message: `no policy in slot ${m.slot}`, code: 'E_POLICY_NOT_FOUND' });
+        return;
+      }
+      const results = m.reqs.map((r) => {
+        try {
+          const t0 = performance.now();
+          const d = p.decide(r.id, r.context, r.actions, r.baseline);
+          const us = Math.round((performance.now() - t0) * 1000);
+          return { ok: true as const, action: d.action, propensity: d.propensity, probs: toRecord(r.actions, d.probs), version: p.version, us };
+        } catch (e) {
+          return { ok: false as const, message: String((e as Error).message ?? e) };
+        }
+      });
+      port.postMessage({ t: 'batch', rid: m.rid, results });
       return;
     }
     const p = slots.get(m.slot);

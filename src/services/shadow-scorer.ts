@@ -11,6 +11,9 @@ import type { Store } from '../store/port.js';
 import type { PolicyHost } from './policy-host.js';
 import { isUmbraError, ErrorCode } from '../core/errors.js';
 
+/** Events scored per message to the policy worker. */
+const BATCH = 64;
+
 /** A live decision offered to the shadow. */
 export interface ShadowItem {
   id: string;
@@ -157,50 +160,80 @@ export class ShadowScorer {
 
   private async pump(): Promise<void> {
     try {
-      for (let item = this.take(); item !== undefined && !this.closed; item = this.take()) {
-        if (this.overBudget()) {
-          this.stats.shed++;
-          continue;
+      while (this.size > 0 && !this.closed) {
+        // Take a batch; items beyond the CPU share of this window are shed.
+        const batch: ShadowItem[] = [];
+        while (batch.length < BATCH && this.size > 0) {
+          const item = this.take()!;
+          if (this.overBudget()) this.stats.shed++;
+          else batch.push(item);
         }
+        if (batch.length === 0) continue;
         for (const c of this.candidates) {
-          if (!c.points.has(item.point)) continue;
-          const cs = this.stats.byCandidate[c.version]!;
-          const t0 = performance.now();
-          let busyMs: number | undefined;
-          try {
-            // The budget applies to the candidate's own compute, measured inside the worker; the
-            // wall-clock deadline is only the hang guard (a loaded machine delays the round trip).
-            const d = await this.host.decide(`${c.version}:${item.point}`, { id: item.id, context: item.context, actions: item.actions, ...(item.baseline === undefined ? {} : { baseline: item.baseline }) }, this.hangMs);
-            busyMs = d.latencyUs / 1000;
-            if (busyMs > this.budgetMs) {
-              this.stats.timeouts++;
-              cs.timeouts++;
-              continue;
-            }
-            this.stats.scored++;
-            cs.scored++;
-            cs.latencyUsSum += d.latencyUs;
-            if (item.served !== undefined) {
-              cs.compared++;
-              if (d.action === item.served) cs.agree++;
-            }
-            this.pending.push({ v: 1, id: item.id, candidate: c.version, action: d.action, probs: d.probs, ts: item.ts, latency_us: d.latencyUs });
-          } catch (e) {
-            if (isUmbraError(e, ErrorCode.TIMEOUT)) {
-              this.stats.timeouts++;
-              cs.timeouts++;
-            } else {
-              this.stats.errors++;
-              cs.errors++;
-            }
-          } finally {
-            this.windowBusyMs += busyMs ?? performance.now() - t0;
+          const byPoint = new Map<string, ShadowItem[]>();
+          for (const it of batch) {
+            if (!c.points.has(it.point)) continue;
+            const list = byPoint.get(it.point) ?? [];
+            list.push(it);
+            byPoint.set(it.point, list);
           }
+          for (const [point, items] of byPoint) await this.score(c, point, items);
         }
         if (this.pending.length >= 500) void this.flush();
       }
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /** Score one candidate's batch for one point; account every item. */
+  private async score(c: ShadowCandidate, point: string, items: ShadowItem[]): Promise<void> {
+    const cs = this.stats.byCandidate[c.version]!;
+    const t0 = performance.now();
+    try {
+      // The budget applies to the candidate's own compute per event, measured inside the worker;
+      // the wall-clock deadline only guards against a hang (a loaded machine delays round trips).
+      const results = await this.host.decideBatch(
+        `${c.version}:${point}`,
+        items.map((item) => ({ id: item.id, context: item.context, actions: item.actions, ...(item.baseline === undefined ? {} : { baseline: item.baseline }) })),
+        this.hangMs + items.length * this.budgetMs * 2,
+      );
+      let busyUs = 0;
+      results.forEach((r, i) => {
+        const item = items[i]!;
+        if (!r.ok) {
+          this.stats.errors++;
+          cs.errors++;
+          return;
+        }
+        const d = r.decision;
+        busyUs += d.latencyUs;
+        if (d.latencyUs / 1000 > this.budgetMs) {
+          this.stats.timeouts++;
+          cs.timeouts++;
+          return;
+        }
+        this.stats.scored++;
+        cs.scored++;
+        cs.latencyUsSum += d.latencyUs;
+        if (item.served !== undefined) {
+          cs.compared++;
+          if (d.action === item.served) cs.agree++;
+        }
+        this.pending.push({ v: 1, id: item.id, candidate: c.version, action: d.action, probs: d.probs, ts: item.ts, latency_us: d.latencyUs });
+      });
+      this.windowBusyMs += busyUs / 1000;
+    } catch (e) {
+      // The whole batch failed (a hang past the guard, a dead worker, no policy).
+      const timeout = isUmbraError(e, ErrorCode.TIMEOUT);
+      if (timeout) {
+        this.stats.timeouts += items.length;
+        cs.timeouts += items.length;
+      } else {
+        this.stats.errors += items.length;
+        cs.errors += items.length;
+      }
+      this.windowBusyMs += performance.now() - t0;
     }
   }
 
