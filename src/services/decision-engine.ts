@@ -6,8 +6,9 @@
  * its own baseline, labelled `fallback` with a counted reason.
  *
  * Every logged event says who served it in its `policy` field: `umbra:<slice>:<how>:<version>`
- * with slice ∈ production|canary|control, how ∈ served|error|timeout|unavailable. The canary judge
- * reads the slices back from the log, so the split survives restarts.
+ * with slice ∈ production|canary|control, how ∈ served|error|timeout|unavailable, followed by
+ * `#u=<hash of the sticky key>` when there is one. The canary judge reads the slices (and the
+ * randomisation units, for the sample-ratio check) back from the log, so the split survives restarts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../core/config/index.js';
@@ -16,7 +17,7 @@ import type { DecisionEvent } from '../core/events.js';
 import { ErrorCode, UmbraError, isUmbraError } from '../core/errors.js';
 import { drawFor, pickIndex } from '../core/rng.js';
 import { expandText } from '../core/text.js';
-import { murmur3 } from '../core/hash.js';
+import { fnv1a, murmur3 } from '../core/hash.js';
 import { rolloutStatus, servingFor, shadowCandidate, inFlight, type RolloutState } from '../core/rollout/index.js';
 import type { Store } from '../store/port.js';
 import type { RolloutService } from './rollout-service.js';
@@ -238,7 +239,7 @@ export class DecisionEngine {
     this.stats.decisions++;
     this.count(this.stats.bySlice, slice);
     this.count(this.stats.byServedBy, servedBy);
-    this.log(req, resp, choice.probs, `umbra:${slice}:${how}:${version}`);
+    this.log(req, resp, choice.probs, `umbra:${slice}:${how}:${version}${req.stickyKey === undefined ? '' : `#u=${fnv1a(req.stickyKey).toString(36)}`}`);
     const us = Math.round((performance.now() - t0) * 1000);
     this.stats.latencyUs.push(us);
     if (this.stats.latencyUs.length > 10_000) this.stats.latencyUs.splice(0, 5000);

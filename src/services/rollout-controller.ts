@@ -39,19 +39,23 @@ export const StateKey = {
   DRIFT: 'rollout.drift',
 } as const;
 
-/** Parsed `policy` field of a logged decision (`umbra:<slice>:<how>:<version>`). */
+/** Parsed `policy` field of a logged decision (`umbra:<slice>:<how>:<version>[#u=<key hash>]`). */
 export interface ServedTag {
   slice: string;
   how: string;
   version: string;
+  /** Hash of the sticky key (the randomisation unit), when the request had one. */
+  unit?: string;
 }
 
 /** Parse the `policy` field the decision engine writes; undefined for other producers. */
 export function parseServedTag(policy: string | undefined): ServedTag | undefined {
   if (policy === undefined || !policy.startsWith('umbra:')) return undefined;
-  const [, slice, how, ...rest] = policy.split(':');
+  const hash = policy.indexOf('#u=');
+  const head = hash >= 0 ? policy.slice(0, hash) : policy;
+  const [, slice, how, ...rest] = head.split(':');
   if (slice === undefined || how === undefined || rest.length === 0) return undefined;
-  return { slice, how, version: rest.join(':') };
+  return { slice, how, version: rest.join(':'), ...(hash >= 0 ? { unit: policy.slice(hash + 3) } : {}) };
 }
 
 /** Scoring processes that publish shadow counters. */
@@ -221,12 +225,17 @@ export class RolloutController {
       if (t.slice === 'control') return 'control';
       return undefined;
     };
+    const units = { canary: new Set<string>(), control: new Set<string>() };
+    let allKeyed = true;
     for await (const d of this.o.store.decisions({ from: since })) {
       const s = sliceOf(d.event.policy);
       if (s === undefined) continue;
       const a = acc[s];
       a.decisions++;
-      const how = parseServedTag(d.event.policy)!.how;
+      const tag = parseServedTag(d.event.policy)!;
+      if (tag.unit === undefined) allKeyed = false;
+      else units[s].add(tag.unit);
+      const how = tag.how;
       if (how === 'error') a.policyErrors++;
       else if (how === 'timeout') a.policyTimeouts++;
     }
@@ -247,6 +256,10 @@ export class RolloutController {
         a.cost.sumSq += o.cost_usd * o.cost_usd;
       }
       if (o.latency_ms !== undefined) sketches[s].add(o.latency_ms);
+    }
+    if (allKeyed) {
+      acc.canary.units = units.canary.size;
+      acc.control.units = units.control.size;
     }
     acc.canary.latency = sketches.canary.count > 0 ? sketches.canary.toJSON() : null;
     acc.control.latency = sketches.control.count > 0 ? sketches.control.toJSON() : null;

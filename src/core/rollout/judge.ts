@@ -67,8 +67,14 @@ const MomentSumsSchema = z.object({ n: z.number().int().min(0), sum: z.number(),
 /** Aggregates of one slice since the canary started. Counts are of decisions assigned to the slice. */
 export const SliceAggregatesSchema = z
   .object({
-    /** Decisions assigned to the slice (the sample-ratio check uses these). */
+    /** Decisions assigned to the slice. */
     decisions: z.number().int().min(0),
+    /**
+     * Distinct randomisation units (sticky keys) seen in the slice. When both slices give it, the
+     * sample-ratio check counts units, not decisions: keys are what the split assigns, and one key
+     * sending many requests must not look like a mismatch.
+     */
+    units: z.number().int().min(0).optional(),
     /** Decisions where the slice's policy threw (the caller got the fallback). */
     policyErrors: z.number().int().min(0).default(0),
     /** Decisions where the slice's policy missed its deadline. */
@@ -469,11 +475,13 @@ function primaryCheck(canary: SliceAggregates, control: SliceAggregates, planN: 
 }
 
 function srmCheck(canary: SliceAggregates, control: SliceAggregates, weight: number, cfg: RolloutConfig): CheckResult {
-  const n = { canary: canary.decisions, control: control.decisions };
+  const byUnits = canary.units !== undefined && control.units !== undefined;
+  const n = byUnits ? { canary: canary.units!, control: control.units! } : { canary: canary.decisions, control: control.decisions };
+  const what = byUnits ? 'sticky keys' : 'decisions';
   const total = n.canary + n.control;
   const base = { name: 'srm', kind: 'srm' as const, n, alpha: cfg.srm_p, threshold: cfg.srm_p, statistic: 'sample-ratio mismatch, chi-square p-value (canary:control expected 1:1)' };
   if (total < cfg.srm_min_decisions) {
-    return { ...base, outcome: Outcome.INSUFFICIENT_DATA, value: null, interval: null, message: `srm: INSUFFICIENT_DATA — ${n.canary} canary vs ${n.control} control decisions; needs ${cfg.srm_min_decisions} in all` };
+    return { ...base, outcome: Outcome.INSUFFICIENT_DATA, value: null, interval: null, message: `srm: INSUFFICIENT_DATA — ${n.canary} canary vs ${n.control} control ${what}; needs ${cfg.srm_min_decisions} in all` };
   }
   // Canary and control have the same number of buckets, whatever the weight: expected 1:1.
   const r = srmTest([n.canary, n.control], [1, 1]);
@@ -484,7 +492,7 @@ function srmCheck(canary: SliceAggregates, control: SliceAggregates, weight: num
     outcome: fail ? Outcome.FAIL : Outcome.PASS,
     value: r.pValue,
     interval: { lo: finite(share.lo), hi: finite(share.hi), level: 1 - cfg.srm_p, kind: 'wilson' },
-    message: `srm: ${fail ? 'FAIL' : 'PASS'} — ${n.canary} canary vs ${n.control} control decisions at weight ${pct(weight)} each (canary share ${pct(n.canary / total)} [${pct(share.lo)}, ${pct(share.hi)}], expected 50 %); χ² ${fmt(r.chi2)}, df 1, p ${fmt(r.pValue, 3)} ${fail ? '<' : '≥'} ${cfg.srm_p}`,
+    message: `srm: ${fail ? 'FAIL' : 'PASS'} — ${n.canary} canary vs ${n.control} control ${what} at weight ${pct(weight)} each (canary share ${pct(n.canary / total)} [${pct(share.lo)}, ${pct(share.hi)}], expected 50 %); χ² ${fmt(r.chi2)}, df 1, p ${fmt(r.pValue, 3)} ${fail ? '<' : '≥'} ${cfg.srm_p}`,
   };
 }
 
