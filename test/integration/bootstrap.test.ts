@@ -16,6 +16,20 @@ const END = '2025-09-04T12:00:00Z';
 const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
 
 describe('umbra bootstrap', () => {
+  it('reports the same five KPIs as `umbra monitor` on the ingested telemetry (one tool precision)', () => {
+    const out = join(dir, 'kpis.jsonl');
+    const data = join(dir, 'kpis-data');
+    const b = umbraJson<{ kpis: Record<string, number> }>(['bootstrap', '--episodes', '4000', '--seed', '3', '--end', END, '--out', out]);
+    umbraJson(['ingest', '--telemetry', out, '--data-dir', data]);
+    const m = umbraJson<{ kpis: { name: string; now: number | null }[] }>(['monitor', '--once', '--data-dir', data]);
+    const now = Object.fromEntries(m.kpis.map((k) => [k.name, k.now]));
+    // toolPrecision is the share of `tool_ok` among tool calls on both sides: a wrong tool is never ok.
+    expect(b.kpis.toolPrecision).toBeGreaterThan(0.4);
+    expect(b.kpis.toolPrecision).toBeLessThan(0.7);
+    for (const k of ['toolPrecision', 'successRate', 'p95LatencyMs', 'cacheHitRate'] as const) expect(now[k], k).toBe(b.kpis[k]);
+    expect(now.policyValue).toBeCloseTo(b.kpis.policyValue!, 9);
+  });
+
   it('prints exactly {episodes, kpis, routeMix} with --json and writes Alice turns and feedback', () => {
     const out = join(dir, 'a.jsonl');
     const r = umbraJson<Record<string, unknown>>(['bootstrap', '--episodes', '3000', '--seed', '4', '--end', END, '--out', out, '--data-dir', dir]);

@@ -66,8 +66,10 @@ describe('learning quality with exact ground truth', () => {
       ].join('\n') + '\n',
     );
     const v = (k: Kpis): number => k.policyValue!;
-    expect(v(route)).toBeGreaterThan(v(rules));
+    // The route decision alone, learned from a 5 % exploration log, beats the rules by 10 % relative.
+    expect(v(route), `log seed ${SIM_LOG_SEED}, evaluation seed ${SIM_EVAL_SEED}`).toBeGreaterThanOrEqual(1.1 * v(rules));
     expect(v(route)).toBeGreaterThan(v(routeRandom));
+    expect(v(routeOracle)).toBeGreaterThanOrEqual(v(route));
     expect(v(all)).toBeGreaterThanOrEqual(1.1 * v(rules));
     expect(tool.toolPrecision!).toBeGreaterThanOrEqual(0.85);
     expect(cache.cacheHitRate!).toBeGreaterThan(rules.cacheHitRate! + 0.1);

@@ -162,6 +162,7 @@ export class AliceSim {
       cacheHit: outcome.branch.cacheHit,
       toolCalled: tool !== undefined,
       toolRight: tool !== undefined && tool === TOOLS_BY_INTENT[req.hidden.intent][0],
+      toolOk: tool !== undefined && outcome.branch.toolOk === true,
       reward,
     };
     this.kpis.add(kpi);

@@ -48,7 +48,8 @@ describe('Alice telemetry', () => {
 
   it('round-trips through the derivation contract: signals, cost, feedback and reward (seed 3)', () => {
     const rf = compileReward();
-    const eps = run(3, 6000);
+    // Exploration spreads the choices, so that the rare tool failures occur in a short run.
+    const eps = run(3, 6000, { exploration: 0.3 });
     const stream = new AliceStream();
     const lines: string[] = [];
     for (const ep of eps) lines.push(...stream.push(ep));
@@ -68,6 +69,7 @@ describe('Alice telemetry', () => {
     }
     expect(duplicates).toBeGreaterThan(300);
     const kinds = new Set<string>();
+    let wrong = 0;
     for (const ep of eps) {
       kinds.add(ep.outcome.branch.kind);
       const o = derive(turns.get(ep.request.id)!);
@@ -75,7 +77,16 @@ describe('Alice telemetry', () => {
       if (f !== undefined) o.feedback = f as -1 | 0 | 1;
       expect(o, `${ep.request.id} (${ep.outcome.branch.kind})`).toEqual(ep.outcome.signals);
       expect(rf.compute(o)).toBe(ep.reward);
+      // tool_ok means the call produced what the request needed: a wrong tool's call is never ok.
+      const call = turns.get(ep.request.id)!.tool_calls[0] as { ok: boolean; klass: string | null } | undefined;
+      if (ep.choices.tool !== undefined && !ep.kpi.toolRight) {
+        wrong++;
+        expect(call?.ok).toBe(false);
+        if (ep.outcome.branch.kind !== 'tool_error' && ep.outcome.branch.kind !== 'tool_timeout') expect(call?.klass).toBe('schema');
+      }
+      if (call?.ok === true) expect(ep.kpi.toolRight).toBe(true);
     }
+    expect(wrong).toBeGreaterThan(50);
     // Every way a request can end was exercised.
     expect([...kinds].sort()).toEqual(['blocked', 'cache_good', 'cache_stale', 'model_fail', 'model_timeout', 'ok', 'tool_error', 'tool_timeout']);
   });

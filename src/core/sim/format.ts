@@ -74,8 +74,9 @@ function turnFields(ep: SimEpisode, annotate: 'auto' | 'always' | 'never', h: nu
   let tool: TurnFields['tool'];
   if (ep.choices.tool !== undefined) {
     const ok = b.toolOk === true;
-    const klass = ok ? null : b.kind === 'tool_timeout' ? 'timeout' : KLASSES[Math.floor(unit(h, 7) * KLASSES.length)]!;
-    const share = b.kind === 'tool_timeout' ? 0.85 : ok ? (ep.kpi.toolRight ? 0.13 : 0.5) : 0.4;
+    // A wrong tool that returned: its result did not fit what the request needed.
+    const klass = ok ? null : b.kind === 'tool_timeout' ? 'timeout' : b.kind !== 'tool_error' ? 'schema' : KLASSES[Math.floor(unit(h, 7) * KLASSES.length)]!;
+    const share = b.kind === 'tool_timeout' ? 0.85 : b.kind === 'tool_error' ? 0.4 : ep.kpi.toolRight ? 0.13 : 0.5;
     const name = ep.choices.tool;
     tool = { name, norm: name.split('.')[0]!, ok, klass, latMs: round1(full * share) };
   }

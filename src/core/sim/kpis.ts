@@ -14,8 +14,13 @@ export interface KpiRow {
   cacheHit: boolean;
   /** A tool was called for this request (it needed one and the model path ran with tools). */
   toolCalled: boolean;
-  /** ... and it was the right tool for the request's intent. */
+  /** ... and it was the right tool for the request's intent (its call may still have failed). */
   toolRight: boolean;
+  /**
+   * ... and the call produced what the request needed: the right tool, and it returned. This is
+   * the `tool_ok` signal the simulator emits, and what `toolPrecision` counts.
+   */
+  toolOk: boolean;
   /** The request's reward under the reward function in use. */
   reward: number;
 }
@@ -26,8 +31,8 @@ export interface KpiRow {
  * - successRate: share of requests with success.
  * - p95LatencyMs: nearest-rank 95th percentile of end-to-end latency (the ⌈0.95·n⌉-th smallest).
  * - cacheHitRate: share of requests answered from the cache.
- * - toolPrecision: among requests that called a tool, the share that called the right one
- *   (null when no request called a tool).
+ * - toolPrecision: among requests that called a tool, the share whose call was ok (`tool_ok`: the
+ *   right tool, and it returned), exactly as the store's KPIs count it (null without tool calls).
  * - policyValue: mean reward per request.
  */
 export class KpiAccumulator {
@@ -35,7 +40,7 @@ export class KpiAccumulator {
   private succ = 0;
   private hits = 0;
   private toolN = 0;
-  private toolRight = 0;
+  private toolOk = 0;
   private rewardSum = 0;
   private lat: Float64Array = new Float64Array(1024);
 
@@ -51,7 +56,7 @@ export class KpiAccumulator {
     if (r.cacheHit) this.hits++;
     if (r.toolCalled) {
       this.toolN++;
-      if (r.toolRight) this.toolRight++;
+      if (r.toolOk) this.toolOk++;
     }
     this.rewardSum += r.reward;
   }
@@ -65,7 +70,7 @@ export class KpiAccumulator {
   result(): Kpis {
     if (this.n === 0) return { toolPrecision: null, successRate: null, p95LatencyMs: null, cacheHitRate: null, policyValue: null };
     return {
-      toolPrecision: this.toolN === 0 ? null : this.toolRight / this.toolN,
+      toolPrecision: this.toolN === 0 ? null : this.toolOk / this.toolN,
       successRate: this.succ / this.n,
       p95LatencyMs: percentile(this.lat.subarray(0, this.n), 0.95),
       cacheHitRate: this.hits / this.n,

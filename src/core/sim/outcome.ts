@@ -21,7 +21,10 @@ export interface Branch {
   p: number;
   kind: BranchKind;
   success: boolean;
-  /** `ok` of the tool call; undefined when no tool was called. */
+  /**
+   * `ok` of the tool call: the call produced what the request needed (the right tool, and it
+   * returned). A wrong tool's call is never ok, even when it returned; undefined without a call.
+   */
   toolOk: boolean | undefined;
   cacheHit: boolean;
   guard: boolean;
@@ -39,9 +42,13 @@ export const DYNAMICS = {
   microMs: 150,
   plannerMs: 130,
   /** Deep's median latency (ms) at difficulty 0 and low load; it grows with difficulty. */
-  deepMs: 2500,
+  deepMs: 3500,
   /** The planner on chit-chat (no tool needed) plans anyway, fails its schema and repairs: median ms. */
-  plannerChatMs: 3500,
+  plannerChatMs: 5000,
+  /** ... and its repaired plan still misses the point this often: the planner's success on chit-chat is multiplied by this. */
+  plannerChatSuccess: 0.35,
+  /** ... and its plan-and-repair multiplies the planner's tokens by this. */
+  plannerChatTokens: 2,
   /** A wrong tool makes the planner re-plan and call again: added median ms. */
   wrongToolMs: 4500,
   /** Tokens per request (prompt + answer) before verbosity and difficulty. */
@@ -54,15 +61,21 @@ export const DYNAMICS = {
   brownoutSlowdown: 1.6,
   degradedSlowdown: 2.5,
   /** Share of deep failures that are timeouts, and the timeout (ms). */
-  deepTimeoutShare: 0.45,
+  deepTimeoutShare: 0.3,
   timeoutMs: 12000,
   /** Tool calls: ok / timeout probabilities for the right and a wrong tool. */
-  rightToolOk: 0.975,
+  rightToolOk: 0.995,
   rightToolTimeout: 0.002,
-  wrongToolOk: 0.75,
-  wrongToolTimeout: 0.05,
-  /** With a wrong tool that works, the model's success is multiplied by this. */
-  wrongToolSuccess: 1,
+  wrongToolOk: 0.97,
+  wrongToolTimeout: 0.02,
+  /**
+   * With a wrong tool that returned, the model's success is multiplied by this: its result does
+   * not fit the request, the call is logged `ok: false` (`klass: "schema"`), and by the telemetry
+   * contract a turn with a failed tool call is not a success.
+   */
+  wrongToolSuccess: 0,
+  /** Micro's success ceiling on a tool intent's request that needs no tool. */
+  microNoToolCap: 0.7,
 };
 
 
@@ -75,8 +88,8 @@ export interface Choices {
 
 /** Feedback: chance that the user gives any, and its distribution given success. */
 export const FEEDBACK = {
-  rate: 0.2,
-  success: { up: 0.35, down: 0.1 },
+  rate: 0.3,
+  success: { up: 0.25, down: 0.2 },
   failure: { up: 0.05, down: 0.8 },
 } as const;
 
@@ -96,7 +109,7 @@ export const PRICE_PER_1K: Readonly<Record<Route, number>> = {
 
 /** True when this request calls a tool under these route and cache choices. */
 export function callsTool(req: SimRequest, route: Route, cache: CacheAction): boolean {
-  return cache === 'bypass' && route !== 'micro' && !req.hidden.blocked && TOOLS_BY_INTENT[req.hidden.intent].length > 0;
+  return cache === 'bypass' && route !== 'micro' && !req.hidden.blocked && req.hidden.needsTool && TOOLS_BY_INTENT[req.hidden.intent].length > 0;
 }
 
 /** Probability that the model of `route` answers this request well (given a working tool, if any). */
@@ -104,8 +117,14 @@ export function modelSuccess(req: SimRequest, route: Route): number {
   const h = req.hidden;
   const p = req.scenario;
   let cap = p.intents[h.intent].cap[route];
-  if (route === 'micro') cap *= req.langGroup === 'other' ? 0.7 : req.langGroup === 'en' ? 0.96 : 1;
-  else if (route === 'planner' && req.langGroup === 'other') cap *= 0.9;
+  if (route === 'micro') {
+    // Without its tool the small model can only answer what needs none.
+    if (!h.needsTool && TOOLS_BY_INTENT[h.intent].length > 0) cap = Math.max(cap, DYNAMICS.microNoToolCap);
+    cap *= req.langGroup === 'other' ? 0.7 : req.langGroup === 'en' ? 0.96 : 1;
+  } else if (route === 'planner') {
+    if (req.langGroup === 'other') cap *= 0.9;
+    if (TOOLS_BY_INTENT[h.intent].length === 0) cap *= DYNAMICS.plannerChatSuccess;
+  }
   if (req.guardian === 'DEGRADED') cap *= route === 'deep' ? 0.8 : route === 'planner' ? 0.95 : 1;
   else if (req.guardian === 'BROWNOUT' && route === 'deep') cap *= 0.93;
   const z = SUCCESS_SLOPE * (ROUTE_THETA[route] - h.difficulty) + p.successShift;
@@ -150,9 +169,10 @@ export function branches(req: SimRequest, c: Choices): Branch[] {
   } else if (r === 'planner') {
     okMs = (chat ? k.plannerChatMs : k.plannerMs * (1 + 0.5 * d)) * busy * gm;
     okSigma = chat ? 0.35 : 0.3;
-    failMs = okMs * 1.8;
+    // A failed repair on chit-chat gives up sooner than a failed tool plan.
+    failMs = okMs * (chat ? 1.3 : 1.8);
     failSigma = 0.4;
-    tokens = k.plannerTokens * h.verbosity * (1 + 0.5 * d);
+    tokens = k.plannerTokens * h.verbosity * (1 + 0.5 * d) * (chat ? k.plannerChatTokens : 1);
   } else {
     okMs = k.deepMs * (1 + d) * busy * gm;
     okSigma = 0.45;
@@ -184,7 +204,8 @@ export function branches(req: SimRequest, c: Choices): Branch[] {
     const pOk = 1 - pErr - pTimeout;
     const tk = right ? tokens : tokens * k.wrongToolTokens;
     const extra = right ? okMs * 0.15 : k.wrongToolMs * busy;
-    modelBranches(pOk, right ? pm : pm * k.wrongToolSuccess, true, extra, tk);
+    // A wrong tool that returned still did not produce what the request needed: not ok.
+    modelBranches(pOk, right ? pm : pm * k.wrongToolSuccess, right, extra, tk);
     push(pErr, 'tool_error', false, false, okMs + k.wrongToolMs * 1.1 * busy, 0.4, tk);
     push(pTimeout, 'tool_timeout', false, false, k.timeoutMs * 0.85 + okMs, 0.15, tk);
   } else {

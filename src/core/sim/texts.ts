@@ -58,11 +58,12 @@ const SV: Readonly<Record<Intent, readonly Template[]>> = {
     T('Hej!', 0, 3), T('Hej Alice', 0, 2), T('God morgon', 0, 2), T('Tjena, hur mår du?', 0, 2), T('Hallå där', 0),
     T('Tack så mycket!', 0, 2), T('God kväll Alice, hur har din dag varit?', 1), T('Hej hej, tack för senast', 0),
     T('Hej! Jag är ny här, vad trevligt att prata med dig', 1),
+    T('God morgon! Hur fungerar det här med dig egentligen, kan du förklara lite kort vad du gör och varför du finns?', 1),
   ],
   weather: [
     T('Vad blir vädret i {city} {day}?', 0, 3), T('Hur varmt är det i {city}?', 0, 2), T('Kommer det att regna {day}?', 0, 2),
     T('Vädret {day}', 0, 2), T('Behöver jag paraply i {city} {day}?', 1), T('Vad är temperaturen här ute just nu?', 0),
-    T('Vad säger prognosen för {city} nästa vecka, blir det snö?', 1, 2), T('Visa väderprognosen för {city} {day}', 1),
+    T('Vad säger prognosen för {city} nästa vecka, blir det snö?', 1, 2), T('Varför blir vädret så kallt i {city} {day}?', 0), T('Visa väderprognosen för {city} {day}', 1),
     T('Var i närheten är det soligt {day}? Jag vill åka ut med barnen', 2),
     T('Jämför vädret i {city} och Visby {day} och rekommendera vart vi ska åka', 2),
   ],
@@ -72,6 +73,7 @@ const SV: Readonly<Record<Intent, readonly Template[]>> = {
     T('Lös ekvationen 3x + {b} = {a}', 1, 2), T('Vad blir {a} kronor med {pct} procents ränta i 5 år?', 1),
     T('Räkna ut månadskostnaden för ett lån på {a} 000 kr med {pct} procent ränta och förklara beräkningen steg för steg', 2),
     T('Derivera x^3 - {b}x och förklara varför svaret blir så', 2),
+    T('Förklara hur mycket {pct} procent av {a} är', 0, 2), T('Beräkna {a} gånger {b}', 0, 2),
   ],
   search: [
     T('Sök efter {thing}', 0, 3), T('Hitta {thing} i {city}', 0, 2), T('Kan du leta upp {thing}?', 0, 2),
@@ -88,6 +90,8 @@ const SV: Readonly<Record<Intent, readonly Template[]>> = {
     T('Jag funderar på {pair}. Vilket är bäst för en familj med två barn i {city}, och varför?', 2, 2),
     T('Ge en detaljerad genomgång av {topic}: historik, nuläge och vad experterna tror om framtiden', 2),
     T('Vad är {topic}?', 0, 2),
+    T('Hur kommer det sig att {topic} väcker så starka känslor?', 1, 2), T('Vad beror det på att {topic} är så svårt att förstå? Ge mig gärna källor.', 2),
+    T('Reda ut {topic} åt mig, med källor', 1),
   ],
   time: [
     T('Vad är klockan?', 0, 4), T('Hur mycket är klockan nu?', 0, 2), T('Vilket datum är det idag?', 0, 2),
@@ -96,7 +100,8 @@ const SV: Readonly<Record<Intent, readonly Template[]>> = {
   help: [
     T('Hjälp', 0, 2), T('Vad kan du göra?', 0, 3), T('Hur använder jag dig?', 0, 2), T('Vilka funktioner har du?', 0),
     T('Kan du hjälpa mig med något?', 0), T('Jag förstår inte hur jag ska ställa in påminnelser, kan du hjälpa mig?', 1),
-    T('Hur ändrar jag språk i appen?', 1),
+    T('Hur ändrar jag språk i appen?', 1), T('Förklara vad du kan hjälpa till med', 0, 2), T('Hur fungerar du egentligen?', 0),
+    T('Visa vad du kan göra', 0),
   ],
   translation: [
     T('Översätt "{phrase}" till {target}', 0, 3), T('Hur säger man "{phrase}" på {target}?', 0, 2),
@@ -104,6 +109,7 @@ const SV: Readonly<Record<Intent, readonly Template[]>> = {
     T('Kan du hjälpa mig med språket i "{phrase}" på {target}?', 1),
     T('Översätt det här mejlet till {target}: "Hej, jag kan tyvärr inte komma på mötet {day}. Kan vi flytta det?"', 1, 2),
     T('Översätt till {target} och behåll en formell ton: "{phrase} {phrase}"', 2),
+    T('Förklara vad "{phrase}" betyder på {target}', 0, 2),
   ],
   creative: [
     T('Skriv en {form} om {subject}', 1, 3), T('Kan du skriva en kort {form} om {subject}?', 0, 2),
@@ -115,7 +121,7 @@ const SV: Readonly<Record<Intent, readonly Template[]>> = {
   other: [
     T('Jaha', 0, 2), T('Okej', 0, 2), T('Berätta ett skämt', 0, 2), T('Vem är du egentligen?', 0),
     T('Påminn mig om att ringa {person} {day}', 1), T('Spela lite musik', 0), T('Vad tycker du om {topic}?', 1),
-    T('Boka ett bord för fyra i {city} {day}', 1),
+    T('Boka ett bord för fyra i {city} {day}', 1), T('Varför heter du Alice?', 0, 2), T('Berätta varför du är så glad idag', 0),
   ],
 };
 
@@ -137,7 +143,7 @@ const EN: Readonly<Record<Intent, readonly Template[]>> = {
     T('Give me a detailed overview of {topic}: history, current state and what experts expect', 2),
   ],
   time: [T('What time is it?', 0, 4), T('What is the date today?', 0, 2), T('What time is it in Tokyo right now?', 1)],
-  help: [T('Help', 0, 2), T('What can you do?', 0, 3), T('How do I use you?', 0), T('How do I change the language in the app?', 1)],
+  help: [T('Help', 0, 2), T('What can you do?', 0, 3), T('How do I use you?', 0), T('How do I change the language in the app?', 1), T('Explain what you can do', 0)],
   translation: [
     T('Translate "{phrase}" into {target}', 0, 3), T('How do you say "{phrase}" in {target}?', 0, 2),
     T('Translate this, I do not know what language it is: "Dziękuję bardzo"', 1), T('Translate this email into {target}: "I cannot make it to the meeting {day}, can we move it?"', 1),
@@ -146,7 +152,7 @@ const EN: Readonly<Record<Intent, readonly Template[]>> = {
     T('Write a {form} about {subject}', 1, 3), T('Can you write a short {form} about {subject}?', 0, 2), T('Write an email to {person} saying I will be late', 1),
     T('Write a long {form} about {subject} with a twist at the end, rhyming if possible', 2),
   ],
-  other: [T('Ok', 0, 2), T('Tell me a joke', 0, 2), T('Who are you really?', 0), T('Remind me to call {person} {day}', 1)],
+  other: [T('Ok', 0, 2), T('Tell me a joke', 0, 2), T('Who are you really?', 0), T('Remind me to call {person} {day}', 1), T('Why are you called Alice?', 0)],
 };
 
 /** A few phrasings in other languages (Norwegian, German, Finnish, Spanish), per intent. */

@@ -56,6 +56,11 @@ export interface IntentSpec {
   cacheMatch: number;
   /** Seconds a cached answer stays true (0 = never goes stale). */
   ttlS: number;
+  /**
+   * Share of this intent's requests that need their tool (live data, a lookup, an exact result);
+   * the others the planner or deep model answers on its own, without a tool call.
+   */
+  toolNeed: number;
 }
 
 /** Everything a scenario can change. */
@@ -79,21 +84,21 @@ export interface ScenarioParams {
 }
 
 /** Difficulty thresholds where each route's success falls to one half (before caps). */
-export const ROUTE_THETA: Readonly<Record<Route, number>> = { micro: 0.5, planner: 0.9, deep: 1.05 };
+export const ROUTE_THETA: Readonly<Record<Route, number>> = { micro: 0.65, planner: 0.97, deep: 1.05 };
 /** Steepness of the success curve in difficulty. */
 export const SUCCESS_SLOPE = 10;
 
 const REALISTIC_INTENTS: Record<Intent, IntentSpec> = {
-  greeting: { difficulty: [1, 9], cap: { micro: 0.99, planner: 0.97, deep: 0.95 }, cacheMatch: 0.95, ttlS: 0 },
-  weather: { difficulty: [1.5, 5], cap: { micro: 0.75, planner: 0.98, deep: 0.97 }, cacheMatch: 0.86, ttlS: 3 * 3600 },
-  calculation: { difficulty: [2, 3], cap: { micro: 0.7, planner: 0.98, deep: 0.98 }, cacheMatch: 0.65, ttlS: 0 },
-  search: { difficulty: [2, 3], cap: { micro: 0.35, planner: 0.97, deep: 0.96 }, cacheMatch: 0.7, ttlS: 7 * 86400 },
-  complex_query: { difficulty: [3, 2.5], cap: { micro: 0.75, planner: 0.97, deep: 0.98 }, cacheMatch: 0.62, ttlS: 0 },
-  time: { difficulty: [1, 7], cap: { micro: 0.95, planner: 0.98, deep: 0.96 }, cacheMatch: 0.9, ttlS: 45 },
-  help: { difficulty: [1.2, 6], cap: { micro: 0.97, planner: 0.97, deep: 0.95 }, cacheMatch: 0.9, ttlS: 0 },
-  translation: { difficulty: [2, 3], cap: { micro: 0.88, planner: 0.97, deep: 0.97 }, cacheMatch: 0.7, ttlS: 0 },
-  creative: { difficulty: [2.5, 3], cap: { micro: 0.8, planner: 0.97, deep: 0.98 }, cacheMatch: 0.55, ttlS: 0 },
-  other: { difficulty: [1.5, 5], cap: { micro: 0.92, planner: 0.95, deep: 0.94 }, cacheMatch: 0.6, ttlS: 0 },
+  greeting: { difficulty: [1, 9], cap: { micro: 0.99, planner: 0.97, deep: 0.95 }, cacheMatch: 0.95, ttlS: 0, toolNeed: 0 },
+  weather: { difficulty: [1.5, 5], cap: { micro: 0.3, planner: 0.995, deep: 0.99 }, cacheMatch: 0.86, ttlS: 12 * 3600, toolNeed: 0.3 },
+  calculation: { difficulty: [2, 3], cap: { micro: 0.5, planner: 0.995, deep: 0.99 }, cacheMatch: 0.65, ttlS: 0, toolNeed: 0.12 },
+  search: { difficulty: [2, 3], cap: { micro: 0.2, planner: 0.995, deep: 0.99 }, cacheMatch: 0.7, ttlS: 7 * 86400, toolNeed: 0.15 },
+  complex_query: { difficulty: [3, 2.5], cap: { micro: 0.45, planner: 0.99, deep: 0.99 }, cacheMatch: 0.62, ttlS: 0, toolNeed: 0.18 },
+  time: { difficulty: [1, 7], cap: { micro: 0.95, planner: 0.995, deep: 0.99 }, cacheMatch: 0.3, ttlS: 45, toolNeed: 0.25 },
+  help: { difficulty: [1.2, 6], cap: { micro: 0.97, planner: 0.97, deep: 0.95 }, cacheMatch: 0.9, ttlS: 0, toolNeed: 0 },
+  translation: { difficulty: [2, 3], cap: { micro: 0.55, planner: 0.995, deep: 0.99 }, cacheMatch: 0.7, ttlS: 0, toolNeed: 0.08 },
+  creative: { difficulty: [2.5, 3], cap: { micro: 0.5, planner: 0.99, deep: 0.99 }, cacheMatch: 0.55, ttlS: 0, toolNeed: 0.11 },
+  other: { difficulty: [1.5, 5], cap: { micro: 0.92, planner: 0.95, deep: 0.94 }, cacheMatch: 0.6, ttlS: 0, toolNeed: 0 },
 };
 
 /** The original generator's intent shares. */
@@ -191,6 +196,8 @@ export interface SimRequest {
     cacheMatch: boolean;
     /** ... and is still true (not stale). */
     cacheGood: boolean;
+    /** The request needs its intent's tool (else the model answers without calling one). */
+    needsTool: boolean;
     /** Response length factor (tokens), fixed per request so costs are exact. */
     verbosity: number;
     /** Outcome draws, fixed per request (common random numbers across policies). */
@@ -277,10 +284,11 @@ export function drawRequest(rng: Rng, p: ScenarioParams, slot: Slot, index: numb
   const cacheMatch = rng.next() < spec.cacheMatch;
   // Similarity of a true match is high but overlaps with near-misses: a fixed threshold cannot
   // separate them, intent and age can help.
-  const cacheSimilarity = round3(cacheMatch ? rng.beta(9, 1.6) : rng.beta(5, 2.5));
+  const cacheSimilarity = round3(cacheMatch ? rng.beta(9, 1.5) : rng.beta(5, 5));
   // Age of the cached entry: popular answers are refreshed often, the tail is old.
   const cacheAgeS = Math.round(-Math.log(1 - rng.next()) * (rng.next() < 0.5 ? 600 : 4 * 3600));
   const cacheGood = cacheMatch && (spec.ttlS === 0 || cacheAgeS <= spec.ttlS);
+  const needsTool = rng.next() < spec.toolNeed;
   const verbosity = 0.6 + 0.8 * rng.next();
   const u = [rng.next(), rng.next(), rng.next(), rng.next()] as const;
   return {
@@ -298,7 +306,7 @@ export function drawRequest(rng: Rng, p: ScenarioParams, slot: Slot, index: numb
     cacheAgeS,
     hour,
     weekday,
-    hidden: { intent, difficulty, level: gen.level, blocked, cacheMatch, cacheGood, verbosity, u },
+    hidden: { intent, difficulty, level: gen.level, blocked, cacheMatch, cacheGood, needsTool, verbosity, u },
     scenario: p,
   };
 }
