@@ -13,6 +13,7 @@ import { registerMonitor } from './monitor.js';
 import { registerShadow } from './shadow.js';
 import { registerBootstrap } from './bootstrap.js';
 import { registerSimulate } from './simulate.js';
+import { registerDemo } from './demo.js';
 
 export function registerAll(program: Command): void {
   registerConfig(program);
@@ -26,4 +27,5 @@ export function registerAll(program: Command): void {
   registerShadow(program);
   registerBootstrap(program);
   registerSimulate(program);
+  registerDemo(program);
 }

@@ -1,0 +1,98 @@
+/**
+ * `umbra demo --quick` as a newcomer runs it (a child process), checked from what it left behind:
+ * the bootstrap data, the audit log (register, shadow → canary → production by the judge, the bad
+ * candidate's forced canary and automatic rollback) and the decision log (canary and control
+ * slices served), never from printed text.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileConfig } from '../../src/core/config/index.js';
+import { openDataStore } from '../../src/store/index.js';
+import { RolloutService } from '../../src/services/rollout-service.js';
+import { parseServedTag } from '../../src/services/rollout-controller.js';
+import { CLI, umbra } from '../helpers/cli.js';
+
+function runDemo(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [CLI, '--data-dir', dataDir, '--json', 'demo', '--quick', '--seed', '7'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('umbra demo --quick', () => {
+  it('refuses a data directory that is not empty', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'umbra-demo-busy-'));
+    writeFileSync(join(dir, 'keep.txt'), 'someone else\'s data\n');
+    const r = umbra(['--data-dir', dir, 'demo', '--quick']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('E_USAGE');
+    expect(r.stderr).toContain('not empty');
+    expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe("someone else's data\n");
+  });
+
+  it('runs every phase: bootstrap, candidate, shadow → canary → production by the judge, a bad candidate rolled back', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'umbra-demo-')), 'data');
+    const r = await runDemo(dataDir);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const summary = JSON.parse(r.stdout) as { dataDir: string; candidate: { version: string }; bad: { version: string } | null };
+    expect(summary.dataDir).toBe(dataDir);
+
+    // bootstrap data exists
+    const boot = join(dataDir, 'bootstrap.jsonl');
+    expect(existsSync(boot)).toBe(true);
+    expect(readFileSync(boot, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThan(1000);
+
+    const config = compileConfig(JSON.parse(readFileSync(join(dataDir, 'config.json'), 'utf8')));
+    const store = openDataStore(dataDir, config);
+    try {
+      const rollout = new RolloutService(store, { config });
+      expect((await rollout.verify()).ok).toBe(true);
+      const hist = await rollout.history();
+      const good = summary.candidate.version;
+      const moves = (v: string): string[] => hist.filter((h) => h.version === v).map((h) => `${h.event}:${h.from ?? '-'}→${h.to ?? '-'}:${h.actor}:${h.trigger}`);
+      const g = moves(good);
+      expect(g.some((m) => m.startsWith('register:'))).toBe(true);
+      expect(g, JSON.stringify(g)).toContain('promote:shadow→canary:judge:auto');
+      expect(g, JSON.stringify(g)).toContain('promote:canary→production:judge:auto');
+      expect(bundleExists(dataDir, good)).toBe(true);
+
+      expect(summary.bad).not.toBeNull();
+      const bad = summary.bad!.version;
+      const b = moves(bad);
+      const forced = hist.find((h) => h.version === bad && h.event === 'promote' && h.to === 'canary');
+      expect(forced?.trigger).toBe('manual');
+      expect(forced?.reason).toMatch(/rollback/);
+      expect(b, JSON.stringify(b)).toContain('rollback:canary→rolled_back:judge:auto');
+      // the learned champion is still in production after the bad one was rolled back
+      expect((await rollout.state()).champion).toBe(good);
+
+      // decisions served by the canary and control slices of the learned candidate are in the store
+      let canary = 0;
+      let control = 0;
+      let production = 0;
+      for await (const d of store.decisions({ point: 'route' })) {
+        const t = parseServedTag(d.event.policy);
+        if (t === undefined) continue;
+        if (t.slice === 'canary' && t.version === good) canary++;
+        else if (t.slice === 'control') control++;
+        else if (t.slice === 'production' && t.version === good) production++;
+      }
+      expect(canary).toBeGreaterThanOrEqual(config.rollout.canary_min_decisions_per_slice);
+      expect(control).toBeGreaterThanOrEqual(config.rollout.canary_min_decisions_per_slice);
+      expect(production).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
+  }, 150_000);
+});
+
+function bundleExists(dataDir: string, version: string): boolean {
+  return existsSync(join(dataDir, 'shadow_models', version, 'manifest.json'));
+}
