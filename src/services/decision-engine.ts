@@ -25,6 +25,9 @@ import { PolicyHost, type PolicyHostOptions } from './policy-host.js';
 import { ShadowScorer } from './shadow-scorer.js';
 import { bundleArtifacts } from './bundles.js';
 
+/** A policy that failed to load is tried again after this long. */
+const LOAD_RETRY_MS = 2000;
+
 /** Why the baseline was served. */
 export const FallbackReason = {
   NO_POLICY: 'no_policy',
@@ -80,7 +83,8 @@ export class DecisionEngine {
   private state: RolloutState | undefined;
   /** Versions whose bundles are loaded, version → points. */
   private loaded = new Map<string, Set<string>>();
-  private loadErrors = new Map<string, string>();
+  /** Failed loads with their time: retried after LOAD_RETRY_MS (a worker restart mid-load is not permanent). */
+  private loadErrors = new Map<string, { message: string; at: number }>();
   private pending: Pending = { decisions: [], outcomes: [] };
   private flushTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -122,7 +126,7 @@ export class DecisionEngine {
 
   /** Policy versions that failed to load, with the reason. */
   get loadFailures(): Record<string, string> {
-    return Object.fromEntries(this.loadErrors);
+    return Object.fromEntries([...this.loadErrors].map(([k, v]) => [k, v.message]));
   }
 
   /**
@@ -157,7 +161,8 @@ export class DecisionEngine {
     const key = `${tag}:${version}`;
     const have = this.loaded.get(key);
     if (have) return have;
-    if (this.loadErrors.has(key)) return undefined;
+    const failed = this.loadErrors.get(key);
+    if (failed !== undefined && Date.now() - failed.at < LOAD_RETRY_MS) return undefined;
     try {
       const arts = bundleArtifacts(this.opts.dataDir, this.opts.config, version);
       const points = new Set<string>();
@@ -166,9 +171,10 @@ export class DecisionEngine {
         points.add(point);
       }
       this.loaded.set(key, points);
+      this.loadErrors.delete(key);
       return points;
     } catch (e) {
-      this.loadErrors.set(key, (e as Error).message);
+      this.loadErrors.set(key, { message: (e as Error).message, at: Date.now() });
       return undefined;
     }
   }

@@ -28,6 +28,7 @@ import { bundleArtifacts } from './bundles.js';
 import { writeShadowStats } from './rollout-controller.js';
 import type { RetrainResult } from './retrain.js';
 import { readPolicyArtifact } from './artifacts.js';
+import { Alerter, persistAlert } from './alerts.js';
 import { compileReward } from '../core/reward.js';
 import { featureDefinition, featureHash } from '../core/features/index.js';
 
@@ -94,6 +95,11 @@ export class ShadowController {
   private scorer!: ShadowScorer;
   private state!: ControllerState;
   private child: ChildProcess | undefined;
+  private alerter!: Alerter;
+  /** Candidates already alerted for failing in the shadow. */
+  private failureAlerted = new Set<string>();
+  /** Store counts at the start of the current ingest-error window. */
+  private ingestWindow: { at: number; quarantined: number; items: number } | undefined;
   private loaded = new Map<string, Set<string>>();
   private failedLoads = new Set<string>();
 
@@ -109,6 +115,8 @@ export class ShadowController {
     this.store = openDataStore(this.o.dataDir, cfg);
     try {
       this.rollout = new RolloutService(this.store, { config: cfg });
+      const store = this.store;
+      this.alerter = new Alerter({ config: cfg.alerts, onAlert: (a) => void persistAlert(store, a).catch(() => undefined) });
       this.host = new PolicyHost({ deadlineMs: cfg.shadow_mode.time_budget_ms, ...(this.o.loaderUrl === undefined ? {} : { loaderUrl: this.o.loaderUrl }) });
       this.scorer = new ShadowScorer({ store: this.store, host: this.host, queueSize: cfg.shadow_mode.queue_size, timeBudgetMs: cfg.shadow_mode.time_budget_ms, cpuShare: cfg.server.shadow_cpu_share });
       const prev = await readControllerState(this.store);
@@ -149,12 +157,18 @@ export class ShadowController {
           this.state.lastEvent = `tick error: ${toUmbraError(e).message}`;
         }
         await new Promise<void>((r) => {
-          const t = setTimeout(r, tickMs);
-          signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+          const done = (): void => {
+            clearTimeout(t);
+            signal.removeEventListener('abort', done);
+            r();
+          };
+          const t = setTimeout(done, tickMs);
+          signal.addEventListener('abort', done, { once: true });
         });
       }
       ingestAbort.abort();
       await ingesting;
+      await this.alerter.drain();
       this.child?.kill('SIGTERM');
       await this.scorer.drain(2000);
       await this.scorer.close();
@@ -202,8 +216,39 @@ export class ShadowController {
     }
     const c = await this.store.counts();
     this.state.ingest = { ...this.state.ingest, decisions: c.decisions, turns: c.turns, quarantined: c.quarantined };
+    this.checkAlerts(c);
     this.state.heartbeatAt = new Date().toISOString();
     await this.store.setState(CONTROLLER_KEY, this.state);
+  }
+
+  /** Ingest errors above the configured rate, and a candidate failing in the shadow, raise alerts. */
+  private checkAlerts(c: { decisions: number; turns: number; quarantined: number }): void {
+    const a = this.o.config.alerts;
+    const items = Math.max(c.turns, c.decisions);
+    const now = Date.now();
+    const w = this.ingestWindow;
+    if (w === undefined) this.ingestWindow = { at: now, quarantined: c.quarantined, items };
+    else {
+      const dq = c.quarantined - w.quarantined;
+      const lines = dq + (items - w.items);
+      if (lines >= a.ingest_min_lines) {
+        if (dq / lines > a.ingest_error_rate) {
+          this.alerter.raise('ingest_errors', 'warning', `${dq} of ${lines} telemetry lines quarantined (${((100 * dq) / lines).toFixed(1)} % > ${(100 * a.ingest_error_rate).toFixed(1)} %); see umbra ingest --json for the reasons`);
+        }
+        this.ingestWindow = { at: now, quarantined: c.quarantined, items };
+      }
+    }
+    const s = this.scorer?.stats;
+    for (const cand of this.scorer?.active ?? []) {
+      const cs = s?.byCandidate[cand.version];
+      if (!cs || this.failureAlerted.has(cand.version)) continue;
+      const failed = cs.errors + cs.timeouts;
+      const total = failed + cs.scored;
+      if (failed >= 20 && failed / total > this.o.config.rollout.hard_breakers.max_error_rate) {
+        this.failureAlerted.add(cand.version);
+        this.alerter.raise('shadow_failure', 'critical', `candidate ${cand.version} fails in the shadow: ${cs.errors} errors and ${cs.timeouts} timeouts in ${total} decisions; production is unaffected`);
+      }
+    }
   }
 
   /** One scheduling step: candidates, shadow scoring, retraining, heartbeat. */
@@ -325,6 +370,7 @@ export class ShadowController {
       this.state.lastRetrainError = null;
       this.state.lastRetrain = { version: r.version, chosen: r.chosen, gates: r.gates, episodes: r.episodes, challengers: r.challengers };
       this.log(`retrained in ${((Date.now() - started) / 1000).toFixed(1)} s on ${r.episodes} episodes: ${r.version} (${r.chosen}); offline gates ${r.gates.passed ? 'pass' : 'fail'}`);
+      if (!r.gates.passed) this.alerter.raise('gate_failed', 'warning', `candidate ${r.version}: offline gates fail: ${r.gates.summary.length > 300 ? `${r.gates.summary.slice(0, 300)}…` : r.gates.summary}`);
       await this.register(r);
     } catch (e) {
       this.state.lastRetrainError = toUmbraError(e).message;

@@ -69,5 +69,10 @@ describe.each(['throw', 'hang'])('shadow candidate that does %s', (behaviour) =>
     const status = JSON.parse(umbra(['--data-dir', dataDir, 'shadow', 'status', '--json']).stdout) as { shadowErrors: number; shadowTimeouts: number; running: boolean };
     expect(status.running).toBe(false);
     expect(status.shadowErrors + status.shadowTimeouts).toBeGreaterThan(0);
+    if (behaviour === 'throw') {
+      // a candidate failing in the shadow raises an alert, visible to monitor from any process
+      const mon = JSON.parse(umbra(['--data-dir', dataDir, 'monitor', '--once', '--json']).stdout) as { alerts: { kind: string; message: string }[] };
+      expect(mon.alerts.map((a) => a.kind)).toContain('shadow_failure');
+    }
   }, 120_000);
 });
