@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deriveText, expandText, parseTokens, textTokenHashes } from './text.js';
+import { deriveText, deriveTextFields, deriveTextFieldsFast, deriveTextFieldsReference, expandText, parseTokens, textTokenHashes } from './text.js';
 
 describe('text expansion', () => {
   it('derives counts and hashed tokens, never the raw text', () => {
@@ -21,5 +22,58 @@ describe('text expansion', () => {
     expect(e.lang).toBe('sv');
     expect(expandText(e)).toEqual(e);
     expect(expandText(c, ['text'], true).text).toBe('hej hej');
+  });
+});
+
+describe('the fast path of the text features', () => {
+  const latin1 = fc.string({ unit: fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 300 });
+  const pieces = [
+    'Vad', 'blir', 'vädret', 'i', 'Göteborg', 'imorgon?', 'ÅÄÖ', 'ß', 'µ', 'ª', '½', '²', '123', 'www.x.se', 'https://a.b', ' ', '!', 'É', 'ÿ', '\u00d7', 'x9y', '?',
+    '😀', '👍🏽', '🇸🇪', 'Привет', 'МИР', 'Ελλάδα', 'ΣΟΦΙΑ', 'ς', '東京', '日本語', 'עברית', 'مرحبا', 'हिन्दी', 'İstanbul', 'ǅ', 'ﬁ', '𝒜𝒷', '𐐀𐐨', 'e\u0301', 'Å', '٣', '\u0130', 'ǈ', 'Ⅻ', 'ⓐⒶ',
+  ];
+  const mixed = fc.array(fc.constantFrom(...pieces), { maxLength: 100 }).map((a) => a.join(''));
+  const arbitraries = {
+    latin1,
+    mixed,
+    grapheme: fc.string({ unit: 'grapheme', maxLength: 80 }),
+    binary: fc.string({ unit: 'binary', maxLength: 80 }),
+    composite: fc.string({ unit: 'grapheme-composite', maxLength: 60 }),
+  };
+
+  it('gives exactly the reference result on any text (property)', () => {
+    for (const [name, arb] of Object.entries(arbitraries)) {
+      const seed = 20250904;
+      fc.assert(
+        fc.property(arb, (s) => {
+          expect(deriveTextFields(s), `${name}, seed ${seed}`).toEqual(deriveTextFieldsReference(s));
+          const fast = deriveTextFieldsFast(s);
+          if (fast !== undefined) expect(fast).toEqual(deriveTextFieldsReference(s));
+        }),
+        { numRuns: 400, seed },
+      );
+    }
+  });
+
+  it('gives the reference result on edge cases, and deriveText under any key', () => {
+    const many = Array.from({ length: 100 }, (_, i) => `ord${i}`).join(' ');
+    for (const s of ['', ' ', '?', 'a', many, 'İstanbul', 'ﬁne', '𝒜𝒷𝒸 abc', 'Straße STRASSE', 'ÀÉÎÕÜ àéîõü', 'tab\tsep\nline', 'ΟΔΟΣ', 'x'.repeat(5000), 'é '.repeat(3000)]) {
+      expect(deriveTextFields(s)).toEqual(deriveTextFieldsReference(s));
+    }
+    expect(deriveText('q', 'Hej? 42')).toEqual({ q_tokens: deriveTextFields('Hej? 42').text_tokens, q_len: 7, q_words: 2, q_qmarks: 1, q_digits: 2, q_url: false });
+  });
+
+  it('stays exact when its bounded word cache fills and is emptied', () => {
+    for (let t = 0; t < 700; t++) {
+      const s = Array.from({ length: 60 }, (_, i) => `Ord${t * 60 + i}`).join(' ');
+      if (t % 50 === 0 || t > 540) expect(deriveTextFields(s), `text ${t}`).toEqual(deriveTextFieldsReference(s));
+      else deriveTextFields(s);
+    }
+    expect(deriveTextFields('Ord1 ord1 ORD1')).toEqual(deriveTextFieldsReference('Ord1 ord1 ORD1'));
+  });
+
+  it('covers emoji and other scripts, and leaves only what it cannot prove exact to the reference', () => {
+    for (const s of ['Vad blir vädret? 😀👍🏽', 'Привет, МИР 2025', 'Ελλάδα', '東京の天気は？', 'مرحبا بالعالم', '𝒜𝒷 𐐀𐐨']) expect(deriveTextFieldsFast(s), s).toBeDefined();
+    // Not NFC, a context-dependent lower case (final sigma), a lower case of two code points.
+    for (const s of ['e\u0301', 'ΟΔΟΣ', 'İstanbul']) expect(deriveTextFieldsFast(s), s).toBeUndefined();
   });
 });

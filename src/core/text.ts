@@ -42,8 +42,22 @@ export function textTokenHashes(text: string): number[] {
   return out;
 }
 
-/** Derived fields of a text under the key `key`: hashed tokens and counts. */
-export function deriveText(key: string, text: string): Record<string, ContextValue> {
+/** The derived fields of a text under the key `text` (what `deriveText('text', …)` gives). */
+export interface TextFields {
+  text_tokens: string;
+  text_len: number;
+  text_words: number;
+  text_qmarks: number;
+  text_digits: number;
+  text_url: boolean;
+}
+
+/**
+ * The reference definition of the derived fields: NFC, lower-case, Unicode word regex, one string
+ * per token. `deriveTextFields` gives the same result faster; this stays as the fallback for the
+ * texts the fast path cannot prove it handles exactly, and as the oracle of its property test.
+ */
+export function deriveTextFieldsReference(text: string): TextFields {
   let qmarks = 0;
   let digits = 0;
   for (let i = 0; i < text.length; i++) {
@@ -54,12 +68,202 @@ export function deriveText(key: string, text: string): Record<string, ContextVal
   let words = 0;
   for (const _ of text.matchAll(WORD_RE)) words++;
   return {
-    [`${key}_tokens`]: textTokenHashes(text).map((h) => h.toString(36)).join(' '),
-    [`${key}_len`]: text.length,
-    [`${key}_words`]: words,
-    [`${key}_qmarks`]: qmarks,
-    [`${key}_digits`]: digits,
-    [`${key}_url`]: URL_RE.test(text),
+    text_tokens: textTokenHashes(text).map((h) => h.toString(36)).join(' '),
+    text_len: text.length,
+    text_words: words,
+    text_qmarks: qmarks,
+    text_digits: digits,
+    text_url: URL_RE.test(text),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fast path. Ingestion expands every input text and serving every request, and the reference
+// (NFC, Unicode regexes, a string per token) costs more than parsing a telemetry line. One pass
+// over the code points gives the same result whenever three things hold, checked per text:
+// the text is already NFC (Latin-1 text always is; otherwise one native `normalize` call says),
+// every code point lower-cases to exactly one code point of the same word class (letter or number
+// or neither), and no code point lower-cases differently in context (only capital sigma does).
+// Then lower-casing commutes with splitting into words, and the words, trigrams and counts are
+// those of the reference. Anything else takes the reference.
+
+const WORD_CHAR_RE = /^[\p{L}\p{N}]$/u;
+/** Latin-1: 1 when a letter or number for WORD_RE. */
+const L1_WORD = new Uint8Array(256);
+/** Latin-1: the lower-case code unit, or 0xffff when it is not a single Latin-1 code unit. */
+const L1_LOWER = new Uint16Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  L1_WORD[c] = WORD_CHAR_RE.test(ch) ? 1 : 0;
+  const lo = ch.toLowerCase();
+  L1_LOWER[c] = lo.length === 1 && lo.charCodeAt(0) <= 0xff && WORD_CHAR_RE.test(lo) === WORD_CHAR_RE.test(ch) ? lo.charCodeAt(0) : 0xffff;
+}
+
+/** Code points above Latin-1 seen so far: (lower-case code point << 1) | word bit, or -1 (unsupported). */
+const WIDE = new Map<number, number>();
+/** Bound on WIDE's size; past it code points are classified without caching. */
+const WIDE_MAX = 1 << 16;
+const CAPITAL_SIGMA = 0x3a3;
+
+function classifyWide(cp: number): number {
+  const cached = WIDE.get(cp);
+  if (cached !== undefined) return cached;
+  let v = -1;
+  if (cp !== CAPITAL_SIGMA) {
+    const ch = String.fromCodePoint(cp);
+    const lo = ch.toLowerCase();
+    const lcp = lo.codePointAt(0)!;
+    const w = WORD_CHAR_RE.test(ch);
+    if (lo.length === (lcp > 0xffff ? 2 : 1) && WORD_CHAR_RE.test(lo) === w) v = (lcp << 1) | (w ? 1 : 0);
+  }
+  if (WIDE.size < WIDE_MAX) WIDE.set(cp, v);
+  return v;
+}
+
+const B36_CODES = Array.from('0123456789abcdefghijklmnopqrstuvwxyz', (c) => c.charCodeAt(0));
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+/** Code units of the tokens string being built, and of the current lower-cased word. */
+const tokOut: number[] = [];
+const lowered: number[] = [];
+const b36 = [0, 0, 0, 0, 0, 0, 0, 0];
+
+/** Append `h` (uint32) in base 36, as `h.toString(36)` writes it. */
+function pushBase36(h: number): void {
+  let k = 8;
+  do {
+    const q = Math.floor(h / 36);
+    b36[--k] = B36_CODES[h - q * 36]!;
+    h = q;
+  } while (h > 0);
+  while (k < 8) tokOut.push(b36[k++]!);
+}
+
+/** Hash the word in `lowered` and its boundary-marked trigrams onto `tokOut`. */
+function emitWord(first: boolean): void {
+  let h = (FNV_OFFSET ^ 1) >>> 0;
+  for (let k = 0; k < lowered.length; k++) h = Math.imul(h ^ lowered[k]!, FNV_PRIME);
+  if (!first) tokOut.push(32);
+  pushBase36(h >>> 0);
+  const m = lowered.length + 2;
+  for (let s = 0; s + 3 <= m; s++) {
+    let g = (FNV_OFFSET ^ 2) >>> 0;
+    for (let k = s; k < s + 3; k++) g = Math.imul(g ^ (k === 0 ? 60 : k === m - 1 ? 62 : lowered[k - 1]!), FNV_PRIME);
+    tokOut.push(32);
+    pushBase36(g >>> 0);
+  }
+}
+
+/** Push the UTF-16 code units of code point `cp`. */
+function pushCodePoint(cp: number): void {
+  if (cp > 0xffff) {
+    const v = cp - 0x10000;
+    lowered.push(0xd800 + (v >> 10), 0xdc00 + (v & 0x3ff));
+  } else lowered.push(cp);
+}
+
+/** Word bit and lower-case of the code point at `i` (-1: unsupported); sets `step` to its length in code units. */
+let step = 1;
+function info(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  step = 1;
+  if (c <= 0xff) {
+    const lo = L1_LOWER[c]!;
+    return lo === 0xffff ? -1 : (lo << 1) | L1_WORD[c]!;
+  }
+  const cp = text.codePointAt(i)!;
+  if (cp > 0xffff) step = 2;
+  return classifyWide(cp);
+}
+
+/** @internal The fast path alone; undefined when the text needs the reference (exported for its tests). */
+export function deriveTextFieldsFast(text: string): TextFields | undefined {
+  const n = text.length;
+  let wide = false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) wide = true;
+    else if (L1_LOWER[c] === 0xffff) return undefined;
+  }
+  if (wide && text.normalize('NFC') !== text) return undefined;
+  let qmarks = 0;
+  let digits = 0;
+  let words = 0;
+  let tokens = '';
+  let i = 0;
+  while (i < n) {
+    const v = info(text, i);
+    if (v < 0) return undefined;
+    if ((v & 1) === 0) {
+      const c = text.charCodeAt(i);
+      if (c === 63) qmarks++;
+      else if (c >= 48 && c <= 57) digits++;
+      i += step;
+      continue;
+    }
+    let j = i;
+    for (;;) {
+      const c = text.charCodeAt(j);
+      if (c >= 48 && c <= 57) digits++;
+      j += step;
+      if (j >= n) break;
+      const u = info(text, j);
+      if (u < 0) return undefined;
+      if ((u & 1) === 0) break;
+    }
+    if (words < MAX_WORDS) {
+      const piece = wordTokens(text, i, j);
+      tokens = words === 0 ? piece : `${tokens} ${piece}`;
+    }
+    words++;
+    i = j;
+  }
+  return { text_tokens: tokens, text_len: n, text_words: words, text_qmarks: qmarks, text_digits: digits, text_url: URL_RE.test(text) };
+}
+
+/**
+ * Token pieces of words seen so far, by the word as written (lower-casing is a function of it).
+ * Words follow Zipf's law, so nearly every word of a request was seen before; bounded, and simply
+ * emptied when full.
+ */
+const WORD_TOKENS = new Map<string, string>();
+const WORD_TOKENS_MAX = 1 << 15;
+
+/** The tokens of the word text[i, j) (every code point of it supported): its hash and its trigrams. */
+function wordTokens(text: string, i: number, j: number): string {
+  const word = text.slice(i, j);
+  const hit = WORD_TOKENS.get(word);
+  if (hit !== undefined) return hit;
+  lowered.length = 0;
+  for (let k = i; k < j; ) {
+    pushCodePoint(info(text, k) >> 1);
+    k += step;
+  }
+  tokOut.length = 0;
+  emitWord(true);
+  let piece = '';
+  for (let k = 0; k < tokOut.length; k += 4096) piece += String.fromCharCode.apply(null, tokOut.slice(k, k + 4096));
+  if (WORD_TOKENS.size >= WORD_TOKENS_MAX) WORD_TOKENS.clear();
+  WORD_TOKENS.set(word, piece);
+  return piece;
+}
+
+/** The derived fields of a text under the key `text`: the fast path when it applies, else the reference (same result). */
+export function deriveTextFields(text: string): TextFields {
+  return deriveTextFieldsFast(text) ?? deriveTextFieldsReference(text);
+}
+
+/** Derived fields of a text under the key `key`: hashed tokens and counts. */
+export function deriveText(key: string, text: string): Record<string, ContextValue> {
+  const f = deriveTextFields(text);
+  if (key === 'text') return { ...f };
+  return {
+    [`${key}_tokens`]: f.text_tokens,
+    [`${key}_len`]: f.text_len,
+    [`${key}_words`]: f.text_words,
+    [`${key}_qmarks`]: f.text_qmarks,
+    [`${key}_digits`]: f.text_digits,
+    [`${key}_url`]: f.text_url,
   };
 }
 

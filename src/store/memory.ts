@@ -5,7 +5,7 @@
  */
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { DecisionEvent, ShadowRecord } from '../core/events.js';
-import { fillDecision, fillTurn, mergeOutcome, resolveDecision, type OutcomeState } from '../core/telemetry/merge.js';
+import { fillDecision, fillTurn, mergeOutcome, nextPending, resolveDecision, type OutcomeState } from '../core/telemetry/merge.js';
 import { SESSION_DEPTH_KEY, type OutcomeUpdate, type StoredTurn, type TurnFact } from '../core/telemetry/types.js';
 import {
   boundMs,
@@ -167,9 +167,9 @@ export class MemoryStore implements Store {
       });
       r.inserted++;
       const o = this.outcomes.get(e.id);
-      if (o !== undefined && o.pending > 0) {
+      if (o !== undefined && o.pending !== 0) {
         const pending = o.pending;
-        r.outcomesJoined += pending;
+        r.outcomesJoined += Math.abs(pending);
         o.pending = 0;
         undo.push(() => (o.pending = pending));
       }
@@ -188,7 +188,7 @@ export class MemoryStore implements Store {
   private applyOutcome(u: OutcomeUpdate, r: WriteResult, undo: (() => void)[]): void {
     const prev = this.outcomes.get(u.id);
     const joined = this.decisionById.has(u.id);
-    const next: OutcomeSlot = { state: mergeOutcome(prev?.state, clone(u)), pending: joined ? 0 : (prev?.pending ?? 0) + 1 };
+    const next: OutcomeSlot = { state: mergeOutcome(prev?.state, clone(u)), pending: joined ? 0 : nextPending(prev?.pending ?? 0, u.companion === true) };
     this.outcomes.set(u.id, next);
     undo.push(() => (prev === undefined ? this.outcomes.delete(u.id) : this.outcomes.set(u.id, prev)));
     r.outcomes++;

@@ -10,6 +10,7 @@
  * - **Idempotency.** Decisions and turn facts are keyed by id. Writing an id again stores nothing
  *   new: it counts a duplicate, and only fills fields the first write lacked (first wins). Outcome
  *   updates merge field by field, later wins, whether the decision arrives before or after them.
+ *   Companion updates join the same way but are not reported pending while their decision is absent.
  * - **Ordering.** Decisions, quarantine rows, shadow records and audit rows get a sequence number
  *   at insertion, strictly increasing in commit order; every iterator returns rows in that order
  *   (turn facts: in the order they were first stored). Sequence numbers are never reused.
@@ -173,7 +174,7 @@ export interface StoreCounts {
   turns: number;
   /** Outcome ids stored (joined or not). */
   outcomes: number;
-  /** Outcome ids whose decision has not arrived. */
+  /** Outcome ids whose decision has not arrived, except those with only companion updates (see `OutcomeUpdate.companion`). */
   outcomesPending: number;
   quarantined: number;
   sessions: number;

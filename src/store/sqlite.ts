@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { DecisionEvent, OutcomeSignals, ShadowRecord } from '../core/events.js';
-import { fillDecision, fillTurn, mergeOutcome, resolveDecision, type OutcomeState } from '../core/telemetry/merge.js';
+import { fillDecision, fillTurn, mergeOutcome, nextPending, resolveDecision, type OutcomeState } from '../core/telemetry/merge.js';
 import { SESSION_DEPTH_KEY, type OutcomeUpdate, type StoredTurn, type TurnFact } from '../core/telemetry/types.js';
 import { idKey, nextKey } from './key.js';
 import { decodeDecision, encodeBody, encodeDecision, isEncoded, toEvent, type DecisionInput } from './codec.js';
@@ -276,9 +276,10 @@ export class SqliteStore implements Store {
       updTurn: p('UPDATE turns SET route = ?, intent = ?, outcome = ? WHERE seq = ?'),
       putSession: p('INSERT INTO sessions(session, turns) VALUES (?, ?) ON CONFLICT(session) DO UPDATE SET turns = excluded.turns'),
       sessionTurns: p('SELECT turns FROM sessions WHERE session = ?'),
-      anyPending: p('SELECT 1 AS x FROM outcomes WHERE pending > 0 LIMIT 1'),
+      // pending > 0: updates waiting for their decision; < 0: only companion updates waiting (not reported).
+      anyPending: p('SELECT 1 AS x FROM outcomes WHERE pending <> 0 LIMIT 1'),
       outcomeById: p('SELECT id, ts, reward, outcome, updates, pending FROM outcomes WHERE id = ?'),
-      pendingById: p('SELECT pending FROM outcomes WHERE id = ? AND pending > 0'),
+      pendingById: p('SELECT pending FROM outcomes WHERE id = ? AND pending <> 0'),
       clearPending: p('UPDATE outcomes SET pending = 0 WHERE id = ?'),
       upsertOutcome: p(
         'INSERT INTO outcomes(id, ts, reward, outcome, updates, pending) VALUES (@id, @ts, @reward, @outcome, @updates, @pending) ' +
@@ -509,7 +510,7 @@ export class SqliteStore implements Store {
         if (ctx.pending) {
           const p = this.s.pendingById!.get(e.id) as { pending: number } | undefined;
           if (p !== undefined) {
-            r.outcomesJoined += p.pending;
+            r.outcomesJoined += Math.abs(p.pending);
             this.s.clearPending!.run(e.id);
           }
         }
@@ -544,7 +545,7 @@ export class SqliteStore implements Store {
       reward: next.reward ?? null,
       outcome: JSON.stringify(next.outcome),
       updates: next.updates,
-      pending: joined ? 0 : (prevRow?.pending ?? 0) + 1,
+      pending: joined ? 0 : nextPending(prevRow?.pending ?? 0, u.companion === true),
     });
   }
 
@@ -882,3 +883,4 @@ function jsonOf(v: unknown): string {
   if (s === undefined) throw new UmbraError(ErrorCode.SCHEMA, 'value is not representable as JSON');
   return s;
 }
+

@@ -161,6 +161,28 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         expect(ep?.event.outcome).toEqual({ success: false, latency_ms: 400, feedback: 1 });
       });
 
+      it('joins companion updates like any update, but never reports them as pending', async () => {
+        const r1 = await store.writeBatch({ outcomes: [{ id: 'c#tool', outcome: { feedback: 1 }, companion: true }, { id: 'c#cache', outcome: { feedback: 1 }, companion: true }] });
+        expect(r1).toMatchObject({ outcomes: 2, outcomesJoined: 0 });
+        expect((await store.counts()).outcomesPending).toBe(0);
+        const r2 = await store.writeBatch({ records: [{ decisions: [decisionFixture('c#cache', { point: 'cache', actions: ['use', 'bypass'], action: 'use', baseline: 'use' })] }] });
+        expect(r2).toMatchObject({ inserted: 1, outcomesJoined: 1 });
+        expect((await store.getOutcome('c#cache'))?.outcome).toEqual({ feedback: 1 });
+        // A plain update for the same id is reported pending, and both join once the decision arrives.
+        await store.writeBatch({ outcomes: [{ id: 'c#tool', outcome: { success: false } }, { id: 'c#tool', outcome: { feedback: -1 }, companion: true }] });
+        expect((await store.counts()).outcomesPending).toBe(1);
+        const r3 = await store.writeBatch({ records: [{ decisions: [decisionFixture('c#tool', { point: 'tool', actions: ['calculator'], action: 'calculator', baseline: 'calculator' })] }] });
+        expect(r3).toMatchObject({ inserted: 1, outcomesJoined: 3 });
+        expect((await store.counts()).outcomesPending).toBe(0);
+        const eps = await collect(store.episodes({ now: Date.now(), reward }));
+        expect(eps.map((e) => [e.event.id, e.event.outcome?.feedback])).toEqual([
+          ['c#cache', 1],
+          ['c#tool', -1],
+        ]);
+        // After its decision, a companion is an ordinary joined update.
+        expect(await store.writeBatch({ outcomes: [{ id: 'c#cache', outcome: { feedback: 0 }, companion: true }] })).toMatchObject({ outcomesJoined: 1 });
+      });
+
       it('resolves rewards: explicit wins, computed from signals, default after the wait, else pending', async () => {
         const t0 = Date.parse('2025-09-04T10:00:00.000Z');
         await store.writeBatch({

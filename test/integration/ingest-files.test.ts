@@ -214,6 +214,35 @@ describe('duplicates and feedback', () => {
     expect((await store.counts()).outcomesPending).toBe(1);
   });
 
+  it("brings feedback to the turn's tool and cache decisions too, in either order, in SQLite", async () => {
+    const full = (id: string) => turn(id, { intent: 'weather', cache_used: false, cache_similarity: 0.4, cache_age_s: 30 });
+    for (const order of ['feedback-first', 'turn-first', 'separate-runs']) {
+      const dir = freshDir();
+      const store = openSqliteStore(join(dir, 'umbra.db'));
+      try {
+        let c: IngestCounts;
+        if (order === 'separate-runs') {
+          writeFileSync(join(dir, 'a.jsonl'), feedback('h1', true) + feedback('h2', false));
+          await run(store, join(dir, 'a.jsonl'));
+          writeFileSync(join(dir, 'b.jsonl'), full('h1') + turn('h2'));
+          c = await run(store, join(dir, 'b.jsonl'));
+        } else {
+          const lines = order === 'feedback-first' ? feedback('h1', true) + full('h1') + feedback('h2', false) + turn('h2') : full('h1') + feedback('h1', true) + turn('h2') + feedback('h2', false);
+          writeFileSync(join(dir, 'events.jsonl'), lines);
+          c = await run(store, join(dir, 'events.jsonl'));
+        }
+        // h1: route, tool and cache decisions, each joined once; h2 has only a route decision.
+        expect(c, order).toMatchObject({ eventsStored: 4, outcomesJoined: 4 });
+        const eps = await collect(store.episodes({ now: Date.now(), reward: compileReward({}) }));
+        expect(Object.fromEntries(eps.map((e) => [e.event.id, e.event.outcome?.feedback])), order).toEqual({ h1: 1, 'h1#tool': 1, 'h1#cache': 1, h2: -1 });
+        // h2's missing tool and cache decisions leave nothing reported as waiting.
+        expect((await store.counts()).outcomesPending, order).toBe(0);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
   it('reads a file again only from its checkpoint; the same lines under another name are duplicates', async () => {
     const dir = freshDir();
     const file = join(dir, 'events.jsonl');

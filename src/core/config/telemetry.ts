@@ -45,8 +45,11 @@ export const TelemetrySchema = z
     default_policy: z.string().min(1).default('rules@alice'),
     /** Longest accepted line in bytes; longer lines are skipped and quarantined. @default 1048576 */
     max_line_bytes: z.number().int().min(1024).default(1024 * 1024),
-    /** Lines per batch handed to the store. @default 5000 */
-    batch_size: z.number().int().min(1).default(5000),
+    /**
+     * Lines per batch handed to the store. Small enough that a batch's objects die young (larger
+     * batches survive into the old generation and cost more garbage collection). @default 1000
+     */
+    batch_size: z.number().int().min(1).default(1000),
     /**
      * Lines per store transaction: batches are held open and commit together with the source's
      * checkpoint every this many lines, at the end of each file and when stopped. @default 50000

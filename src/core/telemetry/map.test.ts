@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../events.js';
 import { DecisionEventSchema } from '../events.js';
+import { createRun } from '../sim/engine.js';
+import { aliceTurn as simAliceTurn } from '../sim/format.js';
 import { deriveText } from '../text.js';
 import { compileMapOptions, detectShape, mapRecord, parseTimestamp } from './map.js';
 import type { Mapped, TurnFact } from './types.js';
@@ -148,6 +150,103 @@ describe('Alice turn events', () => {
     }
   });
 
+  it('gives the cache decision what the cache rule looks at: route, similarity and age', () => {
+    const cache = (over: Record<string, unknown>) => decisions(mapRecord(aliceTurn({ cache_used: true, ...over }), opts)).find((d) => d.point === 'cache')!;
+    const c = cache({ cache_similarity: 0.93, cache_age_s: 420 });
+    expect(c.context).toMatchObject({ route: 'planner', cache_similarity: 0.93, cache_age_s: 420, lang: 'sv', guardian_state: 'NORMAL' });
+    expect(c.context.text_tokens).toBe(route(mapRecord(aliceTurn(), opts))!.context.text_tokens);
+    expect(cache({}).context).toMatchObject({ route: 'planner', cache_similarity: null, cache_age_s: null });
+    expect(cache({ cache_similarity: 'high', cache_age_s: Number.NaN }).context).toMatchObject({ cache_similarity: null, cache_age_s: null });
+    expect(cache({ cache_similarity: 0 }).context.cache_similarity).toBe(0);
+    // Request-only: the route decision's context does not get the cache fields.
+    expect(route(mapRecord(aliceTurn({ cache_used: true, cache_similarity: 0.5 }), opts))!.context).not.toHaveProperty('cache_similarity');
+  });
+
+  it("maps the rule's own choices as baselines of route, tool and cache decisions", () => {
+    const m = decisions(mapRecord(aliceTurn({ intent: 'weather', cache_used: false, rule_route: 'deep', rule_tool: 'location.get', rule_cache: 'use' }), opts));
+    expect(Object.fromEntries(m.map((d) => [d.point, d.baseline]))).toEqual({ route: 'deep', tool: 'location.get', cache: 'use' });
+    const bad = decisions(mapRecord(aliceTurn({ intent: 'weather', cache_used: false, rule_route: 'fallback', rule_tool: 'calendar', rule_cache: 'maybe' }), opts));
+    expect(Object.fromEntries(bad.map((d) => [d.point, d.baseline]))).toEqual({ route: 'planner', tool: 'weather.lookup', cache: 'bypass' });
+  });
+
+  describe('logged propensities and action distributions of route, tool and cache decisions', () => {
+    const annotated = (over: Record<string, unknown> = {}) =>
+      mapRecord(
+        aliceTurn({
+          intent: 'weather',
+          cache_used: true,
+          route_propensity: 0.6,
+          route_probs: { micro: 0.3, planner: 0.6, deep: 0.1 },
+          tool_propensity: 0.8,
+          tool_probs: { 'weather.lookup': 0.8, 'location.get': 0.2 },
+          cache_propensity: 0.7,
+          cache_probs: { use: 0.7, bypass: 0.3 },
+          ...over,
+        }),
+        opts,
+      );
+    const byPoint = (m: Mapped[]) => Object.fromEntries(decisions(m).map((d) => [d.point, d]));
+
+    it('are kept when valid, and every decision passes the decision-log schema', () => {
+      const m = annotated();
+      expect(kinds(m).filter((k) => k.startsWith('warning'))).toEqual([]);
+      const d = byPoint(m);
+      expect(d.route).toMatchObject({ propensity: 0.6, probs: { micro: 0.3, planner: 0.6, deep: 0.1 } });
+      expect(d.tool).toMatchObject({ propensity: 0.8, probs: { 'weather.lookup': 0.8, 'location.get': 0.2 } });
+      expect(d.cache).toMatchObject({ propensity: 0.7, probs: { use: 0.7, bypass: 0.3 } });
+      for (const e of decisions(m)) expect(DecisionEventSchema.safeParse(e).success, e.point).toBe(true);
+    });
+
+    it('give the propensity from probs when the line has none; probs may leave actions out', () => {
+      const d = byPoint(annotated({ tool_propensity: undefined, cache_propensity: null, cache_probs: { use: 1 } }));
+      expect(d.tool).toMatchObject({ propensity: 0.8 });
+      expect(d.cache).toMatchObject({ propensity: 1, probs: { use: 1 } });
+    });
+
+    it('drop and count a propensity of 0, above 1 or not a number (and then its probs too)', () => {
+      for (const [key, probsKey, point] of [
+        ['route_propensity', 'route_probs', 'route'],
+        ['tool_propensity', 'tool_probs', 'tool'],
+        ['cache_propensity', 'cache_probs', 'cache'],
+      ] as const) {
+        for (const bad of [0, 1.5, -0.1, 'x', true, Number.NaN]) {
+          const m = annotated({ [key]: bad });
+          const d = byPoint(m)[point]!;
+          expect(d.propensity, `${key}=${String(bad)}`).toBeUndefined();
+          expect(d.probs, `${probsKey} after ${key}=${String(bad)}`).toBeUndefined();
+          expect(kinds(m).filter((k) => k.startsWith('warning'))).toEqual(['warning:propensity_dropped', 'warning:probs_dropped']);
+          expect(d.action).toBeDefined();
+        }
+      }
+    });
+
+    it('drop and count probs that are not a distribution over the actions agreeing with the propensity', () => {
+      const badProbs: [string, unknown][] = [
+        ['not an object', [0.5, 0.5]],
+        ['does not sum to 1', { use: 0.7, bypass: 0.2 }],
+        ['names another action', { use: 0.7, later: 0.3 }],
+        ['a value out of [0, 1]', { use: 1.7, bypass: -0.7 }],
+        ['a value not a number', { use: 0.7, bypass: '0.3' }],
+        ['disagrees with the propensity', { use: 0.6, bypass: 0.4 }],
+      ];
+      for (const [why, probs] of badProbs) {
+        const m = annotated({ cache_probs: probs });
+        const d = byPoint(m).cache!;
+        expect(d.probs, why).toBeUndefined();
+        expect(d.propensity, why).toBe(0.7);
+        expect(kinds(m).filter((k) => k.startsWith('warning')), why).toEqual(['warning:probs_dropped']);
+      }
+      // The served action must have positive probability (here without a propensity to compare).
+      const zero = annotated({ cache_propensity: undefined, cache_probs: { use: 0, bypass: 1 } });
+      expect(byPoint(zero).cache).not.toHaveProperty('propensity');
+      expect(kinds(zero)).toContain('warning:probs_dropped');
+      // route_probs over the route actions only.
+      const r = annotated({ route_probs: { micro: 0.3, planner: 0.6, fallback: 0.1 } });
+      expect(byPoint(r).route!.probs).toBeUndefined();
+      expect(byPoint(r).route!.propensity).toBe(0.6);
+    });
+  });
+
   it('takes baseline and policy from the line when valid', () => {
     expect(route(mapRecord(aliceTurn({ baseline: 'deep' }), opts))!.baseline).toBe('deep');
     expect(route(mapRecord(aliceTurn({ rule_route: 'micro' }), opts))!.baseline).toBe('micro');
@@ -184,11 +283,18 @@ describe('Alice turn events', () => {
 
 describe('feedback events', () => {
   const fb = (explicit: unknown) => mapRecord({ v: '1', kind: 'feedback', trace_id: 't1', explicit }, opts);
-  it('become an outcome update keyed by the trace id', () => {
-    expect(fb({ thumbs_up: true, comment: null })).toEqual([{ kind: 'outcome', update: { id: 't1', outcome: { feedback: 1 } } }]);
-    expect(fb({ thumbs_up: false })).toEqual([{ kind: 'outcome', update: { id: 't1', outcome: { feedback: -1 } } }]);
-    expect(fb({ thumbs_up: null })).toEqual([{ kind: 'outcome', update: { id: 't1', outcome: { feedback: 0 } } }]);
-    expect(fb({ comment: 'meh' })).toEqual([{ kind: 'outcome', update: { id: 't1', outcome: { feedback: 0 } } }]);
+  const updates = (feedback: number) => [
+    { kind: 'outcome', update: { id: 't1', outcome: { feedback } } },
+    { kind: 'outcome', update: { id: 't1#tool', outcome: { feedback }, companion: true } },
+    { kind: 'outcome', update: { id: 't1#cache', outcome: { feedback }, companion: true } },
+  ];
+  it('become an outcome update of the route decision and companion updates of the tool and cache decisions', () => {
+    expect(fb({ thumbs_up: true, comment: null })).toEqual(updates(1));
+    expect(fb({ thumbs_up: false })).toEqual(updates(-1));
+    expect(fb({ thumbs_up: null })).toEqual(updates(0));
+    expect(fb({ comment: 'meh' })).toEqual(updates(0));
+    const timed = mapRecord({ kind: 'feedback', trace_id: 't1', ts: '2025-09-04T10:16:00Z', explicit: { thumbs_up: true } }, opts);
+    expect(timed.map((m) => (m.kind === 'outcome' ? m.update.ts : undefined))).toEqual(Array(3).fill('2025-09-04T10:16:00.000Z'));
   });
   it('quarantine broken feedback', () => {
     expect(kinds(fb('yes'))).toEqual(['quarantine:schema_invalid']);
@@ -331,5 +437,75 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(1725444060000)?.iso).toBe('2024-09-04T10:01:00.000Z');
     expect(parseTimestamp(1725444060)?.iso).toBe('2024-09-04T10:01:00.000Z');
     for (const bad of ['', 'tomorrow', '2025-13-40T99:00:00Z', NaN, Infinity, -5, {}, null, undefined, 12]) expect(parseTimestamp(bad)).toBeUndefined();
+  });
+});
+
+describe('timestamps', () => {
+  /** The general rule written independently: the ISO pattern, Date.parse, floor to milliseconds. */
+  function reference(v: string): { iso: string; ms: number } | undefined {
+    const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|z|[+-]\d{2}(?::?\d{2})?)?$/.exec(v);
+    if (m === null) return undefined;
+    const t = Date.parse(`${m[1]}T${m[2]}${m[3] === undefined || m[3] === 'z' ? 'Z' : m[3]}`);
+    if (!Number.isFinite(t) || t < Date.UTC(1990, 0, 1) || t > Date.UTC(9999, 11, 31)) return undefined;
+    const ms = Math.floor(t);
+    return { iso: new Date(ms).toISOString(), ms };
+  }
+  const pad = (x: number, w: number) => String(x).padStart(w, '0');
+
+  it("reads Alice's UTC timestamps (the fast path) exactly as the general rule, valid or not (property)", () => {
+    const seed = 424242;
+    fc.assert(
+      fc.property(
+        fc.record({
+          y: fc.oneof(fc.integer({ min: 1985, max: 2100 }), fc.integer({ min: 9990, max: 9999 })),
+          mo: fc.integer({ min: 0, max: 13 }),
+          d: fc.integer({ min: 0, max: 32 }),
+          h: fc.integer({ min: 0, max: 25 }),
+          mi: fc.integer({ min: 0, max: 61 }),
+          s: fc.integer({ min: 0, max: 61 }),
+          frac: fc.stringMatching(/^[0-9]{1,9}$/),
+          tail: fc.constantFrom('Z', 'z', '', '+02:00', 'Zx'),
+        }),
+        ({ y, mo, d, h, mi, s, frac, tail }) => {
+          const v = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${frac}${tail}`;
+          expect(parseTimestamp(v), `${v} (seed ${seed})`).toEqual(reference(v));
+        },
+      ),
+      { numRuns: 3000, seed },
+    );
+    for (const v of ['2024-02-29T23:59:59.999Z', '2023-02-29T00:00:00.000Z', '1900-02-29T00:00:00.000Z', '2000-02-29T12:00:00.5Z', '9999-12-31T00:00:00.000Z', '9999-12-31T00:00:00.001Z', '2025-09-04T10:15:42.123456Z', '2025-09-04 10:15:42.123Z', '2a25-09-04T10:15:42.123Z', '20-5-09-04T10:15:42.123Z']) {
+      expect(parseTimestamp(v), v).toEqual(reference(v));
+    }
+  });
+});
+
+describe("the simulator's annotated Alice lines", () => {
+  it('map to route, tool and cache decisions with their logged distributions, cache features and rule baselines', () => {
+    const seed = 11;
+    const eps = [...createRun({ seed, episodes: 400, endUs: Date.UTC(2025, 8, 4, 12) * 1000, exploration: 0.2 }).episodes()];
+    let tools = 0;
+    let caches = 0;
+    for (const ep of eps) {
+      const line = simAliceTurn(ep, 'always') as Record<string, unknown>;
+      const m = mapRecord(JSON.parse(JSON.stringify(line)), opts);
+      expect(kinds(m).filter((k) => k.startsWith('warning') || k.startsWith('quarantine')), `seed ${seed}, ${String(line.trace_id)}`).toEqual([]);
+      for (const d of decisions(m)) {
+        expect(DecisionEventSchema.safeParse(d).success, `seed ${seed}, ${d.id}`).toBe(true);
+        expect(d.propensity, `seed ${seed}, ${d.id}`).toBeGreaterThan(0);
+        if (d.point === 'tool') {
+          tools++;
+          expect(d.baseline).toBe(line.rule_tool);
+          expect(d.probs).toEqual(line.tool_probs);
+        }
+        if (d.point === 'cache') {
+          caches++;
+          expect(d.baseline).toBe(line.rule_cache);
+          expect(d.probs).toEqual(line.cache_probs);
+          expect(d.context).toMatchObject({ route: line.route, cache_similarity: line.cache_similarity, cache_age_s: line.cache_age_s });
+        }
+      }
+    }
+    expect(caches).toBeGreaterThan(0);
+    expect(tools).toBeGreaterThan(0);
   });
 });

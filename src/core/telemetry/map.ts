@@ -6,9 +6,8 @@
  * simulator's Alice output must round-trip through them.
  */
 import { contentHash } from '../hash.js';
-import { expandText } from '../text.js';
-import { deriveTextFields } from './text-fast.js';
-import { DecisionEventSchema, OutcomeEventSchema } from '../events.js';
+import { deriveTextFields, expandText } from '../text.js';
+import { DecisionEventSchema, OutcomeEventSchema, PROB_SUM_TOLERANCE } from '../events.js';
 import type { Context, DecisionEvent, OutcomeSignals } from '../events.js';
 import { TelemetrySchema, type TelemetryConfig } from '../config/telemetry.js';
 import { QuarantineReason, WarningCode, type Mapped, type OutcomeUpdate, type TurnFact } from './types.js';
@@ -166,6 +165,8 @@ export function parseTimestamp(v: unknown): ParsedTs | undefined {
     if (!Number.isFinite(v)) return undefined;
     ms = v < 1e11 ? v * 1000 : v;
   } else if (typeof v === 'string') {
+    const fast = parseIsoUtcFast(v);
+    if (fast !== undefined) return fast;
     if (/^\d{9,16}(\.\d+)?$/.test(v)) return parseTimestamp(Number(v));
     const m = ISO_RE.exec(v);
     if (m === null) return undefined;
@@ -179,11 +180,120 @@ export function parseTimestamp(v: unknown): ParsedTs | undefined {
   return { iso: new Date(ms).toISOString(), ms };
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two ASCII digits of `s` at `i` as a number, or -1. */
+function dd(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The common case of `parseTimestamp`, by arithmetic: `YYYY-MM-DDTHH:MM:SS.fff…Z` (at least
+ * milliseconds, in UTC, as Alice writes it) in 1990..9999. Anything else, including any invalid
+ * calendar value, is left to the general path (undefined). Same result as the general path (a
+ * property test pins this); the regex, `Date.parse` and `toISOString` cost more than the mapping.
+ */
+function parseIsoUtcFast(v: string): ParsedTs | undefined {
+  const n = v.length;
+  if (n < 24 || v.charCodeAt(n - 1) !== 90 /* Z */ || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58 || v.charCodeAt(19) !== 46) return undefined;
+  const y1 = dd(v, 0);
+  const y2 = dd(v, 2);
+  const mo = dd(v, 5);
+  const d = dd(v, 8);
+  const h = dd(v, 11);
+  const mi = dd(v, 14);
+  const se = dd(v, 17);
+  const f1 = dd(v, 20);
+  const f3 = v.charCodeAt(22) - 48;
+  if (y1 < 0 || y2 < 0 || f1 < 0 || f3 < 0 || f3 > 9) return undefined;
+  const y = y1 * 100 + y2;
+  const ms = f1 * 10 + f3;
+  if (y < 1990 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return undefined;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > DAYS_IN_MONTH[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return undefined;
+  for (let i = 23; i < n - 1; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  // Days from 1970-01-01 of the civil date (proleptic Gregorian).
+  const yy = mo <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  const t = days * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000 + ms;
+  if (t > MAX_MS) return undefined;
+  return { iso: n === 24 ? v : `${v.slice(0, 23)}Z`, ms: t };
+}
+
 /** Validate a propensity: (0, 1]; anything else is "not a propensity". */
 function propensityOf(v: unknown): { p?: number; dropped: boolean } {
   if (v === undefined || v === null) return { dropped: false };
   if (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 1) return { p: v, dropped: false };
   return { dropped: true };
+}
+
+/** The logged action distribution of a decision, after the validity rules. */
+interface Logged {
+  propensity?: number;
+  probs?: Record<string, number>;
+  /** Warnings for values that broke the rules (dropped, the line kept). */
+  warnings: Mapped[];
+}
+
+/**
+ * Validate a logged propensity and action distribution together. The propensity must be in
+ * (0, 1]; `probs` must be an object over `actions` only, each value in [0, 1], summing to 1, with a
+ * positive probability for the served action equal to the propensity. A propensity breaking its
+ * rule is dropped (and then the probs too: the line's distribution is not trusted); probs breaking
+ * theirs are dropped alone. Without a propensity, valid probs give it (`probs[action]`).
+ */
+function loggedDistribution(label: string, rawP: unknown, rawProbs: unknown, action: string, actions: readonly string[]): Logged {
+  const out: Logged = { warnings: [] };
+  const pr = propensityOf(rawP);
+  if (pr.dropped) out.warnings.push({ kind: 'warning', code: WarningCode.PROPENSITY_DROPPED, detail: `${label} propensity ${describe(rawP)}` });
+  if (pr.p !== undefined) out.propensity = pr.p;
+  if (rawProbs === undefined || rawProbs === null) return out;
+  const why = pr.dropped ? 'its propensity was dropped' : probsProblem(rawProbs, action, actions, pr.p);
+  if (why !== undefined) {
+    out.warnings.push({ kind: 'warning', code: WarningCode.PROBS_DROPPED, detail: `${label} probs ${describe(rawProbs)}: ${why}` });
+    return out;
+  }
+  const probs = { ...(rawProbs as Record<string, number>) };
+  out.probs = probs;
+  out.propensity ??= probs[action]!;
+  return out;
+}
+
+/** Why a logged `probs` value is not a distribution over `actions` agreeing with the propensity; undefined when it is. */
+function probsProblem(v: unknown, action: string, actions: readonly string[], propensity: number | undefined): string | undefined {
+  if (!isObj(v)) return 'not an object';
+  let sum = 0;
+  for (const [a, p] of Object.entries(v)) {
+    if (!actions.includes(a)) return `names "${a}", not one of the actions`;
+    if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 1) return `"${a}" is not a probability`;
+    sum += p;
+  }
+  if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) return `sums to ${sum}, not 1`;
+  const pa = v[action];
+  if (typeof pa !== 'number' || pa <= 0) return 'the served action has no positive probability';
+  if (propensity !== undefined && Math.abs(pa - propensity) > PROB_SUM_TOLERANCE) return `gives the served action ${pa}, the propensity is ${propensity}`;
+  return undefined;
+}
+
+/** Set the validated propensity and probs on an event and collect the warnings. */
+function applyLogged(ev: DecisionEvent, l: Logged, out: Mapped[]): void {
+  if (l.propensity !== undefined) ev.propensity = l.propensity;
+  if (l.probs !== undefined) ev.probs = l.probs;
+  for (const w of l.warnings) out.push(w);
+}
+
+/** A finite number, else null (a context value the line did not give). */
+function numOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,9 +395,7 @@ function mapTurn(o: Obj, opts: MapOptions): Mapped[] {
       baseline: baselineRaw !== undefined && opts.routeSet.has(baselineRaw) ? baselineRaw : route,
       outcome,
     };
-    const pr = propensityOf(o.route_propensity ?? o.propensity);
-    if (pr.p !== undefined) ev.propensity = pr.p;
-    else if (pr.dropped) out.push({ kind: 'warning', code: WarningCode.PROPENSITY_DROPPED, detail: `turn ${id}: route propensity ${describe(o.route_propensity ?? o.propensity)}` });
+    applyLogged(ev, loggedDistribution(`turn ${id}: route`, o.route_propensity ?? o.propensity, o.route_probs, route, ev.actions), out);
     out.push(decision(ev));
   }
 
@@ -295,18 +403,21 @@ function mapTurn(o: Obj, opts: MapOptions): Mapped[] {
     const tctx: Context = { ...ctx, route };
     const toolOutcome: OutcomeSignals = { success };
     if (toolOk !== undefined) toolOutcome.tool_ok = toolOk;
+    const actions = toolActions(opts, intent, tool);
+    const ruleTool = str(o.rule_tool);
     const ev: DecisionEvent = {
       v: 1,
       id: `${id}#tool`,
       ts: ts.iso,
       point: 'tool',
       context: tctx,
-      actions: toolActions(opts, intent, tool),
+      actions,
       action: tool,
       policy,
-      baseline: tool,
+      baseline: ruleTool !== undefined && actions.includes(ruleTool) ? ruleTool : tool,
       outcome: toolOutcome,
     };
+    applyLogged(ev, loggedDistribution(`turn ${id}: tool`, o.tool_propensity, o.tool_probs, tool, actions), out);
     out.push(decision(ev));
   }
 
@@ -315,18 +426,22 @@ function mapTurn(o: Obj, opts: MapOptions): Mapped[] {
     const cacheOutcome: OutcomeSignals = { success };
     if (cacheHit !== undefined) cacheOutcome.cache_hit = cacheHit;
     if (latency !== undefined) cacheOutcome.latency_ms = latency;
+    // What the cache rule itself looks at: without similarity and age no learner can beat its threshold.
+    const cctx: Context = { ...ctx, route, cache_similarity: numOrNull(o.cache_similarity), cache_age_s: numOrNull(o.cache_age_s) };
+    const actions = [...CACHE_ACTIONS];
     const ev: DecisionEvent = {
       v: 1,
       id: `${id}#cache`,
       ts: ts.iso,
       point: 'cache',
-      context: { ...ctx },
-      actions: ['use', 'bypass'],
+      context: cctx,
+      actions,
       action: cache,
       policy,
-      baseline: cache,
+      baseline: cacheAction(o.rule_cache) ?? cache,
       outcome: cacheOutcome,
     };
+    applyLogged(ev, loggedDistribution(`turn ${id}: cache`, o.cache_propensity, o.cache_probs, cache, actions), out);
     out.push(decision(ev));
   }
   return out;
@@ -335,6 +450,12 @@ function mapTurn(o: Obj, opts: MapOptions): Mapped[] {
 function decision(event: DecisionEvent): Mapped {
   return { kind: 'decision', event };
 }
+
+/** The actions of the cache decision. */
+export const CACHE_ACTIONS: readonly string[] = ['use', 'bypass'];
+
+/** Id suffixes of the decisions a feedback event updates besides the turn's own (route) id. */
+export const FEEDBACK_SUFFIXES: readonly string[] = ['#tool', '#cache'];
 
 function cacheAction(v: unknown): 'use' | 'bypass' | undefined {
   if (v === true || v === 'use') return 'use';
@@ -356,10 +477,18 @@ function mapFeedback(o: Obj): Mapped[] {
     return [quarantine(QuarantineReason.SCHEMA_INVALID, `feedback ${id}: explicit.thumbs_up must be true, false or null, got ${describe(thumbs)}`)];
   }
   const feedback: -1 | 0 | 1 = thumbs === true ? 1 : thumbs === false ? -1 : 0;
-  const update: OutcomeUpdate = { id, outcome: { feedback } };
   const ts = o.ts === undefined ? undefined : parseTimestamp(o.ts);
-  if (ts !== undefined) update.ts = ts.iso;
-  return [{ kind: 'outcome', update }];
+  // One update per decision of the turn. The tool and cache decisions may not exist (no intent, no
+  // cache field), so their updates are companions: they join when the decision is or gets stored,
+  // and are never reported as waiting.
+  const out: Mapped[] = [];
+  for (const suffix of ['', ...FEEDBACK_SUFFIXES]) {
+    const update: OutcomeUpdate = { id: `${id}${suffix}`, outcome: { feedback } };
+    if (ts !== undefined) update.ts = ts.iso;
+    if (suffix !== '') update.companion = true;
+    out.push({ kind: 'outcome', update });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

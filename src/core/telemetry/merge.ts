@@ -101,6 +101,15 @@ export function mergeOutcome(prev: OutcomeState | undefined, u: OutcomeUpdate): 
   return next;
 }
 
+/**
+ * The pending count after one more unmatched update: its magnitude counts the updates waiting,
+ * and it is negative while all of them are companions (waiting, but not reported as pending).
+ */
+export function nextPending(prev: number, companion: boolean): number {
+  const n = Math.abs(prev) + 1;
+  return companion && prev <= 0 ? -n : n;
+}
+
 /** How a decision's reward was obtained. */
 export const RewardSource = {
   /** A `reward` given by the producer or an outcome event. */

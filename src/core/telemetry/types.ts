@@ -39,6 +39,12 @@ export const QUARANTINE_REASONS: readonly QuarantineReason[] = Object.values(Qua
 export const WarningCode = {
   /** A propensity of 0, above 1 or not a number (the original wrote preference scores): dropped as unknown. */
   PROPENSITY_DROPPED: 'propensity_dropped',
+  /**
+   * A logged action distribution (`route_probs`, `tool_probs`, `cache_probs`) that names other
+   * actions, does not sum to 1, gives the served action no probability or disagrees with the
+   * propensity: dropped, the decision kept.
+   */
+  PROBS_DROPPED: 'probs_dropped',
 } as const;
 export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
 
@@ -73,6 +79,12 @@ export interface OutcomeUpdate {
   ts?: string;
   reward?: number;
   outcome?: OutcomeSignals;
+  /**
+   * A companion update (feedback sent to a turn's `#tool` and `#cache` decisions, which the turn
+   * may not have): it joins its decision when that is or gets stored like any update, but while
+   * its decision is absent it is not counted as waiting (`outcomesPending`).
+   */
+  companion?: boolean;
 }
 
 /** One thing a telemetry record maps to. */
