@@ -274,10 +274,18 @@ export class RolloutController {
     const same = prev?.version === champion;
     let cursor = same ? prev.cursor : 0;
     const rewards: number[] = [];
-    for await (const ep of store.episodes({ afterSeq: cursor, now: this.now(), reward: this.reward })) {
-      cursor = Math.max(cursor, ep.seq);
-      const t = parseServedTag(ep.event.policy);
-      if (t && t.slice === 'production' && t.version === champion && !ep.defaulted) rewards.push(ep.reward);
+    // Feed rewards in decision order, waiting at the first decision whose outcome has not arrived
+    // yet (up to the reward function's default wait), so the detector sees the stream as it was.
+    const now = this.now();
+    const rewardsBySeq = new Map<number, { reward: number; defaulted: boolean }>();
+    for await (const ep of store.episodes({ afterSeq: cursor, now, reward: this.reward })) rewardsBySeq.set(ep.seq, { reward: ep.reward, defaulted: ep.defaulted });
+    const waitMs = Math.min(30_000, this.reward.defaultAfterS * 1000);
+    for await (const d of store.decisions({ afterSeq: cursor })) {
+      const r = rewardsBySeq.get(d.seq);
+      if (r === undefined && now - Date.parse(d.event.ts) < waitMs) break;
+      cursor = d.seq;
+      const t = parseServedTag(d.event.policy);
+      if (r !== undefined && !r.defaulted && t && t.slice === 'production' && t.version === champion) rewards.push(r.reward);
     }
     if (!same && prev === undefined && rewards.length === 0) return;
     const { state: monitor, alerts } = updateDrift(same ? prev.monitor : null, rewards, { now: this.now(), version: champion }, config.rollout);

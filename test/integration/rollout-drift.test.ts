@@ -25,10 +25,10 @@ afterEach(async () => {
 
 /** Events per run; the scenario switches regime at the half. */
 const EVENTS = 2400;
-/** Page-Hinkley with a threshold that a stationary stream of this length crosses with well under 1 % chance. */
+/** Page-Hinkley tuned to catch the drift scenario's drop within 1,000 events; the stationary run of the same length must stay quiet. */
 const CFG: ConfigInput = {
   server: { decision_deadline_ms: 200, request_deadline_ms: 500, log_flush_ms: 20 },
-  rollout: { drift: { detector: 'page_hinkley', delta: 0.02, lambda: 25, min_samples: 100, direction: 'down' } },
+  rollout: { drift: { detector: 'page_hinkley', delta: 0.01, lambda: 20, min_samples: 100, direction: 'down' } },
 };
 
 let manifest = '';
