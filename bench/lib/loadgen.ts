@@ -15,6 +15,11 @@ export interface LoadSpec {
   warmupMs: number;
   /** Request bodies, used round-robin. */
   bodies: string[];
+  /**
+   * Offered load in requests per second over all connections (paced: each connection sends at
+   * concurrency / rate intervals); absent means back to back (maximum throughput).
+   */
+  rate?: number;
 }
 
 /** What the run measured (latencies in ms). */
@@ -80,10 +85,19 @@ async function main(): Promise<void> {
       req.end(body);
     });
 
-  const conn = async (): Promise<void> => {
-    while (performance.now() < end) await one(bodies[next++ % bodies.length]!);
+  const interval = spec.rate ? (spec.concurrency * 1000) / spec.rate : 0;
+  const conn = async (k: number): Promise<void> => {
+    let due = t0 + (k * interval) / spec.concurrency;
+    while (performance.now() < end) {
+      if (interval > 0) {
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        due += interval;
+      }
+      await one(bodies[next++ % bodies.length]!);
+    }
   };
-  await Promise.all(Array.from({ length: spec.concurrency }, conn));
+  await Promise.all(Array.from({ length: spec.concurrency }, (_, k) => conn(k)));
   agent.destroy();
   const sorted = Float64Array.from(lat).sort();
   const seconds = Math.max(1e-9, (lastDone - firstMeasured) / 1000);

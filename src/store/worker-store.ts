@@ -74,22 +74,21 @@ export class WorkerStore implements Store {
     return new Promise<T>((resolve, reject) => {
       const rid = this.nextRid++;
       this.pending.set(rid, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...msg, rid });
+      try {
+        this.worker.postMessage({ ...msg, rid });
+      } catch (e) {
+        this.pending.delete(rid);
+        reject(e);
+      }
     });
   }
 
   private call<T>(method: string, ...args: unknown[]): Promise<T> {
-    let cloned: unknown[];
-    try {
-      cloned = args.map(plain);
-    } catch (e) {
-      return Promise.reject(new UmbraError(ErrorCode.STORE, `cannot send ${method} to the store: ${(e as Error).message}`));
-    }
-    return this.send<T>({ t: 'call', method, args: cloned });
+    return this.send<T>({ t: 'call', method, args });
   }
 
   private async *iter<T>(method: string, ...args: unknown[]): AsyncGenerator<T> {
-    let r = await this.send<{ rows: T[]; done: boolean; cursor: number }>({ t: 'iter', method, args: args.map(plain), page: PAGE });
+    let r = await this.send<{ rows: T[]; done: boolean; cursor: number }>({ t: 'iter', method, args, page: PAGE });
     try {
       for (;;) {
         for (const row of r.rows) yield row;
@@ -102,15 +101,15 @@ export class WorkerStore implements Store {
   }
 
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
-    let cloned: unknown;
+    // The hot path (the decision log): structured clone only, no JSON round trip on this thread.
     try {
-      cloned = plain(batch);
+      return await this.send<WriteResult>({ t: 'call', method: 'writeBatch', args: [batch] });
     } catch (e) {
-      // A batch that fails drops the held ones too, as in the other adapters (port.ts).
+      if (e instanceof UmbraError) throw e;
+      // Not cloneable: the batch fails, and it drops the held ones too, as in the other adapters (port.ts).
       await this.call('discardHeld').catch(() => undefined);
       throw new UmbraError(ErrorCode.STORE, `cannot write the batch: ${(e as Error).message}`);
     }
-    return this.send<WriteResult>({ t: 'call', method: 'writeBatch', args: [cloned] });
   }
   discardHeld(): Promise<void> {
     return this.call('discardHeld');
@@ -191,9 +190,4 @@ export class WorkerStore implements Store {
       await this.worker.terminate().catch(() => undefined);
     }
   }
-}
-
-/** Values cross the thread boundary by structured clone: drop undefined members of plain objects. */
-function plain(v: unknown): unknown {
-  return v === undefined ? undefined : JSON.parse(JSON.stringify(v)) as unknown;
 }

@@ -22,8 +22,8 @@ export const ServerConfigSchema = z
     seed: z.number().int().min(0).default(1),
     /** How often the service re-reads the rollout state written by other processes. @default 1000 */
     state_poll_ms: z.number().int().min(10).default(1000),
-    /** Decision-log writes are batched: flush after this many milliseconds... @default 100 */
-    log_flush_ms: z.number().int().min(1).default(100),
+    /** Decision-log writes are batched: flush after this many milliseconds (small batches keep each hand-over to the store's thread short)... @default 25 */
+    log_flush_ms: z.number().int().min(1).default(25),
     /** ...and keep at most this many unwritten records (more are dropped and counted). @default 50000 */
     log_buffer: z.number().int().min(100).default(50_000),
     /** Share of one core that shadow scoring may use; beyond it shadow work is shed. @default 0.5 */
