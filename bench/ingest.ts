@@ -11,19 +11,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Rng } from '../src/core/rng.js';
+import { DEFAULT_TOOLS_BY_INTENT } from '../src/core/config/telemetry.js';
 import { median, type BenchFn } from './types.js';
 
 const INTENTS = ['greeting', 'weather', 'calculation', 'search', 'complex_query', 'time', 'help', 'translation', 'creative', 'other'] as const;
 const INTENT_W = [0.15, 0.12, 0.08, 0.1, 0.2, 0.05, 0.08, 0.07, 0.1, 0.05];
-const TOOLS: Record<string, string[]> = {
-  weather: ['weather.lookup', 'location.get'],
-  calculation: ['calculator', 'math.solver'],
-  search: ['search', 'web.lookup'],
-  complex_query: ['search', 'knowledge.query', 'reasoning'],
-  time: ['time.current', 'calendar'],
-  translation: ['translate', 'language.detect'],
-  creative: ['text.generate', 'creative.write'],
-};
+const TOOLS = DEFAULT_TOOLS_BY_INTENT;
 const PROMPTS: Record<string, string[]> = {
   greeting: ['Hej Alice!', 'God morgon, hur mår du idag?', 'Tjena, läget?'],
   weather: ['Vad blir vädret i {city} imorgon?', 'Kommer det regna i {city} på {day}?', 'Hur varmt är det i {city} just nu?'],
