@@ -39,6 +39,24 @@ export class ProbMaxScratch {
 }
 
 /**
+ * Zero `out` and settle the cases without any integral: no active arm (all 0) or exactly one (it
+ * gets 1). Returns true when settled.
+ */
+function settleTrivial(active: ArrayLike<number>, k: number, out: Float64Array | number[]): boolean {
+  let n = 0;
+  let only = -1;
+  for (let i = 0; i < k; i++) {
+    out[i] = 0;
+    if (active[i]) {
+      n++;
+      only = i;
+    }
+  }
+  if (n === 1) out[only] = 1;
+  return n <= 1;
+}
+
+/**
  * P(score i is the largest) for independent normal scores N(mean[i], sd[i]²), i < k, written into
  * `out`. Entries with `active[i] === 0` take no part (probability 0). Returns the quadrature residual
  * |Σ − 1| before normalisation.
@@ -51,20 +69,7 @@ export function probMaxNormal(
   out: Float64Array | number[],
   scratch: ProbMaxScratch = new ProbMaxScratch(),
 ): number {
-  let n = 0;
-  let only = -1;
-  for (let i = 0; i < k; i++) {
-    out[i] = 0;
-    if (active[i]) {
-      n++;
-      only = i;
-    }
-  }
-  if (n === 0) return 0;
-  if (n === 1) {
-    out[only] = 1;
-    return 0;
-  }
+  if (settleTrivial(active, k, out)) return 0;
   scratch.ensure(k);
   const cuts = scratch.cuts;
   let nc = 0;
@@ -105,20 +110,7 @@ export function probMaxNormal(
  * (entries with `active[i] === 0` get 0). Returns the quadrature residual before normalisation.
  */
 export function probMaxBeta(alpha: ArrayLike<number>, beta: ArrayLike<number>, active: ArrayLike<number>, k: number, out: Float64Array | number[]): number {
-  let n = 0;
-  let only = -1;
-  for (let i = 0; i < k; i++) {
-    out[i] = 0;
-    if (active[i]) {
-      n++;
-      only = i;
-    }
-  }
-  if (n === 0) return 0;
-  if (n === 1) {
-    out[only] = 1;
-    return 0;
-  }
+  if (settleTrivial(active, k, out)) return 0;
   const lb: number[] = [];
   const cuts: number[] = [0, 1];
   for (let i = 0; i < k; i++) {
