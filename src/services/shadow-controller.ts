@@ -32,6 +32,9 @@ import { Alerter, persistAlert } from './alerts.js';
 import { compileReward } from '../core/reward.js';
 import { featureDefinition, featureHash } from '../core/features/index.js';
 
+/** How often the published store-wide counts are refreshed. */
+const COUNTS_EVERY_MS = 2000;
+
 /** Store key of the controller's state. */
 export const CONTROLLER_KEY = 'shadow.controller';
 /** Lock file name in the data directory. */
@@ -96,6 +99,7 @@ export class ShadowController {
   private state!: ControllerState;
   private child: ChildProcess | undefined;
   private alerter!: Alerter;
+  private countsAt = 0;
   /** Candidates already alerted for failing in the shadow. */
   private failureAlerted = new Set<string>();
   /** Store counts at the start of the current ingest-error window. */
@@ -175,6 +179,7 @@ export class ShadowController {
       await this.host.close();
       this.state.running = false;
       this.state.stoppedAt = new Date().toISOString();
+      this.countsAt = 0; // the last published state carries fresh counts
       this.state.lastEvent = 'stopped';
       await this.publish();
       this.log('shadow controller stopped');
@@ -214,9 +219,13 @@ export class ShadowController {
       this.state.shadow = { scored: s.scored, dropped: s.dropped, shed: s.shed, errors: s.errors, timeouts: s.timeouts, queueDepth: s.queueDepth, candidates: this.scorer.active.map((c) => c.version) };
       await writeShadowStats(this.store, 'controller', s.byCandidate);
     }
-    const c = await this.store.counts();
-    this.state.ingest = { ...this.state.ingest, decisions: c.decisions, turns: c.turns, quarantined: c.quarantined };
-    this.checkAlerts(c);
+    // Whole-store counts scan tables: refresh them every few seconds, not on every tick.
+    if (Date.now() - this.countsAt >= COUNTS_EVERY_MS) {
+      this.countsAt = Date.now();
+      const c = await this.store.counts();
+      this.state.ingest = { ...this.state.ingest, decisions: c.decisions, turns: c.turns, quarantined: c.quarantined };
+      this.checkAlerts(c);
+    }
     this.state.heartbeatAt = new Date().toISOString();
     await this.store.setState(CONTROLLER_KEY, this.state);
   }
@@ -289,10 +298,7 @@ export class ShadowController {
   private async offerNewDecisions(): Promise<void> {
     if (this.scorer.active.length === 0) {
       // Nothing to score: move the cursor so a new candidate starts with live traffic.
-      const n = (await this.store.counts()).decisions;
-      if (n > this.state.shadowCursor) {
-        for await (const d of this.store.decisions({ afterSeq: this.state.shadowCursor })) this.state.shadowCursor = d.seq;
-      }
+      for await (const d of this.store.decisions({ afterSeq: this.state.shadowCursor })) this.state.shadowCursor = d.seq;
       return;
     }
     let offered = 0;

@@ -42,7 +42,7 @@ describe.each(['throw', 'hang'])('shadow candidate that does %s', (behaviour) =>
     const store = openDataStore(dataDir, config);
     try {
       let st = await readControllerState(store);
-      for (let i = 0; i < 200 && !((st?.shadow.errors ?? 0) + (st?.shadow.timeouts ?? 0) + (st?.shadow.shed ?? 0) >= 800 && st?.ingest.bytesDone === st?.ingest.bytesTotal && (st?.ingest.bytesTotal ?? 0) > 0); i++) {
+      for (let i = 0; i < 600 && !((st?.shadow.errors ?? 0) + (st?.shadow.timeouts ?? 0) + (st?.shadow.shed ?? 0) >= 800 && st?.ingest.bytesDone === st?.ingest.bytesTotal && (st?.ingest.bytesTotal ?? 0) > 0); i++) {
         await new Promise((r) => setTimeout(r, 100));
         st = await readControllerState(store);
       }
