@@ -28,7 +28,7 @@ const EVENTS = 2400;
 /** Page-Hinkley tuned to catch the drift scenario's drop within 1,000 events; the stationary run of the same length must stay quiet. */
 const CFG: ConfigInput = {
   server: { decision_deadline_ms: 200, request_deadline_ms: 500, log_flush_ms: 20 },
-  rollout: { drift: { detector: 'page_hinkley', delta: 0.01, lambda: 20, min_samples: 100, direction: 'down' } },
+  rollout: { drift: { detector: 'page_hinkley', delta: 0.01, lambda: 12, min_samples: 100, direction: 'down' } },
 };
 
 let manifest = '';
@@ -56,7 +56,7 @@ async function runScenario(scenario: ScenarioName, seed: number): Promise<{ s: S
     if (kind === 'drift') drifts.push(details as { n: number });
     return raise(kind, severity, message, details);
   };
-  const summary = await runSimulate({ telemetry: join(s.dataDir, 'sim.jsonl'), server: s.url, rate: 2000, durationS: EVENTS / 2000, speedup: 1, seed, scenario, timeoutMs: 1000, maxInFlight: 16 });
+  const summary = await runSimulate({ telemetry: join(s.dataDir, 'sim.jsonl'), server: s.url, rate: 2000, durationS: EVENTS / 2000, speedup: 1, seed, scenario, timeoutMs: 1000, maxInFlight: 1 }); // one request at a time: the detector sees the same ordered stream on every run
   expect(summary.requests).toBe(EVENTS);
   expect(summary.servedBy.production ?? 0).toBeGreaterThan(EVENTS * 0.95);
   await s.engine.flush();
