@@ -108,6 +108,9 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/** Held batches a run keeps in flight to an asynchronous store. */
+const MAX_INFLIGHT = 8;
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -130,6 +133,10 @@ class IngestRun {
   private readonly visited = new Set<string>();
   /** True while batches wait in the store's open transaction for their checkpoint. */
   private held = false;
+  /** Held batches sent but not yet answered (an asynchronous store works on them meanwhile). */
+  private readonly inflight: Promise<void>[] = [];
+  /** The first failure of a batch in flight. */
+  private failure: { error: unknown } | undefined;
 
   constructor(o: IngestOptions) {
     this.o = o;
@@ -167,11 +174,13 @@ class IngestRun {
         await sleep(this.cfg.poll_ms, this.o.signal);
         if (this.aborted) break;
       }
+      await this.settle(true);
     } finally {
       for (const t of this.open.values()) t.close();
       this.open.clear();
+      await this.settle(false);
       // Given up half-way (an error): rows without their checkpoint must not commit later.
-      if (this.held) await this.o.store.discardHeld();
+      if (this.held || this.failure !== undefined) await this.o.store.discardHeld();
     }
     return this.counts;
   }
@@ -314,8 +323,35 @@ class IngestRun {
     this.held = false;
   }
 
+  /**
+   * Send a batch without waiting for its answer, up to MAX_INFLIGHT at a time: an asynchronous
+   * store (SQLite in its own thread) writes one batch while this thread parses the next. Safe
+   * because a committing batch (one without `hold`) is sent only after every batch before it has
+   * succeeded, and a failed batch drops the whole open transaction: nothing after a failure
+   * commits (a later held batch is discarded when the run ends with the failure).
+   */
   private async send(batch: WriteBatch): Promise<void> {
-    this.add(await this.o.store.writeBatch(batch));
+    if (batch.hold === true) this.rethrow();
+    else await this.settle(true);
+    const p = this.o.store.writeBatch(batch).then(
+      (r) => this.add(r),
+      (e: unknown) => {
+        this.failure ??= { error: e };
+      },
+    );
+    this.inflight.push(p);
+    while (this.inflight.length >= MAX_INFLIGHT) await this.inflight.shift();
+    this.rethrow();
+  }
+
+  private rethrow(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  /** Wait for every batch in flight; with `rethrow`, throw the first failure among them. */
+  private async settle(rethrow: boolean): Promise<void> {
+    while (this.inflight.length > 0) await this.inflight.shift();
+    if (rethrow) this.rethrow();
   }
 
   private merge(p: Processed): void {
@@ -370,7 +406,7 @@ class IngestRun {
     const checkpoint: Checkpoint = { source: file, dev: id.dev, ino: id.ino, offset: data.length, size: data.length, fp: `${fp}:${wholeFp}`, fpLen, skipFrom: null, updatedAt: new Date().toISOString() };
     const flush = async (final: boolean): Promise<void> => {
       this.merge(out);
-      this.add(await this.o.store.writeBatch({ records: out.records, outcomes: out.outcomes, quarantine: out.quarantine, checkpoints: final ? [checkpoint] : [] }));
+      await this.send({ records: out.records, outcomes: out.outcomes, quarantine: out.quarantine, checkpoints: final ? [checkpoint] : [] });
       out = emptyProcessed();
     };
     for (let i = 0; i < items.length; i++) {

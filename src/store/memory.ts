@@ -25,7 +25,7 @@ import {
   type WriteBatch,
   type WriteResult,
 } from './port.js';
-import { toEvent } from './codec.js';
+import { toEvent, toTurn } from './codec.js';
 
 interface DecisionSlot {
   seq: number;
@@ -120,7 +120,9 @@ export class MemoryStore implements Store {
   }
 
   private applyRecord(rec: RecordInsert, r: WriteResult, undo: (() => void)[]): void {
-    const depth = rec.turn === undefined ? null : this.applyTurn(rec.turn, r, undo);
+    const t = rec.turn;
+    const own = t === undefined ? undefined : rec.decisions.find((d) => d.id === t.id);
+    const depth = t === undefined ? null : this.applyTurn(toTurn(t, own === undefined ? undefined : toEvent(own)), r, undo);
     for (const d of rec.decisions) {
       const e = toEvent(d);
       const withDepth = depth !== null && e.context[SESSION_DEPTH_KEY] !== depth ? { ...e, context: { ...e.context, [SESSION_DEPTH_KEY]: depth } } : e;

@@ -23,8 +23,8 @@
 import type { DecisionEvent, OutcomeSignals, ShadowRecord } from '../core/events.js';
 import type { RewardFunction } from '../core/reward.js';
 import type { OutcomeState, RewardSource } from '../core/telemetry/merge.js';
-import type { OutcomeUpdate, StoredTurn, TurnFact } from '../core/telemetry/types.js';
-import type { DecisionInput } from './codec.js';
+import type { OutcomeUpdate, StoredTurn } from '../core/telemetry/types.js';
+import type { DecisionInput, TurnInput } from './codec.js';
 
 /** A decision as stored, with its insertion sequence number. */
 export interface StoredDecision {
@@ -39,7 +39,8 @@ export interface StoredDecision {
  * when that decision is (the SQLite adapter deduplicates both with one key).
  */
 export interface RecordInsert {
-  turn?: TurnFact;
+  /** The turn, or its `encodeTurn` form (then its own decision must be in `decisions`). */
+  turn?: TurnInput;
   /** Events, or their `encodeDecision` form (serialised by the producer). */
   decisions: readonly DecisionInput[];
 }

@@ -12,7 +12,7 @@ import type { DecisionEvent, OutcomeSignals, ShadowRecord } from '../core/events
 import { fillDecision, fillTurn, mergeOutcome, nextPending, resolveDecision, type OutcomeState } from '../core/telemetry/merge.js';
 import { SESSION_DEPTH_KEY, type OutcomeUpdate, type StoredTurn, type TurnFact } from '../core/telemetry/types.js';
 import { idKey, nextKey } from './key.js';
-import { decodeDecision, encodeBody, encodeDecision, isEncoded, toEvent, type DecisionInput } from './codec.js';
+import { decodeDecision, derivedTurn, encodeBody, encodeDecision, isEncoded, isEncodedTurn, toEvent, toTurn, turnExtra, type DecisionInput, type TurnExtra } from './codec.js';
 import {
   PAGE_SIZE,
   boundMs,
@@ -42,55 +42,6 @@ interface ApplyContext {
   pending: boolean;
   sessions: Map<string, number>;
   touched: Set<string>;
-}
-
-/** Turn fields stored beside a decision when they differ from those derived from it. */
-interface TurnExtra {
-  route?: string | null;
-  intent?: string | null;
-  ts?: string;
-  outcome?: OutcomeSignals;
-}
-
-const OUTCOME_FIELDS = ['success', 'tool_ok', 'latency_ms', 'cost_usd', 'cache_hit', 'guard_flag', 'feedback'] as const;
-
-function sameOutcome(a: OutcomeSignals, b: OutcomeSignals): boolean {
-  if (a === b) return true;
-  for (const k of OUTCOME_FIELDS) if (a[k] !== b[k]) return false;
-  return true;
-}
-
-/** The turn a decision row carries (derived fields, overridden by textra). */
-function derivedTurn(e: DecisionEvent, extra: TurnExtra | null, session: string | null, depth: number | null): StoredTurn {
-  const intent = extra?.intent !== undefined ? extra.intent : typeof e.context.intent === 'string' ? e.context.intent : null;
-  const t: StoredTurn = { id: e.id, ts: extra?.ts ?? e.ts, route: extra?.route !== undefined ? extra.route : e.action, outcome: extra?.outcome ?? { ...e.outcome }, sessionDepth: depth };
-  if (intent !== null) t.intent = intent;
-  if (session !== null) t.session = session;
-  return t;
-}
-
-/** What of `t` cannot be derived from `e` (null when everything can). */
-function turnExtra(t: TurnFact, e: DecisionEvent): string | null {
-  const extra: TurnExtra = {};
-  let any = false;
-  if (t.route !== e.action) {
-    extra.route = t.route;
-    any = true;
-  }
-  const ctxIntent = typeof e.context.intent === 'string' ? e.context.intent : undefined;
-  if (t.intent !== ctxIntent) {
-    extra.intent = t.intent ?? null;
-    any = true;
-  }
-  if (t.ts !== e.ts) {
-    extra.ts = t.ts;
-    any = true;
-  }
-  if (!sameOutcome(t.outcome, e.outcome ?? {})) {
-    extra.outcome = t.outcome;
-    any = true;
-  }
-  return any ? JSON.stringify(extra) : null;
 }
 
 /** The event with `context.session_depth` set to `depth` (unchanged when depth is null). */
@@ -386,34 +337,39 @@ export class SqliteStore implements Store {
    * lookup of the decision deduplicates both; turns without one use the small turns table.
    */
   private applyRecord(rec: RecordInsert, r: WriteResult, ctx: ApplyContext): void {
-    const t = rec.turn;
-    if (t === undefined) {
+    const input = rec.turn;
+    if (input === undefined) {
       for (const e of rec.decisions) this.insertDecision(e, null, r, ctx);
       return;
     }
-    const guess = t.session === undefined ? null : this.sessionCount(t.session, ctx) + 1;
-    const primary = rec.decisions.find((d) => d.id === t.id);
+    const session = isEncodedTurn(input) ? input.session : (input.session ?? null);
+    const guess = session === null ? null : this.sessionCount(session, ctx) + 1;
+    const primary = rec.decisions.find((d) => d.id === input.id);
+    // The turn fact; an encoded turn is rebuilt only on the (rare) paths that need it.
+    let fact: TurnFact | undefined;
+    const turn = (): TurnFact => (fact ??= toTurn(input, primary === undefined ? undefined : toEvent(primary)));
     let depth: number | null;
-    const free = this.freeKeys.size > 0 && this.freeKeys.has(idKey(t.id)) ? this.findFreeTurn(t.id) : undefined;
+    const free = this.freeKeys.size > 0 && this.freeKeys.has(idKey(input.id)) ? this.findFreeTurn(input.id) : undefined;
     if (free !== undefined) {
       // Seen before without a decision of its own: that row stays the turn.
-      depth = this.dupFreeTurn(free, t, r);
+      depth = this.dupFreeTurn(free, turn(), r);
       if (primary !== undefined) this.insertDecision(primary, depth, r, ctx);
     } else if (primary !== undefined) {
-      const ev = toEvent(primary);
-      const res = this.insertDecision(primary, guess, r, ctx, { session: t.session ?? null, extra: turnExtra(t, withDepth(ev, guess)) });
+      const extra = isEncodedTurn(input) ? input.extra : turnExtra(input, toEvent(primary));
+      const res = this.insertDecision(primary, guess, r, ctx, { session, extra });
       if (res.inserted) {
-        this.newTurn(t, guess, r, ctx);
+        this.newTurn(session, guess, r, ctx);
         depth = guess;
       } else if (res.row.tflag === 1) {
-        depth = this.dupRoutedTurn(res.row, res.after, t, r);
+        depth = this.dupRoutedTurn(res.row, res.after, turn(), r);
       } else {
         // The decision came earlier on its own (not as a turn's): it carries the turn from now on.
         depth = guess;
-        this.s.setTurnOf!.run(t.session ?? null, guess, turnExtra(t, withDepth(res.after, guess)), res.row.seq);
-        this.newTurn(t, guess, r, ctx);
+        this.s.setTurnOf!.run(session, guess, turnExtra(turn(), res.after), res.row.seq);
+        this.newTurn(session, guess, r, ctx);
       }
     } else {
+      const t = turn();
       const row = this.findDecisionRow(t.id);
       if (row !== undefined && row.tflag === 1) {
         depth = this.dupRoutedTurn(row, decodeRow(row), t, r);
@@ -423,10 +379,10 @@ export class SqliteStore implements Store {
         const tsMs = Date.parse(t.ts);
         const pos = (this.s.maxSeq!.get() as { m: number }).m;
         for (let key = idKey(t.id); ; key = nextKey(key)) {
-          const info = this.s.insTurnFree!.run(pos, key, t.id, t.ts, tsMs, t.route, t.intent ?? null, t.session ?? null, guess, outcome);
+          const info = this.s.insTurnFree!.run(pos, key, t.id, t.ts, tsMs, t.route, t.intent ?? null, session, guess, outcome);
           if (info.changes === 1) {
             this.freeKeys.add(key);
-            this.newTurn(t, guess, r, ctx);
+            this.newTurn(session, guess, r, ctx);
             break;
           }
           const existing = this.s.freeTurnByKey!.get(key) as TurnRow;
@@ -439,11 +395,11 @@ export class SqliteStore implements Store {
     for (const e of rec.decisions) if (e !== primary) this.insertDecision(e, depth, r, ctx);
   }
 
-  private newTurn(t: TurnFact, depth: number | null, r: WriteResult, ctx: ApplyContext): void {
+  private newTurn(session: string | null, depth: number | null, r: WriteResult, ctx: ApplyContext): void {
     r.turnsInserted++;
-    if (t.session !== undefined && depth !== null) {
-      ctx.sessions.set(t.session, depth);
-      ctx.touched.add(t.session);
+    if (session !== null && depth !== null) {
+      ctx.sessions.set(session, depth);
+      ctx.touched.add(session);
     }
   }
 

@@ -7,9 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { compileReward, type RewardConfig } from '../core/reward.js';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type { Store } from './port.js';
+import { unpackBatch, type PackedBatch } from './wire.js';
 
 type Call =
   | { t: 'call'; rid: number; method: string; args: unknown[] }
+  | { t: 'write'; rid: number; batch: PackedBatch }
   | { t: 'iter'; rid: number; method: string; args: unknown[]; page: number }
   | { t: 'next'; rid: number; cursor: number; page: number }
   | { t: 'end'; cursor: number };
@@ -54,6 +56,8 @@ port.on('message', (m: Call) => {
         const result = await fn.apply(store, revive(m.method, m.args));
         port.postMessage({ rid: m.rid, ok: true, result });
         if (m.method === 'close') setImmediate(() => process.exit(0));
+      } else if (m.t === 'write') {
+        port.postMessage({ rid: m.rid, ok: true, result: await store.writeBatch(unpackBatch(m.batch)) });
       } else if (m.t === 'iter') {
         const fn = (store as unknown as Record<string, (...a: unknown[]) => AsyncIterable<unknown>>)[m.method];
         if (typeof fn !== 'function') throw new Error(`no store iterator ${m.method}`);

@@ -10,7 +10,7 @@ import type { DecisionEvent, ShadowRecord } from '../core/events.js';
 import { compileReward } from '../core/reward.js';
 import type { TurnFact } from '../core/telemetry/types.js';
 import { PAGE_SIZE, type Checkpoint, type Store } from './port.js';
-import { encodeDecision } from './codec.js';
+import { encodeDecision, encodeTurn } from './codec.js';
 
 /** A decision event for tests. */
 export function decisionFixture(id: string, over: Partial<DecisionEvent> = {}): DecisionEvent {
@@ -87,6 +87,32 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
         const again = await store.writeBatch({ records: [{ decisions: [encodeDecision(decisionFixture('a', { outcome: { success: true, cost_usd: 0.002 } }))] }] });
         expect(again).toMatchObject({ inserted: 0, duplicates: 1, filled: 1 });
         expect((await store.getDecision('a'))?.event.outcome).toEqual({ success: true, latency_ms: 400, cost_usd: 0.002 });
+      });
+
+      it('takes turns in encoded form (against their own decision) exactly like turn facts', async () => {
+        const own = decisionFixture('e1', { context: { lang: 'sv', intent: 'weather', session_depth: null } });
+        // One turn derivable from its decision, one that differs from it in every derived field.
+        const same = turnFixture('e1', { session: 'S', intent: 'weather' });
+        const other = turnFixture('e2', { session: 'S', route: 'deep', ts: '2025-09-04T10:00:01.000Z', outcome: { success: false } });
+        const r = await store.writeBatch({
+          records: [
+            { turn: encodeTurn(same, own), decisions: [encodeDecision(own)] },
+            { turn: encodeTurn(other, decisionFixture('e2')), decisions: [decisionFixture('e2')] },
+          ],
+        });
+        expect(r).toMatchObject({ inserted: 2, turnsInserted: 2 });
+        expect(await store.getTurn('e1')).toEqual({ ...same, sessionDepth: 1 });
+        expect(await store.getTurn('e2')).toEqual({ ...other, sessionDepth: 2 });
+        expect(await store.sessionTurns('S')).toBe(2);
+        // Seen again, encoded: a duplicate that fills what the first lacked.
+        const again = turnFixture('e2', { session: 'S', route: 'deep', ts: '2025-09-04T10:00:01.000Z', outcome: { success: false, tool_ok: true } });
+        const dup = await store.writeBatch({ records: [{ turn: encodeTurn(again, decisionFixture('e2')), decisions: [encodeDecision(decisionFixture('e2'))] }] });
+        expect(dup).toMatchObject({ inserted: 0, duplicates: 1, turnsInserted: 0, turnDuplicates: 1 });
+        expect((await store.getTurn('e2'))?.outcome).toEqual({ success: false, tool_ok: true });
+        // An encoded turn needs its own decision in the record: without it the batch fails whole.
+        await expect(store.writeBatch({ records: [{ decisions: [decisionFixture('lone')] }, { turn: encodeTurn(turnFixture('e3'), decisionFixture('e3')), decisions: [] }] })).rejects.toThrow();
+        expect(await store.getDecision('lone')).toBeUndefined();
+        expect(await store.getTurn('e3')).toBeUndefined();
       });
 
       it('is idempotent by id: a second write counts a duplicate and stores nothing new', async () => {

@@ -14,7 +14,8 @@ import { ingest, type IngestCounts } from '../../src/ingest/ingest.js';
 import { FileTailer } from '../../src/ingest/tailer.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import type { Store } from '../../src/store/port.js';
+import type { Store, WriteBatch, WriteResult } from '../../src/store/port.js';
+import { ErrorCode, UmbraError } from '../../src/core/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'umbra-ingest-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -422,5 +423,65 @@ describe('property: appending in chunks', () => {
       }),
       { numRuns: 40, seed: 20250904 },
     );
+  });
+});
+
+describe('batches in flight to an asynchronous store', () => {
+  /**
+   * The store as the store thread serves it: each write answers later, in order. The `failAt`-th
+   * write fails the way the port says a failing batch does (the open transaction is dropped).
+   */
+  function answeringLater(inner: Store, failAt: number): { store: Store; writes: () => number } {
+    let calls = 0;
+    let tail: Promise<unknown> = Promise.resolve();
+    const writeBatch = (b: WriteBatch): Promise<WriteResult> => {
+      const n = ++calls;
+      const p = tail.then(async () => {
+        await new Promise((r) => setTimeout(r, 1));
+        if (n === failAt) {
+          await inner.discardHeld();
+          throw new UmbraError(ErrorCode.STORE, `injected failure of write ${n}`);
+        }
+        return inner.writeBatch(b);
+      });
+      tail = p.catch(() => undefined);
+      return p;
+    };
+    const store = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'writeBatch') return writeBatch;
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return { store, writes: () => calls };
+  }
+
+  it('a failed batch fails the run with nothing after it committed; the next run stores every event exactly once', async () => {
+    const dir = freshDir();
+    const file = join(dir, 'events.jsonl');
+    let text = '';
+    for (let i = 0; i < 600; i++) text += turn(`k${i}`, { session_id: `s${i % 7}` }) + (i % 5 === 0 ? turn(`k${i}`, { tool_calls: [] }) : '');
+    writeFileSync(file, text);
+    const small = { batch_size: 25, commit_lines: 100 };
+    const ref = new MemoryStore();
+    const refCounts = await run(ref, file, small);
+    const view = async (s: Store) => ({ decisions: (await collect(s.decisions())).map((d) => d.event), turns: await collect(s.turns()), counts: await s.counts() });
+    const want = await view(ref);
+    // Fail a held batch, the first batch after a commit, a committing batch and the last one.
+    for (const failAt of [2, 5, 6, 9, 17, 29]) {
+      const inner = openSqliteStore(join(dir, `f${failAt}.db`));
+      const flaky = answeringLater(inner, failAt);
+      await expect(run(flaky.store, file, small)).rejects.toMatchObject({ code: 'E_STORE' });
+      expect(flaky.writes()).toBeGreaterThanOrEqual(failAt);
+      // What is stored is exactly the lines before the committed checkpoint.
+      const cp = await inner.getCheckpoint(file);
+      const before = cp === undefined ? [] : Buffer.from(text).subarray(0, cp.offset).toString('utf8').split('\n').filter((l) => l !== '');
+      expect(await inner.countDecisions({ point: 'route' })).toBe(new Set(before.map((l) => (JSON.parse(l) as { trace_id: string }).trace_id)).size);
+      const second = await run(inner, file, small);
+      expect(second.linesRead).toBe(refCounts.linesRead - before.length);
+      expect(await view(inner)).toEqual(want);
+      await inner.close();
+    }
   });
 });

@@ -7,7 +7,7 @@ import type { Command } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import { ingest, summaryOf, type IngestCounts, type IngestProgress } from '../../ingest/ingest.js';
-import { openDataStore, storePath } from '../../store/index.js';
+import { openThreadedDataStore, storePath } from '../../store/index.js';
 import { emit, ensureDataDir, interactive, loadConfig, note } from '../context.js';
 import { globalsOf } from '../run.js';
 
@@ -44,7 +44,7 @@ export function registerIngest(program: Command): void {
       const g = globalsOf(cmd);
       const config = loadConfig(g);
       const dataDir = ensureDataDir(g);
-      const store = openDataStore(dataDir, config);
+      const store = openThreadedDataStore(dataDir, config);
       const ac = new AbortController();
       const stop = (): void => ac.abort();
       process.once('SIGINT', stop);
