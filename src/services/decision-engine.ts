@@ -88,7 +88,10 @@ export class DecisionEngine {
   private pending: Pending = { decisions: [], outcomes: [] };
   private flushTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Resolves when every batch handed to the store so far is written. */
+  private written: Promise<void> = Promise.resolve();
+  /** Records handed to the store and not yet written (they count against `log_buffer`). */
+  private unwritten = 0;
   private refreshing: Promise<void> | undefined;
   private readonly exploreStream: number;
   readonly stats: EngineStats = { decisions: 0, bySlice: {}, byServedBy: {}, fallbacks: {}, outcomes: 0, logged: 0, logDropped: 0, logErrors: 0, latencyUs: [] };
@@ -98,7 +101,7 @@ export class DecisionEngine {
     this.now = opts.now ?? Date.now;
     const hostOpts: PolicyHostOptions = { deadlineMs: opts.config.server.decision_deadline_ms, ...(opts.loaderUrl === undefined ? {} : { loaderUrl: opts.loaderUrl }) };
     this.serving = new PolicyHost(hostOpts);
-    this.shadowHost = new PolicyHost({ ...hostOpts, deadlineMs: opts.config.shadow_mode.time_budget_ms });
+    this.shadowHost = new PolicyHost({ ...hostOpts, deadlineMs: opts.config.shadow_mode.time_budget_ms, niceness: opts.config.server.shadow_niceness });
     this.shadow = new ShadowScorer({
       store: opts.store,
       host: this.shadowHost,
@@ -275,7 +278,7 @@ export class DecisionEngine {
         policy,
         baseline: req.baselineAction,
       };
-      if (this.pending.decisions.length + this.pending.outcomes.length >= this.opts.config.server.log_buffer) this.stats.logDropped++;
+      if (this.buffered() >= this.opts.config.server.log_buffer) this.stats.logDropped++;
       else this.pending.decisions.push(event);
       this.shadow.offer({ id: resp.id, point: req.point, context, actions: req.actions, baseline: req.baselineAction, served: resp.action, ts });
     } catch {
@@ -286,31 +289,53 @@ export class DecisionEngine {
   /** Record an outcome (late and repeated outcomes merge in the store). Never rejects. */
   outcome(req: OutcomeRequest): void {
     this.stats.outcomes++;
-    if (this.pending.decisions.length + this.pending.outcomes.length >= this.opts.config.server.log_buffer) {
+    if (this.buffered() >= this.opts.config.server.log_buffer) {
       this.stats.logDropped++;
       return;
     }
     this.pending.outcomes.push(req);
   }
 
-  /** Write buffered decisions and outcomes in one batch; a store failure is counted, never thrown. */
+  /** Records not yet written: buffered here or handed to the store. */
+  private buffered(): number {
+    return this.pending.decisions.length + this.pending.outcomes.length + this.unwritten;
+  }
+
+  /**
+   * Hand buffered decisions and outcomes to the store as one batch, without waiting for earlier
+   * ones (the store commits them in groups, in order); a store failure is counted, never thrown.
+   * Resolves when everything handed over so far is written.
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      const batch = this.pending;
-      if (batch.decisions.length === 0 && batch.outcomes.length === 0) return;
-      this.pending = { decisions: [], outcomes: [] };
-      try {
-        const ts = new Date(this.now()).toISOString();
-        await this.opts.store.writeBatch({
-          records: batch.decisions.map((event) => ({ decisions: [event] })),
-          outcomes: batch.outcomes.map((o) => ({ id: o.id, ts, ...(o.reward === undefined ? {} : { reward: o.reward }), ...(o.outcome === undefined ? {} : { outcome: o.outcome }) })),
-        });
+    const batch = this.pending;
+    const n = batch.decisions.length + batch.outcomes.length;
+    if (n === 0) return this.written;
+    this.pending = { decisions: [], outcomes: [] };
+    this.unwritten += n;
+    let write: Promise<unknown>;
+    try {
+      const ts = new Date(this.now()).toISOString();
+      write = this.opts.store.writeBatch({
+        records: batch.decisions.map((event) => ({ decisions: [event] })),
+        outcomes: batch.outcomes.map((o) => ({ id: o.id, ts, ...(o.reward === undefined ? {} : { reward: o.reward }), ...(o.outcome === undefined ? {} : { outcome: o.outcome }) })),
+        group: true,
+      });
+    } catch (e) {
+      write = Promise.reject(e);
+    }
+    const done = write.then(
+      () => {
         this.stats.logged += batch.decisions.length;
-      } catch {
-        this.stats.logErrors += batch.decisions.length + batch.outcomes.length;
-      }
+      },
+      () => {
+        this.stats.logErrors += n;
+      },
+    );
+    const settled = done.finally(() => {
+      this.unwritten -= n;
     });
-    return this.flushing;
+    this.written = Promise.all([this.written, settled]).then(() => undefined);
+    return this.written;
   }
 
   /** Stop timers, write what is buffered, stop the policy workers. */

@@ -40,6 +40,11 @@ export interface PolicyHostOptions {
   deadlineMs?: number;
   /** Replace the worker after this many consecutive timeouts. @default 3 */
   maxConsecutiveTimeouts?: number;
+  /**
+   * Niceness of the worker thread (Linux; 0 = as the process). Shadow scoring runs at a higher
+   * niceness so that it takes CPU only when the service's own threads do not need it. @default 0
+   */
+  niceness?: number;
 }
 
 interface Pending {
@@ -67,6 +72,7 @@ export class PolicyHost {
   private readonly loaderUrl: string;
   private readonly deadlineMs: number;
   private readonly maxTimeouts: number;
+  private readonly niceness: number;
   private nextRid = 1;
   private pending = new Map<number, Pending>();
   private loads = new Map<number, { resolve: (v: string) => void; reject: (e: UmbraError) => void }>();
@@ -80,11 +86,12 @@ export class PolicyHost {
     this.loaderUrl = opts.loaderUrl ?? DEFAULT_LOADER;
     this.deadlineMs = opts.deadlineMs ?? 5;
     this.maxTimeouts = opts.maxConsecutiveTimeouts ?? 3;
+    this.niceness = opts.niceness ?? 0;
     this.worker = this.spawn();
   }
 
   private spawn(): Worker {
-    const w = new Worker(WORKER_URL, { workerData: { loaderUrl: this.loaderUrl } });
+    const w = new Worker(WORKER_URL, { workerData: { loaderUrl: this.loaderUrl, niceness: this.niceness } });
     w.unref();
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', () => this.restart());

@@ -11,6 +11,9 @@ import type { Store } from '../store/port.js';
 import type { PolicyHost } from './policy-host.js';
 import { isUmbraError, ErrorCode } from '../core/errors.js';
 
+/** Shadow records handed to the store and not yet written beyond which new ones are shed. */
+const MAX_UNWRITTEN = 50_000;
+
 /** Events scored per message to the policy worker. */
 const BATCH = 64;
 
@@ -45,7 +48,7 @@ export interface ShadowScorerOptions {
   timeBudgetMs?: number;
   /** Share of one core scoring may use (measured over 1 s windows). @default 0.5 */
   cpuShare?: number;
-  /** Write shadow records every this many ms. @default 200 */
+  /** Hand shadow records to the store every this many ms (small hand-overs keep each one short). @default 50 */
   flushMs?: number;
 }
 
@@ -93,7 +96,10 @@ export class ShadowScorer {
   private windowStart = performance.now();
   private windowBusyMs = 0;
   private readonly flushTimer: NodeJS.Timeout;
+  /** Resolves when every hand-over so far is written. */
   private flushing: Promise<void> = Promise.resolve();
+  /** Shadow records handed to the store and not yet written. */
+  private unwritten = 0;
   readonly stats: ShadowStats = { offered: 0, scored: 0, dropped: 0, shed: 0, errors: 0, timeouts: 0, writeErrors: 0, queueDepth: 0, byCandidate: {} };
 
   constructor(opts: ShadowScorerOptions) {
@@ -104,7 +110,7 @@ export class ShadowScorer {
     this.hangMs = Math.max(100, 20 * this.budgetMs);
     this.cpuShare = opts.cpuShare ?? 0.5;
     this.ring = new Array<ShadowItem | undefined>(this.cap);
-    this.flushTimer = setInterval(() => void this.flush(), opts.flushMs ?? 200);
+    this.flushTimer = setInterval(() => void this.flush(), opts.flushMs ?? 50);
     this.flushTimer.unref();
   }
 
@@ -237,18 +243,37 @@ export class ShadowScorer {
     }
   }
 
-  /** Write pending shadow records (batched; a store error is counted, the records dropped). */
+  /**
+   * Hand pending shadow records to the store without waiting for earlier hand-overs (a store
+   * error is counted, the records dropped). Resolves when everything handed over so far is written.
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      if (this.pending.length === 0) return;
-      const batch = this.pending;
-      this.pending = [];
-      try {
-        await this.store.appendShadow(batch);
-      } catch {
-        this.stats.writeErrors += batch.length;
-      }
-    });
+    if (this.pending.length === 0) return this.flushing;
+    const batch = this.pending;
+    this.pending = [];
+    if (this.unwritten >= MAX_UNWRITTEN) {
+      // The store is not keeping up (or stuck): shed rather than grow without bound.
+      this.stats.writeErrors += batch.length;
+      return this.flushing;
+    }
+    this.unwritten += batch.length;
+    let write: Promise<unknown>;
+    try {
+      write = this.store.appendShadow(batch);
+    } catch (e) {
+      write = Promise.reject(e);
+    }
+    const done = write
+      .then(
+        () => undefined,
+        () => {
+          this.stats.writeErrors += batch.length;
+        },
+      )
+      .finally(() => {
+        this.unwritten -= batch.length;
+      });
+    this.flushing = Promise.all([this.flushing, done]).then(() => undefined);
     return this.flushing;
   }
 

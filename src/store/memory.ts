@@ -394,10 +394,6 @@ export class MemoryStore implements Store {
     }
   }
 
-  shadowById(id: string): Promise<StoredShadow[]> {
-    return this.run(() => this.shadow.filter((s) => s.record.id === id).map(clone));
-  }
-
   // --- audit ----------------------------------------------------------------------------------
 
   appendAudit(row: { ts: string; body: unknown }, expectSeq?: number): Promise<AuditRow> {

@@ -110,6 +110,15 @@ export interface WriteBatch {
    * instead. Meant for the single ingesting writer of a store. @default false
    */
   hold?: boolean;
+  /**
+   * Group commit: the adapter may keep this batch briefly and commit it in one transaction with
+   * the writes that follow (the store thread does, for `group_commit_ms`); it stays atomic on its
+   * own, and the promise resolves once it is committed. Anything else done through the same store
+   * commits the group first, so it is seen at once. A crash before the commit loses the group, as
+   * it would lose batches not yet handed over. For steady streams of small writes (the decision
+   * log), where one commit per batch costs more than the rows. Ignored with `hold`. @default false
+   */
+  group?: boolean;
 }
 
 /** What a batch did. */
@@ -266,8 +275,6 @@ export interface Store {
   appendShadow(records: readonly ShadowRecord[]): Promise<number[]>;
   /** Shadow records of a candidate, in insertion order. */
   shadowByCandidate(candidate: string, q?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredShadow>;
-  /** Shadow records of one decision id (every candidate), in insertion order. */
-  shadowById(id: string): Promise<StoredShadow[]>;
 
   // --- audit (append-only) --------------------------------------------------------------------
   /**

@@ -51,6 +51,12 @@ function withDepth(e: DecisionEvent, depth: number | null): DecisionEvent {
 }
 type Stmt = Database.Statement;
 
+/** One write of a group (`SqliteStore.writeGroup`). */
+export type GroupWrite = { batch: WriteBatch } | { shadow: readonly ShadowRecord[] };
+
+/** What became of one write of a group. */
+export type GroupOutcome = { ok: true; value: WriteResult | number[] } | { ok: false; error: UmbraError };
+
 /** Options of the SQLite adapter. */
 export interface SqliteStoreOptions {
   /** Wait for another writer's lock this long (ms). @default 5000 */
@@ -249,7 +255,6 @@ export class SqliteStore implements Store {
       updState: p('UPDATE state SET value = ?, version = version + 1, updated_at = ? WHERE key = ? AND version = ?'),
       setState: p('INSERT INTO state(key, value, version, updated_at) VALUES (?, ?, 1, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = state.version + 1, updated_at = excluded.updated_at RETURNING version'),
       insShadow: p('INSERT INTO shadow(id, candidate, ts, body) VALUES (?, ?, ?, ?)'),
-      shadowById: p('SELECT seq, body FROM shadow WHERE id = ? ORDER BY seq'),
       lastAudit: p('SELECT seq, ts, body FROM audit ORDER BY seq DESC LIMIT 1'),
       insAudit: p('INSERT INTO audit(seq, ts, body) VALUES (?, ?, ?)'),
     };
@@ -289,6 +294,42 @@ export class SqliteStore implements Store {
         /* the rollback error would hide the cause */
       }
       return Promise.reject(storeError(e, 'writing a batch'));
+    }
+  }
+
+  /**
+   * Several writes in one transaction (the store thread's group commit, see store-worker.ts), each
+   * in its own savepoint so that a failing write leaves the others; outcomes in order. When the
+   * transaction cannot begin or commit (another process holds the lock past the busy timeout, a
+   * full disk), every write of the group fails. Inside a held transaction the group joins it.
+   */
+  writeGroup(items: readonly GroupWrite[]): GroupOutcome[] {
+    const own = !this.db.inTransaction;
+    const out: GroupOutcome[] = [];
+    try {
+      if (own) this.db.exec('BEGIN IMMEDIATE');
+      for (const it of items) {
+        this.db.exec('SAVEPOINT umbra_group');
+        try {
+          const value = 'batch' in it ? this.apply(it.batch) : this.insertShadow(it.shadow);
+          this.db.exec('RELEASE umbra_group');
+          out.push({ ok: true, value });
+        } catch (e) {
+          this.db.exec('ROLLBACK TO umbra_group');
+          this.db.exec('RELEASE umbra_group');
+          out.push({ ok: false, error: storeError(e, 'batch' in it ? 'writing a batch' : 'writing shadow records') });
+        }
+      }
+      if (own) this.db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      try {
+        if (own && this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        /* the rollback error would hide the cause */
+      }
+      const error = storeError(e, 'writing a group of batches');
+      return items.map(() => ({ ok: false, error }));
     }
   }
 
@@ -745,9 +786,11 @@ export class SqliteStore implements Store {
   // --- shadow ---------------------------------------------------------------------------------
 
   appendShadow(records: readonly ShadowRecord[]): Promise<number[]> {
-    return this.guard('writing shadow records', () =>
-      this.db.transaction(() => records.map((r) => Number(this.s.insShadow!.run(r.id, r.candidate, r.ts, JSON.stringify(r)).lastInsertRowid))).immediate(),
-    );
+    return this.guard('writing shadow records', () => this.db.transaction(() => this.insertShadow(records)).immediate());
+  }
+
+  private insertShadow(records: readonly ShadowRecord[]): number[] {
+    return records.map((r) => Number(this.s.insShadow!.run(r.id, r.candidate, r.ts, JSON.stringify(r)).lastInsertRowid));
   }
 
   async *shadowByCandidate(candidate: string, q: { afterSeq?: number; limit?: number } = {}): AsyncIterable<StoredShadow> {
@@ -764,9 +807,6 @@ export class SqliteStore implements Store {
     }
   }
 
-  shadowById(id: string): Promise<StoredShadow[]> {
-    return this.guard('reading shadow records', () => (this.s.shadowById!.all(id) as { seq: number; body: string }[]).map((r) => ({ seq: r.seq, record: JSON.parse(r.body) as ShadowRecord })));
-  }
 
   // --- audit ----------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ describe('wire form of a write batch', () => {
     quarantine: [{ source: 'f', offset: 3, reason: 'not_json', excerpt: 'x' }],
     checkpoints: [{ source: 'f', dev: '1', ino: '2', offset: 10, size: 10, fp: 'ab', fpLen: 2, skipFrom: null, updatedAt: '2025-01-01T00:00:00.000Z' }],
     hold: true,
+    group: true,
   };
 
   it('round-trips: decisions come back encoded, turns with their own decision encoded against it, the rest as is', () => {
@@ -56,6 +57,7 @@ describe('wire form of a write batch', () => {
     expect(back.quarantine).toEqual(batch.quarantine);
     expect(back.checkpoints).toEqual(batch.checkpoints);
     expect(back.hold).toBe(true);
+    expect(back.group).toBe(true);
   });
 
   it('stores exactly what the original batch stores', async () => {

@@ -23,6 +23,7 @@ export interface PackedBatch {
   quarantine?: WriteBatch['quarantine'];
   checkpoints?: WriteBatch['checkpoints'];
   hold?: boolean;
+  group?: boolean;
 }
 
 const TURN_NONE = 0;
@@ -69,6 +70,7 @@ export function packBatch(b: WriteBatch): PackedBatch {
   if (b.quarantine !== undefined) p.quarantine = b.quarantine;
   if (b.checkpoints !== undefined) p.checkpoints = b.checkpoints;
   if (b.hold !== undefined) p.hold = b.hold;
+  if (b.group !== undefined) p.group = b.group;
   return p;
 }
 
@@ -101,5 +103,6 @@ export function unpackBatch(p: PackedBatch): WriteBatch {
   if (p.quarantine !== undefined) b.quarantine = p.quarantine;
   if (p.checkpoints !== undefined) b.checkpoints = p.checkpoints;
   if (p.hold !== undefined) b.hold = p.hold;
+  if (p.group !== undefined) b.group = p.group;
   return b;
 }

@@ -25,6 +25,7 @@ import type {
   WriteResult,
 } from './port.js';
 import { packBatch } from './wire.js';
+import type { StoreWorkerData } from './store-worker.js';
 import type { OutcomeState } from '../core/telemetry/merge.js';
 import type { StoredTurn } from '../core/telemetry/types.js';
 import type { ShadowRecord } from '../core/events.js';
@@ -40,6 +41,14 @@ interface Reply {
   ready?: boolean;
 }
 
+/** Options of the adapter: the SQLite adapter's, and those of its thread. */
+export interface WorkerStoreOptions extends SqliteStoreOptions {
+  /** Group commit window for batches written with `group` and for shadow appends, ms (store-worker.ts). @default 0 (off) */
+  groupCommitMs?: number;
+  /** Niceness of the store thread (Linux; see thread-priority.ts). @default 0 */
+  niceness?: number;
+}
+
 /** The SQLite store behind a worker thread (see the module comment). */
 export class WorkerStore implements Store {
   readonly kind = 'sqlite-worker';
@@ -50,8 +59,10 @@ export class WorkerStore implements Store {
   /** Set when the worker failed or exited: every call fails with it. */
   private dead: UmbraError | undefined;
 
-  constructor(path: string, options: SqliteStoreOptions = {}) {
-    this.worker = new Worker(WORKER_URL, { workerData: { path, options } });
+  constructor(path: string, options: WorkerStoreOptions = {}) {
+    const { groupCommitMs, niceness, ...sqlite } = options;
+    const data: StoreWorkerData = { path, options: sqlite, groupCommitMs: groupCommitMs ?? 0, niceness: niceness ?? 0 };
+    this.worker = new Worker(WORKER_URL, { workerData: data });
     this.worker.on('message', (m: Reply) => {
       if (m.rid === undefined) return;
       const p = this.pending.get(m.rid);
@@ -113,8 +124,9 @@ export class WorkerStore implements Store {
       return await this.send<WriteResult>({ t: 'write', batch: packBatch(batch) });
     } catch (e) {
       if (e instanceof UmbraError) throw e;
-      // Not cloneable: the batch fails, and it drops the held ones too, as in the other adapters (port.ts).
-      await this.call('discardHeld').catch(() => undefined);
+      // Not encodable: the batch fails, and it drops the held ones too, as in the other adapters
+      // (port.ts). A grouped batch fails alone: the writes grouped with it are not held ones.
+      if (batch.group !== true || batch.hold === true) await this.call('discardHeld').catch(() => undefined);
       throw new UmbraError(ErrorCode.STORE, `cannot write the batch: ${(e as Error).message}`);
     }
   }
@@ -175,9 +187,6 @@ export class WorkerStore implements Store {
   }
   shadowByCandidate(candidate: string, q?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredShadow> {
     return this.iter('shadowByCandidate', candidate, q);
-  }
-  shadowById(id: string): Promise<StoredShadow[]> {
-    return this.call('shadowById', id);
   }
   appendAudit(row: { ts: string; body: unknown }, expectSeq?: number): Promise<AuditRow> {
     return this.call('appendAudit', row, expectSeq);

@@ -26,8 +26,21 @@ export const ServerConfigSchema = z
     log_flush_ms: z.number().int().min(1).default(25),
     /** ...and keep at most this many unwritten records (more are dropped and counted). @default 50000 */
     log_buffer: z.number().int().min(100).default(50_000),
+    /**
+     * The store thread commits the decision log and shadow records in groups, at most this many
+     * milliseconds apart (one commit per hand-over would rewrite the pages of the random id index
+     * dozens of times a second). A crash loses at most this window. 0 commits every hand-over. @default 250
+     */
+    log_commit_ms: z.number().int().min(0).max(10_000).default(250),
     /** Share of one core that shadow scoring may use; beyond it shadow work is shed. @default 0.5 */
     shadow_cpu_share: z.number().gt(0).max(1).default(0.5),
+    /**
+     * Scheduling niceness of the shadow-scoring thread (Linux, 0..19): on a machine with fewer
+     * cores than busy threads it runs when production's threads do not need the CPU. 0 turns it off. @default 10
+     */
+    shadow_niceness: z.number().int().min(0).max(19).default(10),
+    /** Scheduling niceness of the service's store thread (Linux, 0..19); 0 turns it off. @default 5 */
+    store_niceness: z.number().int().min(0).max(19).default(5),
   })
   .strict();
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
