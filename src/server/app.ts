@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { DecideRequestSchema, OutcomeRequestSchema } from '../core/api.js';
+import { OutcomeRequestSchema, parseDecideRequest } from '../core/api.js';
 import type { Config } from '../core/config/index.js';
 import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
 import type { Store } from '../store/port.js';
@@ -74,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.post('/v1/decide', async (req, reply) => {
-    const parsed = DecideRequestSchema.safeParse(req.body);
+    const parsed = parseDecideRequest(req.body);
     if (!parsed.success) {
       metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
       return sendError(reply, schemaError(parsed.error.issues));

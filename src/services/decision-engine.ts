@@ -101,7 +101,7 @@ export class DecisionEngine {
     this.now = opts.now ?? Date.now;
     const hostOpts: PolicyHostOptions = { deadlineMs: opts.config.server.decision_deadline_ms, ...(opts.loaderUrl === undefined ? {} : { loaderUrl: opts.loaderUrl }) };
     this.serving = new PolicyHost(hostOpts);
-    this.shadowHost = new PolicyHost({ ...hostOpts, deadlineMs: opts.config.shadow_mode.time_budget_ms, niceness: opts.config.server.shadow_niceness });
+    this.shadowHost = new PolicyHost({ ...hostOpts, deadlineMs: opts.config.shadow_mode.time_budget_ms, priority: opts.config.server.background_priority });
     this.shadow = new ShadowScorer({
       store: opts.store,
       host: this.shadowHost,
@@ -312,6 +312,9 @@ export class DecisionEngine {
     if (n === 0) return this.written;
     this.pending = { decisions: [], outcomes: [] };
     this.unwritten += n;
+    // Only counts stay in the closures below: the records themselves must not outlive the
+    // hand-over (they would survive young-generation collections while the store commits).
+    const decisions = batch.decisions.length;
     let write: Promise<unknown>;
     try {
       const ts = new Date(this.now()).toISOString();
@@ -325,7 +328,7 @@ export class DecisionEngine {
     }
     const done = write.then(
       () => {
-        this.stats.logged += batch.decisions.length;
+        this.stats.logged += decisions;
       },
       () => {
         this.stats.logErrors += n;

@@ -8,6 +8,7 @@
  * entirely inside the worker before the slot is swapped, so no call sees a half-loaded model.
  */
 import { Worker } from 'node:worker_threads';
+import type { BackgroundPriority } from './thread-priority.js';
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { Context } from '../core/events.js';
 
@@ -41,10 +42,10 @@ export interface PolicyHostOptions {
   /** Replace the worker after this many consecutive timeouts. @default 3 */
   maxConsecutiveTimeouts?: number;
   /**
-   * Niceness of the worker thread (Linux; 0 = as the process). Shadow scoring runs at a higher
-   * niceness so that it takes CPU only when the service's own threads do not need it. @default 0
+   * Scheduling of the worker thread (thread-priority.ts). Shadow scoring runs as a background
+   * thread so that it takes CPU only when the service's own threads do not need it. @default 'normal'
    */
-  niceness?: number;
+  priority?: BackgroundPriority;
 }
 
 interface Pending {
@@ -72,7 +73,7 @@ export class PolicyHost {
   private readonly loaderUrl: string;
   private readonly deadlineMs: number;
   private readonly maxTimeouts: number;
-  private readonly niceness: number;
+  private readonly priority: BackgroundPriority;
   private nextRid = 1;
   private pending = new Map<number, Pending>();
   private loads = new Map<number, { resolve: (v: string) => void; reject: (e: UmbraError) => void }>();
@@ -86,12 +87,12 @@ export class PolicyHost {
     this.loaderUrl = opts.loaderUrl ?? DEFAULT_LOADER;
     this.deadlineMs = opts.deadlineMs ?? 5;
     this.maxTimeouts = opts.maxConsecutiveTimeouts ?? 3;
-    this.niceness = opts.niceness ?? 0;
+    this.priority = opts.priority ?? 'normal';
     this.worker = this.spawn();
   }
 
   private spawn(): Worker {
-    const w = new Worker(WORKER_URL, { workerData: { loaderUrl: this.loaderUrl, niceness: this.niceness } });
+    const w = new Worker(WORKER_URL, { workerData: { loaderUrl: this.loaderUrl, priority: this.priority } });
     w.unref();
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', () => this.restart());

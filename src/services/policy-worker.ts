@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Context } from '../core/events.js';
-import { lowerThreadPriority } from './thread-priority.js';
+import { lowerThreadPriority, type BackgroundPriority } from './thread-priority.js';
 
 /** What a loader module returns for an artifact path. */
 export interface LoadedPolicy {
@@ -24,8 +24,8 @@ type ToWorker =
 
 const port = parentPort;
 if (!port) throw new Error('policy-worker must run in a worker thread');
-const { loaderUrl, niceness } = workerData as { loaderUrl: string; niceness?: number };
-lowerThreadPriority(niceness ?? 0);
+const { loaderUrl, priority } = workerData as { loaderUrl: string; priority?: BackgroundPriority };
+lowerThreadPriority(priority ?? 'normal', 10);
 const slots = new Map<string, LoadedPolicy>();
 let loader: LoaderModule | undefined;
 

@@ -256,7 +256,9 @@ export class ShadowScorer {
       this.stats.writeErrors += batch.length;
       return this.flushing;
     }
-    this.unwritten += batch.length;
+    // Only the count stays in the closures below: the records must not outlive the hand-over.
+    const n = batch.length;
+    this.unwritten += n;
     let write: Promise<unknown>;
     try {
       write = this.store.appendShadow(batch);
@@ -267,11 +269,11 @@ export class ShadowScorer {
       .then(
         () => undefined,
         () => {
-          this.stats.writeErrors += batch.length;
+          this.stats.writeErrors += n;
         },
       )
       .finally(() => {
-        this.unwritten -= batch.length;
+        this.unwritten -= n;
       });
     this.flushing = Promise.all([this.flushing, done]).then(() => undefined);
     return this.flushing;

@@ -13,7 +13,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { compileReward, type RewardConfig } from '../core/reward.js';
 import type { ShadowRecord } from '../core/events.js';
-import { lowerThreadPriority } from '../services/thread-priority.js';
+import { lowerThreadPriority, type BackgroundPriority } from '../services/thread-priority.js';
 import { openSqliteStore, type GroupWrite, type SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import { unpackBatch, type PackedBatch } from './wire.js';
 
@@ -30,8 +30,8 @@ export interface StoreWorkerData {
   options: SqliteStoreOptions;
   /** Group commit window, ms (0: commit every write at once). */
   groupCommitMs: number;
-  /** Niceness of this thread (Linux; 0: as the process). */
-  niceness: number;
+  /** Scheduling of this thread (thread-priority.ts; `low` is niceness 5). */
+  priority: BackgroundPriority;
 }
 
 /** A group commits early once it holds this many rows. */
@@ -39,8 +39,8 @@ const GROUP_MAX_ROWS = 20_000;
 
 const port = parentPort;
 if (!port) throw new Error('store-worker must run in a worker thread');
-const { path, options, groupCommitMs, niceness } = workerData as StoreWorkerData;
-lowerThreadPriority(niceness);
+const { path, options, groupCommitMs, priority } = workerData as StoreWorkerData;
+lowerThreadPriority(priority, 5);
 const store: SqliteStore = openSqliteStore(path, options);
 const iterators = new Map<number, AsyncIterator<unknown>>();
 let nextCursor = 1;

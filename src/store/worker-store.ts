@@ -24,8 +24,9 @@ import type {
   WriteBatch,
   WriteResult,
 } from './port.js';
-import { packBatch } from './wire.js';
+import { packBatch, type PackedBatch } from './wire.js';
 import type { StoreWorkerData } from './store-worker.js';
+import type { BackgroundPriority } from '../services/thread-priority.js';
 import type { OutcomeState } from '../core/telemetry/merge.js';
 import type { StoredTurn } from '../core/telemetry/types.js';
 import type { ShadowRecord } from '../core/events.js';
@@ -45,8 +46,8 @@ interface Reply {
 export interface WorkerStoreOptions extends SqliteStoreOptions {
   /** Group commit window for batches written with `group` and for shadow appends, ms (store-worker.ts). @default 0 (off) */
   groupCommitMs?: number;
-  /** Niceness of the store thread (Linux; see thread-priority.ts). @default 0 */
-  niceness?: number;
+  /** Scheduling of the store thread (see src/services/thread-priority.ts). @default 'normal' */
+  priority?: BackgroundPriority;
 }
 
 /** The SQLite store behind a worker thread (see the module comment). */
@@ -60,8 +61,8 @@ export class WorkerStore implements Store {
   private dead: UmbraError | undefined;
 
   constructor(path: string, options: WorkerStoreOptions = {}) {
-    const { groupCommitMs, niceness, ...sqlite } = options;
-    const data: StoreWorkerData = { path, options: sqlite, groupCommitMs: groupCommitMs ?? 0, niceness: niceness ?? 0 };
+    const { groupCommitMs, priority, ...sqlite } = options;
+    const data: StoreWorkerData = { path, options: sqlite, groupCommitMs: groupCommitMs ?? 0, priority: priority ?? 'normal' };
     this.worker = new Worker(WORKER_URL, { workerData: data });
     this.worker.on('message', (m: Reply) => {
       if (m.rid === undefined) return;
@@ -117,18 +118,24 @@ export class WorkerStore implements Store {
     }
   }
 
-  async writeBatch(batch: WriteBatch): Promise<WriteResult> {
+  writeBatch(batch: WriteBatch): Promise<WriteResult> {
     // The hot path (ingestion, the decision log): packed into columns, which clone far cheaper
-    // than the record objects (wire.ts).
+    // than the record objects (wire.ts). Nothing here keeps the batch alive while the store
+    // thread works on it: the service's records should die young.
+    let packed: PackedBatch;
     try {
-      return await this.send<WriteResult>({ t: 'write', batch: packBatch(batch) });
+      packed = packBatch(batch);
     } catch (e) {
-      if (e instanceof UmbraError) throw e;
       // Not encodable: the batch fails, and it drops the held ones too, as in the other adapters
       // (port.ts). A grouped batch fails alone: the writes grouped with it are not held ones.
-      if (batch.group !== true || batch.hold === true) await this.call('discardHeld').catch(() => undefined);
-      throw new UmbraError(ErrorCode.STORE, `cannot write the batch: ${(e as Error).message}`);
+      const discard = batch.group !== true || batch.hold === true ? this.call('discardHeld').catch(() => undefined) : Promise.resolve();
+      return discard.then(() => {
+        throw new UmbraError(ErrorCode.STORE, `cannot write the batch: ${(e as Error).message}`);
+      });
     }
+    return this.send<WriteResult>({ t: 'write', batch: packed }).catch((e: unknown) => {
+      throw e instanceof UmbraError ? e : new UmbraError(ErrorCode.STORE, `cannot write the batch: ${(e as Error).message}`);
+    });
   }
   discardHeld(): Promise<void> {
     return this.call('discardHeld');

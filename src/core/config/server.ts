@@ -35,12 +35,12 @@ export const ServerConfigSchema = z
     /** Share of one core that shadow scoring may use; beyond it shadow work is shed. @default 0.5 */
     shadow_cpu_share: z.number().gt(0).max(1).default(0.5),
     /**
-     * Scheduling niceness of the shadow-scoring thread (Linux, 0..19): on a machine with fewer
-     * cores than busy threads it runs when production's threads do not need the CPU. 0 turns it off. @default 10
+     * Scheduling of the service's background threads (shadow scoring, the store), so that on a
+     * machine with fewer cores than busy threads they never take the CPU from the thread that
+     * answers: `idle` (Linux SCHED_IDLE via chrt: they run only on a core nothing else wants;
+     * niceness 19 without chrt), `low` (niceness 10 and 5), `normal`. @default "idle"
      */
-    shadow_niceness: z.number().int().min(0).max(19).default(10),
-    /** Scheduling niceness of the service's store thread (Linux, 0..19); 0 turns it off. @default 5 */
-    store_niceness: z.number().int().min(0).max(19).default(5),
+    background_priority: z.enum(['idle', 'low', 'normal']).default('idle'),
   })
   .strict();
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
