@@ -108,7 +108,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-/** Held batches a run keeps in flight to an asynchronous store. */
+/** Batches a run keeps in flight to an asynchronous store. */
 const MAX_INFLIGHT = 8;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -133,7 +133,7 @@ class IngestRun {
   private readonly visited = new Set<string>();
   /** True while batches wait in the store's open transaction for their checkpoint. */
   private held = false;
-  /** Held batches sent but not yet answered (an asynchronous store works on them meanwhile). */
+  /** Batches sent but not yet answered (an asynchronous store works on them meanwhile). */
   private readonly inflight: Promise<void>[] = [];
   /** The first failure of a batch in flight. */
   private failure: { error: unknown } | undefined;

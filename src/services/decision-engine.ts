@@ -19,10 +19,11 @@ import { drawFor, pickIndex } from '../core/rng.js';
 import { expandText } from '../core/text.js';
 import { fnv1a, murmur3 } from '../core/hash.js';
 import { rolloutStatus, servingFor, shadowCandidate, inFlight, type RolloutState } from '../core/rollout/index.js';
-import type { Store } from '../store/port.js';
+import type { Store, WriteBatch } from '../store/port.js';
 import type { RolloutService } from './rollout-service.js';
 import { PolicyHost, type PolicyHostOptions } from './policy-host.js';
 import { ShadowScorer } from './shadow-scorer.js';
+import { WriteTracker } from './write-tracker.js';
 import { bundleArtifacts } from './bundles.js';
 
 /** A policy that failed to load is tried again after this long. */
@@ -88,10 +89,8 @@ export class DecisionEngine {
   private pending: Pending = { decisions: [], outcomes: [] };
   private flushTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  /** Resolves when every batch handed to the store so far is written. */
-  private written: Promise<void> = Promise.resolve();
-  /** Records handed to the store and not yet written (they count against `log_buffer`). */
-  private unwritten = 0;
+  /** Log batches handed to the store and not yet written (they count against `log_buffer`). */
+  private readonly writes = new WriteTracker();
   private refreshing: Promise<void> | undefined;
   private readonly exploreStream: number;
   readonly stats: EngineStats = { decisions: 0, bySlice: {}, byServedBy: {}, fallbacks: {}, outcomes: 0, logged: 0, logDropped: 0, logErrors: 0, latencyUs: [] };
@@ -298,7 +297,7 @@ export class DecisionEngine {
 
   /** Records not yet written: buffered here or handed to the store. */
   private buffered(): number {
-    return this.pending.decisions.length + this.pending.outcomes.length + this.unwritten;
+    return this.pending.decisions.length + this.pending.outcomes.length + this.writes.unwritten;
   }
 
   /**
@@ -309,36 +308,24 @@ export class DecisionEngine {
   flush(): Promise<void> {
     const batch = this.pending;
     const n = batch.decisions.length + batch.outcomes.length;
-    if (n === 0) return this.written;
+    if (n === 0) return this.writes.written;
     this.pending = { decisions: [], outcomes: [] };
-    this.unwritten += n;
-    // Only counts stay in the closures below: the records themselves must not outlive the
-    // hand-over (they would survive young-generation collections while the store commits).
     const decisions = batch.decisions.length;
-    let write: Promise<unknown>;
-    try {
-      const ts = new Date(this.now()).toISOString();
-      write = this.opts.store.writeBatch({
-        records: batch.decisions.map((event) => ({ decisions: [event] })),
-        outcomes: batch.outcomes.map((o) => ({ id: o.id, ts, ...(o.reward === undefined ? {} : { reward: o.reward }), ...(o.outcome === undefined ? {} : { outcome: o.outcome }) })),
-        group: true,
-      });
-    } catch (e) {
-      write = Promise.reject(e);
-    }
-    const done = write.then(
-      () => {
-        this.stats.logged += decisions;
-      },
-      () => {
-        this.stats.logErrors += n;
-      },
-    );
-    const settled = done.finally(() => {
-      this.unwritten -= n;
+    return this.writes.track(n, this.writeLog(batch), (ok) => {
+      if (ok) this.stats.logged += decisions;
+      else this.stats.logErrors += n;
     });
-    this.written = Promise.all([this.written, settled]).then(() => undefined);
-    return this.written;
+  }
+
+  /** Start writing a log batch (in a scope of its own: no closure that outlives it sees the records). */
+  private writeLog(batch: Pending): Promise<unknown> {
+    const ts = new Date(this.now()).toISOString();
+    const write: WriteBatch = {
+      records: batch.decisions.map((event) => ({ decisions: [event] })),
+      outcomes: batch.outcomes.map((o) => ({ id: o.id, ts, ...(o.reward === undefined ? {} : { reward: o.reward }), ...(o.outcome === undefined ? {} : { outcome: o.outcome }) })),
+      group: true,
+    };
+    return WriteTracker.attempt(() => this.opts.store.writeBatch(write));
   }
 
   /** Stop timers, write what is buffered, stop the policy workers. */

@@ -10,6 +10,7 @@ import type { Context, ShadowRecord } from '../core/events.js';
 import type { Store } from '../store/port.js';
 import type { PolicyHost } from './policy-host.js';
 import { isUmbraError, ErrorCode } from '../core/errors.js';
+import { WriteTracker } from './write-tracker.js';
 
 /** Shadow records handed to the store and not yet written beyond which new ones are shed. */
 const MAX_UNWRITTEN = 50_000;
@@ -96,10 +97,8 @@ export class ShadowScorer {
   private windowStart = performance.now();
   private windowBusyMs = 0;
   private readonly flushTimer: NodeJS.Timeout;
-  /** Resolves when every hand-over so far is written. */
-  private flushing: Promise<void> = Promise.resolve();
   /** Shadow records handed to the store and not yet written. */
-  private unwritten = 0;
+  private readonly writes = new WriteTracker();
   readonly stats: ShadowStats = { offered: 0, scored: 0, dropped: 0, shed: 0, errors: 0, timeouts: 0, writeErrors: 0, queueDepth: 0, byCandidate: {} };
 
   constructor(opts: ShadowScorerOptions) {
@@ -248,35 +247,23 @@ export class ShadowScorer {
    * error is counted, the records dropped). Resolves when everything handed over so far is written.
    */
   flush(): Promise<void> {
-    if (this.pending.length === 0) return this.flushing;
+    if (this.pending.length === 0) return this.writes.written;
     const batch = this.pending;
     this.pending = [];
-    if (this.unwritten >= MAX_UNWRITTEN) {
-      // The store is not keeping up (or stuck): shed rather than grow without bound.
-      this.stats.writeErrors += batch.length;
-      return this.flushing;
-    }
-    // Only the count stays in the closures below: the records must not outlive the hand-over.
     const n = batch.length;
-    this.unwritten += n;
-    let write: Promise<unknown>;
-    try {
-      write = this.store.appendShadow(batch);
-    } catch (e) {
-      write = Promise.reject(e);
+    if (this.writes.unwritten >= MAX_UNWRITTEN) {
+      // The store is not keeping up (or stuck): shed rather than grow without bound.
+      this.stats.writeErrors += n;
+      return this.writes.written;
     }
-    const done = write
-      .then(
-        () => undefined,
-        () => {
-          this.stats.writeErrors += n;
-        },
-      )
-      .finally(() => {
-        this.unwritten -= n;
-      });
-    this.flushing = Promise.all([this.flushing, done]).then(() => undefined);
-    return this.flushing;
+    return this.writes.track(n, this.append(batch), (ok) => {
+      if (!ok) this.stats.writeErrors += n;
+    });
+  }
+
+  /** Start appending (in a scope of its own: no closure that outlives it sees the records). */
+  private append(batch: ShadowRecord[]): Promise<unknown> {
+    return WriteTracker.attempt(() => this.store.appendShadow(batch));
   }
 
   /** Wait until the queue is empty and everything is written. */
