@@ -11,7 +11,7 @@ import { encodeDecision, encodeTurn, isEncoded, isEncodedTurn, toEvent, type Enc
 import type { RecordInsert, WriteBatch } from './port.js';
 
 /** A batch in its wire form. Everything but the records is cloned as it is. */
-export interface PackedBatch {
+export interface PackedBatch extends Omit<WriteBatch, 'records'> {
   /**
    * Per record, by its turn kind: none, nothing; a fact, its JSON; encoded, its id, session (when
    * it has one) and extra ('' for null). Then per decision its id, point, ts, action and body.
@@ -19,11 +19,6 @@ export interface PackedBatch {
   s: string[];
   /** Per record: its turn kind (TURN_*), its number of decisions, then per decision its `tsMs`. */
   n: Float64Array;
-  outcomes?: WriteBatch['outcomes'];
-  quarantine?: WriteBatch['quarantine'];
-  checkpoints?: WriteBatch['checkpoints'];
-  hold?: boolean;
-  group?: boolean;
 }
 
 const TURN_NONE = 0;
@@ -65,13 +60,8 @@ export function packBatch(b: WriteBatch): PackedBatch {
       nums.push(e.tsMs);
     }
   }
-  const p: PackedBatch = { s, n: Float64Array.from(nums) };
-  if (b.outcomes !== undefined) p.outcomes = b.outcomes;
-  if (b.quarantine !== undefined) p.quarantine = b.quarantine;
-  if (b.checkpoints !== undefined) p.checkpoints = b.checkpoints;
-  if (b.hold !== undefined) p.hold = b.hold;
-  if (b.group !== undefined) p.group = b.group;
-  return p;
+  const { records: _records, ...rest } = b;
+  return { ...rest, s, n: Float64Array.from(nums) };
 }
 
 /** The batch a packed one stands for (decisions and turns with their own decision in encoded form). */
@@ -98,11 +88,6 @@ export function unpackBatch(p: PackedBatch): WriteBatch {
     }
     records.push(turn === undefined ? { decisions } : { turn, decisions });
   }
-  const b: WriteBatch = { records };
-  if (p.outcomes !== undefined) b.outcomes = p.outcomes;
-  if (p.quarantine !== undefined) b.quarantine = p.quarantine;
-  if (p.checkpoints !== undefined) b.checkpoints = p.checkpoints;
-  if (p.hold !== undefined) b.hold = p.hold;
-  if (p.group !== undefined) b.group = p.group;
-  return b;
+  const { s: _s, n: _n, ...rest } = p;
+  return { ...rest, records };
 }
