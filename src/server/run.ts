@@ -45,16 +45,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // The store runs in a worker thread: a write waiting for another process's lock (the shadow
   // controller ingesting) must never block the event loop that answers /v1/decide.
   // Its writes (decision log, shadow records) are committed in groups, and it steps back for the
-  // event loop when the cores are busy (server.background_priority): at a higher niceness, never
-  // idle-only, because rollout state, the judge and outcome joins go through it too and must keep
-  // progressing on a machine saturated by other work.
+  // event loop when the cores are busy (server.background_priority).
   const store =
     o.store ??
     new WorkerStore(storePath(o.dataDir, o.config), {
       busyTimeoutMs: Math.max(30_000, o.config.store.busy_timeout_ms),
       cacheMb: o.config.store.cache_mb,
       groupCommitMs: o.config.server.log_commit_ms,
-      priority: o.config.server.background_priority === 'normal' ? 'normal' : 'low',
+      priority: o.config.server.background_priority,
     });
   const now = o.now ?? Date.now;
   const alerter = new Alerter({ config: o.config.alerts, now: () => new Date(now()), onAlert: (a) => void persistAlert(store, a).catch(() => undefined) });

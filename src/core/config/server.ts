@@ -35,14 +35,12 @@ export const ServerConfigSchema = z
     /** Share of one core that shadow scoring may use; beyond it shadow work is shed. @default 0.5 */
     shadow_cpu_share: z.number().gt(0).max(1).default(0.5),
     /**
-     * Scheduling of the service's background threads, so that on a machine with fewer cores than
-     * busy threads they do not take the CPU from the thread that answers: `idle` runs shadow scoring
-     * under Linux SCHED_IDLE (via chrt; niceness 19 without it: only on a core nothing else wants)
-     * and the store thread at niceness 5; `low` runs both at a higher niceness (10 and 5); `normal`
-     * changes nothing. The store thread is never idle-only: rollout state, the judge and outcome
-     * joins go through it and must progress on a saturated machine. @default "idle"
+     * Scheduling of the service's background threads on Linux, so that on a machine with fewer
+     * cores than busy threads they do not take equal turns with the thread that answers: `low`
+     * runs shadow scoring at niceness 10 and the store thread at niceness 5; `normal` changes
+     * nothing. @default "low"
      */
-    background_priority: z.enum(['idle', 'low', 'normal']).default('idle'),
+    background_priority: z.enum(['low', 'normal']).default('low'),
   })
   .strict();
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
