@@ -23,12 +23,25 @@ afterEach(async () => {
   server = undefined;
 });
 
+/**
+ * The simulated clock (hour and weekday are request context): fixed, so that the champion sees the
+ * same requests, and the detector the same reward stream, whenever the test runs.
+ */
+const NOW_MS = Number(process.env.DRIFT_NOW ?? Date.UTC(2025, 8, 4, 12, 0, 0));
 /** Events per run; the scenario switches regime at the half. */
 const EVENTS = 2400;
-/** Page-Hinkley tuned to catch the drift scenario's drop within 1,000 events; the stationary run of the same length must stay quiet. */
+/**
+ * Page-Hinkley set to catch the drift scenario's drop within 1,000 events while the stationary run
+ * of the same length stays quiet, with margin: over the reward streams at four simulated times
+ * (01:00, 06:00, 12:00 and 20:00 UTC), δ = 0.02, λ = 12 alarmed 429–467 events after the change
+ * and never on the stationary streams, where δ = 0.01 (the earlier setting) alarmed on three of
+ * them near their end — the test then passed or failed with the hour it ran at.
+ */
 const CFG: ConfigInput = {
-  server: { decision_deadline_ms: 200, request_deadline_ms: 500, log_flush_ms: 20 },
-  rollout: { drift: { detector: 'page_hinkley', delta: 0.01, lambda: 12, min_samples: 100, direction: 'down' } },
+  // Deadlines far above any answer time, even with the whole suite running: a fallback (the rules'
+  // action served instead of the champion's) would change the reward stream the detector is tuned to.
+  server: { decision_deadline_ms: 3000, request_deadline_ms: 4000, log_flush_ms: 20 },
+  rollout: { drift: { detector: 'page_hinkley', delta: 0.02, lambda: 12, min_samples: 100, direction: 'down' } },
 };
 
 let manifest = '';
@@ -56,7 +69,7 @@ async function runScenario(scenario: ScenarioName, seed: number): Promise<{ s: S
     if (kind === 'drift') drifts.push(details as { n: number });
     return raise(kind, severity, message, details);
   };
-  const summary = await runSimulate({ telemetry: join(s.dataDir, 'sim.jsonl'), server: s.url, rate: 2000, durationS: EVENTS / 2000, speedup: 1, seed, scenario, timeoutMs: 1000, maxInFlight: 1 }); // one request at a time: the detector sees the same ordered stream on every run
+  const summary = await runSimulate({ telemetry: join(s.dataDir, 'sim.jsonl'), server: s.url, rate: 2000, durationS: EVENTS / 2000, speedup: 1, seed, scenario, timeoutMs: 8000, maxInFlight: 1, nowMs: NOW_MS }); // one request at a time: the detector sees the same ordered stream on every run
   expect(summary.requests).toBe(EVENTS);
   expect(summary.servedBy.production ?? 0).toBeGreaterThan(EVENTS * 0.95);
   await s.engine.flush();
