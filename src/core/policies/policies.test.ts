@@ -18,14 +18,8 @@ import {
   type Policy,
   type TrainingExample,
 } from './index.js';
-import { erfc, normCdf } from './special.js';
-
-/** Chi-square survival function for 1 or 2 degrees of freedom (enough for three actions). */
-function chiSquareSurvival(x: number, df: number): number {
-  if (df === 1) return erfc(Math.sqrt(x / 2));
-  if (df === 2) return Math.exp(-x / 2);
-  throw new Error(`df ${df} not supported`);
-}
+import { chiSquareSf } from '../stats/gamma.js';
+import { normalCdf } from '../stats/normal.js';
 
 const ACTIONS = ['micro', 'planner', 'deep'];
 const def = featureDefinition({ dim: 32 });
@@ -129,7 +123,7 @@ describe('policies: exact distributions', () => {
         chi2 += (counts[i]! - e) ** 2 / e;
         df++;
       }
-      const pValue = df > 0 ? chiSquareSurvival(chi2, df) : 1;
+      const pValue = df > 0 ? chiSquareSf(chi2, df) : 1;
       expect(pValue, `${kind} ${JSON.stringify(over)} probs ${probs} counts ${counts}`).toBeGreaterThan(0.001);
     }
   });
@@ -150,7 +144,7 @@ describe('policies: exact distributions', () => {
   it('Thompson-sampling probabilities equal the closed form (K = 2) and Monte Carlo (K = 3)', () => {
     const out = new Float64Array(2);
     probMaxNormal([0.3, 0.5], [0.1, 0.2], [1, 1], 2, out);
-    expect(Math.abs(out[1]! - normCdf(0.2 / Math.sqrt(0.05)))).toBeLessThan(1e-7);
+    expect(Math.abs(out[1]! - normalCdf(0.2 / Math.sqrt(0.05)))).toBeLessThan(1e-7);
     const mu = [0.5, 0.52, 0.4];
     const sd = [0.05, 0.001, 0.2];
     const out3 = new Float64Array(3);

@@ -8,7 +8,8 @@
  * posterior next to a wide one is still resolved. The K results are normalised to sum to one; the
  * residual before normalisation (the quadrature error) is returned for diagnostics.
  */
-import { betaCdf, betaPdf, logBeta, normCdf, normPdf } from './special.js';
+import { normalCdf, normalPdf } from '../stats/normal.js';
+import { betaCdf, betaPdf, logBeta } from './special.js';
 
 /** Breakpoints, in standard deviations around each mean. */
 const CUTS = [-8, -5, -3.5, -2.5, -1.75, -1, -0.5, 0, 0.5, 1, 1.75, 2.5, 3.5, 5, 8];
@@ -96,8 +97,8 @@ export function probMaxNormal(
         }
         const s = Math.max(sd[i]!, MIN_SD);
         const z = (t - mean[i]!) / s;
-        F[i] = normCdf(z);
-        f[i] = normPdf(z) / s;
+        F[i] = normalCdf(z);
+        f[i] = normalPdf(z) / s;
       }
       accumulate(k, F, f, prefix, suffix, half * GL_W[g]!, out);
     }

@@ -1,70 +1,13 @@
 /**
- * Special functions the Thompson-sampling policies need to turn posteriors into exact action
- * probabilities: the normal density and distribution function, log-gamma, and the Beta density and
- * distribution function (regularised incomplete beta). jstat is the test oracle.
+ * Special functions the Beta Thompson-sampling policy needs to turn posteriors into exact action
+ * probabilities: the Beta density and distribution function (regularised incomplete beta). The
+ * normal distribution and log Γ are the core's (src/core/stats). jstat is the test oracle.
  */
-
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 0.3989422804014327;
-const INV_SQRT_PI = 0.5641895835477563;
-
-/**
- * Complementary error function to about 1e-14 relative: the positive-term series
- * erf(x) = (2/√π) e^(−x²) Σ 2ⁿ x^(2n+1) / (1·3·…·(2n+1)) below 3, and the Laplace continued fraction
- * of erfc above (both converge without cancellation in their ranges).
- */
-export function erfc(x: number): number {
-  const z = Math.abs(x);
-  let r: number;
-  if (z < 3) {
-    let term = z;
-    let sum = z;
-    for (let n = 1; n < 200; n++) {
-      term *= (2 * z * z) / (2 * n + 1);
-      sum += term;
-      if (term < sum * 1e-17) break;
-    }
-    const erf = 2 * INV_SQRT_PI * Math.exp(-z * z) * sum;
-    r = 1 - erf;
-  } else {
-    // erfc(z) = e^(−z²)/√π · 1 / (z + (1/2) / (z + 1 / (z + (3/2) / (z + 2 / (z + …))))), evaluated bottom-up.
-    let f = z;
-    for (let k = 60; k >= 1; k--) f = z + k / 2 / f;
-    r = (INV_SQRT_PI * Math.exp(-z * z)) / f;
-  }
-  return x >= 0 ? r : 2 - r;
-}
-
-/** Standard normal distribution function Φ(x). */
-export function normCdf(x: number): number {
-  return 0.5 * erfc(-x * SQRT1_2);
-}
-
-/** Standard normal density φ(x). */
-export function normPdf(x: number): number {
-  return INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-}
-
-/**
- * log Γ(x) for x > 0: Stirling's series (terms to x⁻⁹) after shifting x above 10 with the recurrence
- * Γ(x + 1) = x Γ(x); about 1e-14 relative.
- */
-export function logGamma(x: number): number {
-  let shift = 0;
-  let y = x;
-  while (y < 10) {
-    shift += Math.log(y);
-    y += 1;
-  }
-  const inv = 1 / y;
-  const inv2 = inv * inv;
-  const series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188))));
-  return (y - 0.5) * Math.log(y) - y + 0.5 * Math.log(2 * Math.PI) + series - shift;
-}
+import { lnGamma } from '../stats/gamma.js';
 
 /** log B(a, b). */
 export function logBeta(a: number, b: number): number {
-  return logGamma(a) + logGamma(b) - logGamma(a + b);
+  return lnGamma(a) + lnGamma(b) - lnGamma(a + b);
 }
 
 /** Beta(a, b) density at x. */
