@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hasSharedData } from '../helpers/shared-data.js';
-import { loadDigits, mixUniform, runTrials, softmax, statsTable } from './ope-harness.js';
+import { loadDigits, mixUniform, runTrials, softmax, statsTable, expectUnbiasedWithCoverage } from './ope-harness.js';
 
 describe.skipIf(!hasSharedData)('OPE ground truth: digits', () => {
   it('IPS, SNIPS and DR are unbiased (< 0.01) with 90–98 % coverage of their 95 % intervals; DM bias is reported', () => {
@@ -36,12 +36,7 @@ describe.skipIf(!hasSharedData)('OPE ground truth: digits', () => {
     const seed = 2;
     const { truth, stats } = runTrials(d, logger, target, { trials: 400, n: 1000, seed, ope: { clip: 3, switchTau: 3 } });
     console.log(`digits (seed ${seed}, 400 runs × 1,000 events)\n${statsTable('digits', truth, stats)}`);
-    for (const k of ['ips', 'snips', 'dr'] as const) {
-      const s = stats[k]!;
-      expect(Math.abs(s.bias), `${k} bias (seed ${seed})`).toBeLessThan(0.01);
-      expect(s.coverage, `${k} coverage (seed ${seed})`).toBeGreaterThanOrEqual(0.9);
-      expect(s.coverage, `${k} coverage (seed ${seed})`).toBeLessThanOrEqual(0.98);
-    }
+    expectUnbiasedWithCoverage(stats, seed);
     // DM rests on a linear model of a non-linear reward: its bias is large and reported, not hidden.
     expect(stats.dm).toBeDefined();
     expect(Number.isFinite(stats.dm!.bias)).toBe(true);

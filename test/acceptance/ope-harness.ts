@@ -6,6 +6,7 @@
  * so bias, RMSE and interval coverage of every estimator can be measured over the runs.
  */
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { Rng } from '../../src/core/rng.js';
 import { crossFitPredictions, evaluateOffPolicy, type EstimatorName, type LoggedSample, type OpeOptions } from '../../src/core/ope/index.js';
@@ -126,6 +127,16 @@ export function runTrials(data: FullInfo, logger: PolicyProbs, target: PolicyPro
     };
   }
   return { truth, stats };
+}
+
+/** The acceptance bar of every data set: IPS, SNIPS and DR unbiased (< 0.01) with 90–98 % coverage of their 95 % intervals. */
+export function expectUnbiasedWithCoverage(stats: Record<string, EstimatorStats>, seed: number): void {
+  for (const k of ['ips', 'snips', 'dr'] as const) {
+    const s = stats[k]!;
+    expect(Math.abs(s.bias), `${k} bias (seed ${seed})`).toBeLessThan(0.01);
+    expect(s.coverage, `${k} coverage (seed ${seed})`).toBeGreaterThanOrEqual(0.9);
+    expect(s.coverage, `${k} coverage (seed ${seed})`).toBeLessThanOrEqual(0.98);
+  }
 }
 
 /** The results as a Markdown table (printed by the tests, copied into docs/evaluation.md). */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { hasSharedData } from '../helpers/shared-data.js';
-import { loadLlmRouter, mixUniform, runTrials, softmax, statsTable } from './ope-harness.js';
+import { loadLlmRouter, mixUniform, runTrials, softmax, statsTable, expectUnbiasedWithCoverage } from './ope-harness.js';
 
 describe.skipIf(!hasSharedData)('OPE ground truth: llmrouter', () => {
   const L = loadLlmRouter();
@@ -25,12 +25,7 @@ describe.skipIf(!hasSharedData)('OPE ground truth: llmrouter', () => {
     const seed = 1;
     const { truth, stats } = runTrials(L, logger, target, { trials: 300, n: 1500, seed, ope: { clip: 10, switchTau: 10 } });
     console.log(`llmrouter (seed ${seed}, 300 runs × 1,500 events)\n${statsTable('llmrouter', truth, stats)}`);
-    for (const k of ['ips', 'snips', 'dr'] as const) {
-      const s = stats[k]!;
-      expect(Math.abs(s.bias), `${k} bias (seed ${seed})`).toBeLessThan(0.01);
-      expect(s.coverage, `${k} coverage (seed ${seed})`).toBeGreaterThanOrEqual(0.9);
-      expect(s.coverage, `${k} coverage (seed ${seed})`).toBeLessThanOrEqual(0.98);
-    }
+    expectUnbiasedWithCoverage(stats, seed);
     expect(Number.isFinite(stats.dm!.bias)).toBe(true);
   });
 
