@@ -11,7 +11,7 @@ import { cpus, totalmem, platform, release } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchFn, BenchResult } from './types.js';
-import { writeFileAtomic } from '../src/util/fs.js';
+import { writeFileAtomic } from '../src/platform/fs.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const projectRoot = join(here, '..', '..');

@@ -1,7 +1,7 @@
 /** Writes docs/configuration.md from schemas/config.schema.json (run with `npm run docs:config`; a test pins it). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../src/util/fs.js';
+import { writeFileAtomic } from '../src/platform/fs.js';
 import { renderConfigDocs } from './config-docs.js';
 
 const root = process.cwd();

@@ -1,7 +1,7 @@
 /** Writes the generated JSON Schemas into schemas/ (run with `npm run schemas`). */
 import { join } from 'node:path';
 import { generateSchemas } from '../src/core/schemas.js';
-import { writeFileAtomic } from '../src/util/fs.js';
+import { writeFileAtomic } from '../src/platform/fs.js';
 
 const out = join(process.cwd(), 'schemas');
 for (const [name, schema] of Object.entries(generateSchemas())) {

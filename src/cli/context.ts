@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compileConfig, type Config } from '../core/config/index.js';
-import { readJsonFile } from '../util/fs.js';
+import { readJsonFile } from '../platform/fs.js';
 
 /** Global options every command inherits. */
 export interface GlobalOptions {

@@ -17,7 +17,7 @@ import {
   parseArtifact,
   policyFromArtifact,
 } from '../core/policies/index.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { writeJsonAtomic } from '../platform/fs.js';
 
 /** A policy loaded from an artifact file. */
 export interface LoadedPolicyArtifact {

@@ -10,7 +10,7 @@ import { basename, isAbsolute, join, dirname } from 'node:path';
 import type { Config } from '../core/config/index.js';
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import { contentHash, sha256Hex } from '../core/hash.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { writeJsonAtomic } from '../platform/fs.js';
 
 /** The manifest of a bundle. */
 export interface BundleManifest {

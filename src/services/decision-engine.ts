@@ -23,7 +23,7 @@ import type { Store, WriteBatch } from '../store/port.js';
 import type { RolloutService } from './rollout-service.js';
 import { PolicyHost, type PolicyHostOptions } from './policy-host.js';
 import { ShadowScorer } from './shadow-scorer.js';
-import { WriteTracker } from './write-tracker.js';
+import { WriteTracker } from '../platform/write-tracker.js';
 import { bundleArtifacts } from './bundles.js';
 
 /** A policy that failed to load is tried again after this long. */

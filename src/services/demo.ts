@@ -20,7 +20,7 @@ import { inFlight, type AuditRecord } from '../core/rollout/index.js';
 import { runBootstrap } from '../cli/commands/bootstrap.js';
 import { runSimulate, type SimulateSummary } from '../cli/commands/simulate.js';
 import { startServer, type RunningServer } from '../server/run.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { writeJsonAtomic } from '../platform/fs.js';
 import { writePolicyArtifact } from './artifacts.js';
 import { saveBundle } from './bundles.js';
 import { readEpisodes, runPipeline, type CompactEvaluation } from './pipeline.js';

@@ -22,7 +22,7 @@ import { type PolicyArtifact, parseArtifact, policyFromArtifact, type Policy } f
 import { compileReward } from '../core/reward.js';
 import { expandText } from '../core/text.js';
 import { loadLog } from '../ingest/load.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { writeFileAtomic, writeJsonAtomic } from '../platform/fs.js';
 import { VERSION } from '../version.js';
 import { writePolicyArtifact } from './artifacts.js';
 import {

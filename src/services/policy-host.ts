@@ -8,7 +8,7 @@
  * entirely inside the worker before the slot is swapped, so no call sees a half-loaded model.
  */
 import { Worker } from 'node:worker_threads';
-import type { BackgroundPriority } from './thread-priority.js';
+import type { BackgroundPriority } from '../platform/thread-priority.js';
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { Context } from '../core/events.js';
 

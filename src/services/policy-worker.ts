@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Context } from '../core/events.js';
-import { lowerThreadPriority, type BackgroundPriority } from './thread-priority.js';
+import { lowerThreadPriority, type BackgroundPriority } from '../platform/thread-priority.js';
 
 /** What a loader module returns for an artifact path. */
 export interface LoadedPolicy {

@@ -10,7 +10,7 @@ import type { Context, ShadowRecord } from '../core/events.js';
 import type { Store } from '../store/port.js';
 import type { PolicyHost } from './policy-host.js';
 import { isUmbraError, ErrorCode } from '../core/errors.js';
-import { WriteTracker } from './write-tracker.js';
+import { WriteTracker } from '../platform/write-tracker.js';
 
 /** Shadow records handed to the store and not yet written beyond which new ones are shed. */
 const MAX_UNWRITTEN = 50_000;

@@ -13,7 +13,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { compileReward, type RewardConfig } from '../core/reward.js';
 import type { ShadowRecord } from '../core/events.js';
-import { lowerThreadPriority, type BackgroundPriority } from '../services/thread-priority.js';
+import { lowerThreadPriority, type BackgroundPriority } from '../platform/thread-priority.js';
 import { openSqliteStore, type GroupWrite, type SqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import { unpackBatch, type PackedBatch } from './wire.js';
 

@@ -26,7 +26,7 @@ import type {
 } from './port.js';
 import { packBatch, type PackedBatch } from './wire.js';
 import type { StoreWorkerData } from './store-worker.js';
-import type { BackgroundPriority } from '../services/thread-priority.js';
+import type { BackgroundPriority } from '../platform/thread-priority.js';
 import type { OutcomeState } from '../core/telemetry/merge.js';
 import type { StoredTurn } from '../core/telemetry/types.js';
 import type { ShadowRecord } from '../core/events.js';

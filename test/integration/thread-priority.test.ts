@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../helpers/shared-data.js';
 import { startTestServer } from '../helpers/server.js';
 
-const moduleUrl = pathToFileURL(join(projectRoot, 'dist', 'src', 'services', 'thread-priority.js')).href;
+const moduleUrl = pathToFileURL(join(projectRoot, 'dist', 'src', 'platform', 'thread-priority.js')).href;
 
 /** Run lowerThreadPriority in a fresh worker thread: what it returned and the thread's niceness after. */
 function inWorker(priority: string, niceness?: number): Promise<{ returned: number | null; niceness: number }> {

@@ -1,7 +1,7 @@
 /** `umbra config check FILE` and `umbra config print`: validate a config, show the effective one. */
 import { Command } from '@commander-js/extra-typings';
 import { compileConfig } from '../../core/config/index.js';
-import { readJsonFile } from '../../util/fs.js';
+import { readJsonFile } from '../../platform/fs.js';
 import { emit, loadConfig } from '../context.js';
 import { globalsOf } from '../run.js';
 

@@ -23,7 +23,7 @@ import {
 } from '../../core/ope/index.js';
 import { loadLog } from '../../ingest/load.js';
 import { loadPolicyArtifact } from '../../services/artifacts.js';
-import { readRecords } from '../../util/fs.js';
+import { readRecords } from '../../platform/fs.js';
 import { emit, loadConfig, note, type GlobalOptions } from '../context.js';
 import { globalsOf } from '../run.js';
 

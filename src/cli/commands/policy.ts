@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import { ScoreInputSchema, type PolicyScore } from '../../core/events.js';
 import { loadPolicyArtifact } from '../../services/artifacts.js';
-import { readRecords, writeFileAtomic } from '../../util/fs.js';
+import { readRecords, writeFileAtomic } from '../../platform/fs.js';
 import { emit, note } from '../context.js';
 import { globalsOf } from '../run.js';
 

@@ -17,7 +17,7 @@ import { openDataStore } from '../../store/index.js';
 import { RolloutService } from '../../services/rollout-service.js';
 import { runAction } from '../../services/rollout-actions.js';
 import { LOCK_FILE, ShadowController, readControllerState } from '../../services/shadow-controller.js';
-import { lockOwner } from '../../services/lock.js';
+import { lockOwner } from '../../platform/lock.js';
 import { compareNow, type CompareReport } from '../../services/compare.js';
 import { readShadowStats } from '../../services/rollout-controller.js';
 import { rolloutStatus } from '../../core/rollout/index.js';

@@ -9,7 +9,7 @@
  * residual before normalisation (the quadrature error) is returned for diagnostics.
  */
 import { normalCdf, normalPdf } from '../stats/normal.js';
-import { betaCdf, betaPdf, logBeta } from './special.js';
+import { betaCdf, betaPdf, logBeta } from '../stats/beta.js';
 
 /** Breakpoints, in standard deviations around each mean. */
 const CUTS = [-8, -5, -3.5, -2.5, -1.75, -1, -0.5, 0, 0.5, 1, 1.75, 2.5, 3.5, 5, 8];

@@ -10,7 +10,8 @@ import { KpiAccumulator as StoreKpis } from '../telemetry/kpis.js';
 import { ValueCache, createRun } from './engine.js';
 import { callsTool } from './outcome.js';
 import { oraclePolicy } from './serving.js';
-import { ROUTES, TOOLS_BY_INTENT, type Route, type SimRequest } from './world.js';
+import { type SimRequest } from './world.js';
+import { ROUTES, TOOLS_BY_INTENT, type Route } from './vocabulary.js';
 
 const END_US = Date.UTC(2025, 8, 4, 12) * 1000;
 const N = 200_000;

@@ -5,7 +5,7 @@
  * [end − days, end): nothing is ever in the future of `end` (the original generator's bug).
  */
 import type { Rng } from '../rng.js';
-import type { LangGroup } from './texts.js';
+import type { LangGroup } from './vocabulary.js';
 import { HOUR_WEIGHTS, WEEKDAY_WEIGHTS, type Slot } from './world.js';
 
 const HOUR_US = 3_600_000_000;

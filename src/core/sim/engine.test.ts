@@ -5,7 +5,7 @@ import { AliceSim, createRun, type SimEpisode } from './engine.js';
 import { aliceTurnLine, decisionLines } from './format.js';
 import { MicroQuota, argmaxRoute, ruleCache, ruleScores, ruleTool } from './router.js';
 import { BUILTIN_POLICIES, oraclePolicy, randomPolicy, rulesPolicy, withExploration, type PointQuery, type ServingPolicy } from './serving.js';
-import { TOOLS_BY_INTENT } from './world.js';
+import { TOOLS_BY_INTENT } from './vocabulary.js';
 
 const END_US = Date.UTC(2025, 8, 4, 12) * 1000;
 

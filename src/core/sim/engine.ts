@@ -13,7 +13,8 @@ import { branches, callsTool, expectedReward, sampleOutcome, type Choices, type 
 import { CACHE_THRESHOLD, MicroQuota, ruleCache, ruleRoute, ruleTool, type QuotaOptions } from './router.js';
 import { rulesPolicy, withExploration, type PointQuery, type PolicySet, type ServeChoice, type ServingPolicy } from './serving.js';
 import { buildSchedule, type Schedule } from './clock.js';
-import { CACHE_ACTIONS, ROUTES, TOOLS_BY_INTENT, drawLangGroup, drawRequest, scenarioAt, type CacheAction, type DecisionPoint, type Route, type ScenarioName, type SimRequest, type Slot } from './world.js';
+import { drawLangGroup, drawRequest, scenarioAt, type SimRequest, type Slot } from './world.js';
+import { CACHE_ACTIONS, ROUTES, TOOLS_BY_INTENT, type CacheAction, type DecisionPoint, type Route, type ScenarioName } from './vocabulary.js';
 
 /** Options of a simulated production. */
 export interface SimOptions {

@@ -3,7 +3,8 @@ import { compileReward } from '../reward.js';
 import { Rng } from '../rng.js';
 import { createRun } from './engine.js';
 import { branches, erfc, expectedClipped, expectedReward, normCdf, normInv, sampleOutcome, type Choices } from './outcome.js';
-import { ROUTES, TOOLS_BY_INTENT, type SimRequest } from './world.js';
+import { type SimRequest } from './world.js';
+import { ROUTES, TOOLS_BY_INTENT } from './vocabulary.js';
 
 const rf = compileReward();
 const END_US = Date.UTC(2025, 8, 4, 12) * 1000;

@@ -11,7 +11,8 @@
 import { DEFAULT_PRICE_PER_1K_TOKENS } from '../config/telemetry.js';
 import type { OutcomeSignals } from '../events.js';
 import type { RewardFunction } from '../reward.js';
-import { ROUTE_THETA, SUCCESS_SLOPE, TOOLS_BY_INTENT, loadAt, type CacheAction, type Route, type SimRequest } from './world.js';
+import { ROUTE_THETA, SUCCESS_SLOPE, loadAt, type SimRequest } from './world.js';
+import { TOOLS_BY_INTENT, type CacheAction, type Route } from './vocabulary.js';
 
 /** Branch kinds, for the Alice telemetry fields they produce. */
 export type BranchKind = 'ok' | 'model_fail' | 'model_timeout' | 'tool_error' | 'tool_timeout' | 'cache_good' | 'cache_stale' | 'blocked';

@@ -5,7 +5,7 @@
  * purpose (the micro quota, tie-breaking, cue words that point at the wrong tool): they are the
  * room a learned policy has to improve.
  */
-import type { Route } from './world.js';
+import type { Route } from './vocabulary.js';
 
 // Word boundaries that understand å, ä and ö (JavaScript's \b does not).
 const W = (alts: string): RegExp => new RegExp(`(?<![\\p{L}\\p{N}])(?:${alts})(?![\\p{L}\\p{N}])`, 'giu');

@@ -7,7 +7,7 @@
  */
 import type { Context } from '../events.js';
 import { pickIndex } from '../rng.js';
-import type { DecisionPoint } from './world.js';
+import type { DecisionPoint } from './vocabulary.js';
 
 /** What a serving policy sees for one decision. */
 export interface PointQuery {

@@ -6,7 +6,7 @@
  * Tool cue words occur as real users write them, which is what trips up Alice's keyword heuristic.
  */
 import type { Rng } from '../rng.js';
-import type { Intent } from './world.js';
+import type { Intent, LangGroup } from './vocabulary.js';
 
 /** A phrasing: `{slot}` placeholders, a difficulty level (0 easy, 1 medium, 2 hard) and a weight. */
 interface Template {
@@ -14,9 +14,6 @@ interface Template {
   readonly level: 0 | 1 | 2;
   readonly w: number;
 }
-
-/** Language group of the world: Swedish, English, or one of a few others. */
-export type LangGroup = 'sv' | 'en' | 'other';
 
 const SV_SLOTS: Readonly<Record<string, readonly string[]>> = {
   city: ['Stockholm', 'Göteborg', 'Malmö', 'Uppsala', 'Umeå', 'Luleå', 'Kiruna', 'Visby', 'Lund', 'Örebro', 'Västerås', 'Linköping', 'Jönköping', 'Sundsvall'],

@@ -5,46 +5,9 @@
  * Hidden state (intent, difficulty, whether the cached answer is right) never reaches a policy
  * except the oracle; policies see the text and the other observable fields.
  */
-import { DEFAULT_TOOLS_BY_INTENT } from '../config/telemetry.js';
 import type { Rng } from '../rng.js';
-import { generateText, type LangGroup } from './texts.js';
-
-/** Intents of the original generator, in its order. */
-export const INTENTS = ['greeting', 'weather', 'calculation', 'search', 'complex_query', 'time', 'help', 'translation', 'creative', 'other'] as const;
-export type Intent = (typeof INTENTS)[number];
-
-/** The route decision's actions. */
-export const ROUTES = ['micro', 'planner', 'deep'] as const;
-export type Route = (typeof ROUTES)[number];
-
-/** The cache decision's actions. */
-export const CACHE_ACTIONS = ['use', 'bypass'] as const;
-export type CacheAction = (typeof CACHE_ACTIONS)[number];
-
-/** The three decision points of a request, in the order they are decided. */
-export const POINTS = ['route', 'cache', 'tool'] as const;
-export type DecisionPoint = (typeof POINTS)[number];
-
-/** The scenarios `umbra bootstrap --scenario` accepts. */
-export const SCENARIOS = ['realistic', 'optimistic', 'pessimistic', 'drift'] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
-
-/** Guardian states the world produces (Alice knows more; these are the ones that occur here). */
-export type GuardianState = 'NORMAL' | 'BROWNOUT' | 'DEGRADED';
-
-/** Alice's tool catalog per intent; the first tool is the right one. Greeting, help, other: none. */
-export const TOOLS_BY_INTENT: Readonly<Record<Intent, readonly string[]>> = {
-  greeting: [],
-  help: [],
-  other: [],
-  weather: DEFAULT_TOOLS_BY_INTENT.weather ?? [],
-  calculation: DEFAULT_TOOLS_BY_INTENT.calculation ?? [],
-  search: DEFAULT_TOOLS_BY_INTENT.search ?? [],
-  complex_query: DEFAULT_TOOLS_BY_INTENT.complex_query ?? [],
-  time: DEFAULT_TOOLS_BY_INTENT.time ?? [],
-  translation: DEFAULT_TOOLS_BY_INTENT.translation ?? [],
-  creative: DEFAULT_TOOLS_BY_INTENT.creative ?? [],
-};
+import { generateText } from './texts.js';
+import { INTENTS, type GuardianState, type Intent, type LangGroup, type Route, type ScenarioName } from './vocabulary.js';
 
 /** Per-intent facts of the world. */
 export interface IntentSpec {

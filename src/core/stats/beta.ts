@@ -3,7 +3,7 @@
  * probabilities: the Beta density and distribution function (regularised incomplete beta). The
  * normal distribution and log Γ are the core's (src/core/stats). jstat is the test oracle.
  */
-import { lnGamma } from '../stats/gamma.js';
+import { lnGamma } from './gamma.js';
 
 /** log B(a, b). */
 export function logBeta(a: number, b: number): number {
