@@ -24,10 +24,12 @@ interface ChildResult {
 
 /** Run one measured task in a fresh process (bootstrap, world only, or bare write). */
 function inChild(task: 'bootstrap' | 'decisions' | 'world' | 'bare', n: number, out: string, bytes = 0): ChildResult {
-  const boot = pathToFileURL(join(here, '..', 'src', 'cli', 'commands', 'bootstrap.js')).href;
+  const boot = pathToFileURL(join(here, '..', 'src', 'services', 'jobs', 'bootstrap.js')).href;
+  const writer = pathToFileURL(join(here, '..', 'src', 'platform', 'line-writer.js')).href;
   const sim = pathToFileURL(join(here, '..', 'src', 'core', 'sim', 'index.js')).href;
   const script = `
-    import { runBootstrap, AtomicLineWriter } from ${JSON.stringify(boot)};
+    import { runBootstrap } from ${JSON.stringify(boot)};
+    import { AtomicLineWriter } from ${JSON.stringify(writer)};
     import { createRun } from ${JSON.stringify(sim)};
     import { statSync } from 'node:fs';
     const task = ${JSON.stringify(task)}, n = ${n}, out = ${JSON.stringify(out)}, bytes = ${bytes};

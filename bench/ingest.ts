@@ -196,8 +196,8 @@ function ingestInChild(file: string, dataDir: string): ChildResult {
   const storeJs = pathToFileURL(join(here, '..', 'src', 'store', 'index.js')).href;
   const script = `
     const { ingest } = await import(${JSON.stringify(ingestJs)});
-    const { openThreadedDataStore } = await import(${JSON.stringify(storeJs)});
-    const store = openThreadedDataStore(${JSON.stringify(dataDir)});
+    const { WorkerStore, storePath } = await import(${JSON.stringify(storeJs)});
+    const store = new WorkerStore(storePath(${JSON.stringify(dataDir)}), { busyTimeoutMs: 5000, cacheMb: 64 });
     const t0 = performance.now();
     const counts = await ingest({ store, path: ${JSON.stringify(file)} });
     const ms = performance.now() - t0;

@@ -15,8 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config/index.js';
 import { AliceSim, LiveSessions, drawLangGroup, scenarioAt } from '../src/core/sim/index.js';
 import { Rng } from '../src/core/rng.js';
-import { startServer } from '../src/server/run.js';
-import { saveBundleFromPipeline } from '../src/services/bundles.js';
+import { startServer } from '../src/app/serve.js';
+import { Bundles } from '../src/services/artifacts/bundles.js';
+import { compileSettings } from '../src/core/settings.js';
 import type { LoadResult, LoadSpec } from './lib/loadgen.js';
 import { median, type BenchFn } from './types.js';
 
@@ -68,10 +69,10 @@ export const run: BenchFn = async ({ quick }) => {
     cli(['pipeline', '--telemetry', boot, '--out', join(dir, 'pipe')]);
     const config = compileConfig({});
     const dataDir = join(dir, 'data');
-    const version = saveBundleFromPipeline(dataDir, config, join(dir, 'pipe', 'manifest.json')).version;
+    const version = Bundles.of(dataDir, config).saveFromPipeline(join(dir, 'pipe', 'manifest.json')).version;
     const pass = { passed: true, summary: 'bench' };
     {
-      const s = await startServer({ config, dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000 });
+      const s = await startServer({ settings: compileSettings(config), dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000 });
       await s.rollout.apply({ type: 'register', id: version, actor: 'bench' });
       await s.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'bench' });
       await s.close();
@@ -87,7 +88,7 @@ export const run: BenchFn = async ({ quick }) => {
     const shadowScored: number[] = [];
     for (let r = 0; r < reps; r++) {
       for (const mode of ['off', 'on'] as const) {
-        const s = await startServer({ config, dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, shadow: mode === 'on' });
+        const s = await startServer({ settings: compileSettings(config), dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, shadow: mode === 'on' });
         try {
           const before = s.engine.shadow.stats.scored;
           samples[mode].push(await loadgen({ url: s.url, concurrency, durationMs, warmupMs, bodies: reqBodies }));

@@ -20,9 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { ingest } from '../src/ingest/ingest.js';
-import { PolicyHost } from '../src/services/policy-host.js';
-import { ShadowScorer, type ShadowCandidate } from '../src/services/shadow-scorer.js';
-import { bundleArtifacts, saveBundleFromPipeline } from '../src/services/bundles.js';
+import { PolicyHost } from '../src/services/policy-host/host.js';
+import { ShadowScorer, type ShadowCandidate } from '../src/services/shadow/scorer.js';
+import { Bundles } from '../src/services/artifacts/bundles.js';
 import type { Store } from '../src/store/port.js';
 import { type BenchFn, median } from './types.js';
 
@@ -37,7 +37,7 @@ async function loadCandidates(host: PolicyHost, dataDir: string, config: ReturnT
   const out: ShadowCandidate[] = [];
   for (const v of versions) {
     const points = new Set<string>();
-    for (const [point, path] of Object.entries(bundleArtifacts(dataDir, config, v))) {
+    for (const [point, path] of Object.entries(Bundles.of(dataDir, config).artifacts(v))) {
       await host.load(`${v}:${point}`, path);
       points.add(point);
     }
@@ -73,7 +73,7 @@ export const run: BenchFn = async ({ quick }) => {
       const out = join(root, `pipe-${eps}`);
       writeFileSync(cfgPath, JSON.stringify({ training: { min_episodes: 50 }, policies: { default: { epsilon: eps } } }));
       cli(['--config', cfgPath, 'pipeline', '--telemetry', log, '--out', out]);
-      versions.push(saveBundleFromPipeline(dataDir, config, join(out, 'manifest.json')).version);
+      versions.push(Bundles.of(dataDir, config).saveFromPipeline(join(out, 'manifest.json')).version);
     }
 
     const tailScore: number[] = [];

@@ -1,11 +1,13 @@
 /**
- * What every command shares: the data directory, the effective config, and output that keeps
- * standard output for the result (one JSON object with --json) and standard error for the rest.
+ * What every command shares: the data directory, the effective settings, the wired parts from the
+ * composition root, and output that keeps standard output for the result (one JSON object with
+ * --json) and standard error for the rest.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { compileConfig, type Config } from '../core/config/index.js';
-import { readJsonFile } from '../platform/fs.js';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../core/config/index.js';
+import type { Settings } from '../core/settings.js';
+import { loadSettings, withWired, type StoreMode, type Wired } from '../app/context.js';
 
 /** Global options every command inherits. */
 export interface GlobalOptions {
@@ -27,13 +29,23 @@ export function ensureDataDir(g: GlobalOptions): string {
 }
 
 /**
- * The effective config: the file given with --config, else `<data-dir>/config.json` when present,
- * else the defaults.
+ * The effective settings: the file given with `explicit` or --config, else `<data-dir>/config.json`
+ * when present, else the defaults.
  */
+export function settingsFor(g: GlobalOptions, explicit?: string): Settings {
+  return loadSettings({ dataDir: dataDirOf(g), configPath: explicit ?? g.config });
+}
+
+/** The effective config (see `settingsFor`). */
 export function loadConfig(g: GlobalOptions, explicit?: string): Config {
-  const path = explicit ?? g.config ?? join(dataDirOf(g), 'config.json');
-  if (explicit === undefined && g.config === undefined && !existsSync(path)) return compileConfig({});
-  return compileConfig(readJsonFile(path, 'config file'), path);
+  return settingsFor(g, explicit).config;
+}
+
+/** Run `fn` with the data directory's store and services wired (and closed afterwards). */
+export async function withApp<T>(g: GlobalOptions, fn: (w: Wired) => Promise<T>, mode?: StoreMode): Promise<T> {
+  const settings = settingsFor(g);
+  const dataDir = ensureDataDir(g);
+  return withWired({ settings, dataDir, ...(mode === undefined ? {} : { mode }) }, fn);
 }
 
 /** Print the result: one JSON object on stdout with --json, else the human text on stdout. */

@@ -12,26 +12,26 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { OutcomeRequestSchema, parseDecideRequest } from '../core/api.js';
-import type { Config } from '../core/config/index.js';
+import type { Settings } from '../core/settings.js';
 import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
-import type { Store } from '../store/port.js';
-import { DecisionEngine } from '../services/decision-engine.js';
-import type { RolloutService } from '../services/rollout-service.js';
-import type { RolloutController } from '../services/rollout-controller.js';
-import type { Alerter } from '../services/alerts.js';
-import { buildSnapshot, buildStatus } from '../services/status.js';
-import { MANUAL_ACTIONS, runAction, type ManualAction } from '../services/rollout-actions.js';
+import type { Bundles } from '../services/artifacts/bundles.js';
+import { DecisionEngine } from '../services/decisions/engine.js';
+import type { RolloutService } from '../services/rollout/state.js';
+import type { RolloutController } from '../services/rollout/autopilot.js';
+import type { Alerter } from '../services/monitoring/alerts.js';
+import { buildSnapshot, buildStatus, type StatusStore } from '../services/monitoring/status.js';
+import { MANUAL_ACTIONS, runAction, type ManualAction } from '../services/rollout/manual.js';
 import { createMetrics } from './metrics.js';
 import type { DashboardSnapshot } from '../core/dashboard.js';
 
 export interface AppDeps {
-  store: Store;
+  store: StatusStore;
   rollout: RolloutService;
   engine: DecisionEngine;
   controller?: RolloutController;
   alerter?: Alerter;
-  config: Config;
-  dataDir: string;
+  settings: Settings;
+  bundles: Bundles;
   /** Admin bearer token (UMBRA_ADMIN_TOKEN or config); null disables the admin endpoints. */
   adminToken: string | null;
   now?: () => number;
@@ -54,7 +54,8 @@ function schemaError(issues: { path: PropertyKey[]; message: string }[]): UmbraE
 
 /** Build the app (not listening). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { engine, config } = deps;
+  const { engine, settings } = deps;
+  const config = settings.config;
   const now = deps.now ?? Date.now;
   const started = now();
   const app = Fastify({ logger: false, bodyLimit: 1 << 20, keepAliveTimeout: 65_000 });
@@ -101,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.get('/v1/status', async () => {
-    const s = await buildStatus({ store: deps.store, rollout: deps.rollout, config, now });
+    const s = await buildStatus({ store: deps.store, rollout: deps.rollout, settings, now });
     const lat = [...engine.stats.latencyUs].sort((a, b) => a - b);
     const q = (p: number): number | null => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null);
     return {
@@ -130,7 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const snapshot = async (): Promise<DashboardSnapshot> => {
     if (lastSnapshot && now() - lastSnapshot.at < 1000) return lastSnapshot.snap;
     const fb = Object.values(engine.stats.fallbacks).reduce((a, b) => a + b, 0);
-    const snap = await buildSnapshot({ store: deps.store, rollout: deps.rollout, config, now, uptimeS: Math.round((now() - started) / 1000), extra: { shadowScored: engine.shadow.stats.scored, shadowDropped: engine.shadow.stats.dropped + engine.shadow.stats.shed, fallbacks: fb } });
+    const snap = await buildSnapshot({ store: deps.store, rollout: deps.rollout, settings, now, uptimeS: Math.round((now() - started) / 1000), extra: { shadowScored: engine.shadow.stats.scored, shadowDropped: engine.shadow.stats.dropped + engine.shadow.stats.shed, fallbacks: fb } });
     const last = (xs: (number | null)[]): number | null => [...xs].reverse().find((x) => x !== null) ?? null;
     valueEstimates.production = last(snap.value.production);
     valueEstimates.shadow = last(snap.value.shadow);
@@ -206,8 +207,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const r = await runAction(action as ManualAction, {
         store: deps.store,
         rollout: deps.rollout,
-        config,
-        dataDir: deps.dataDir,
+        settings,
+        bundles: deps.bundles,
         actor: 'http:admin',
         ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
         ...(body.force === true ? { force: true } : {}),

@@ -4,9 +4,9 @@
  * path does no metrics bookkeeping beyond one histogram observation.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DecisionEngine } from '../services/decision-engine.js';
-import type { Store } from '../store/port.js';
-import type { RolloutService } from '../services/rollout-service.js';
+import type { DecisionEngine } from '../services/decisions/engine.js';
+import type { IngestLedger } from '../store/port.js';
+import type { RolloutService } from '../services/rollout/state.js';
 
 /** Numeric code of each rollout stage for the `umbra_rollout_stage` gauge. */
 export const STAGE_CODE: Record<string, number> = { production: 0, registered: 1, shadow: 2, canary: 3, paused: 4, rolled_back: 5, aborted: 6, rejected: 7, retired: 8 };
@@ -17,7 +17,7 @@ export interface ServerMetrics {
   httpErrors: Counter<'code'>;
 }
 
-export function createMetrics(deps: { engine: DecisionEngine; store: Store; rollout: RolloutService; valueEstimates: () => Record<string, number | null> }): ServerMetrics {
+export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedger; rollout: RolloutService; valueEstimates: () => Record<string, number | null> }): ServerMetrics {
   const registry = new Registry();
   const { engine, store, rollout } = deps;
   const decideSeconds = new Histogram({ name: 'umbra_decide_duration_seconds', help: 'Time to answer POST /v1/decide inside the server.', labelNames: ['served_by'] as const, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05], registers: [registry] });

@@ -1,7 +1,9 @@
 /**
- * The store port: everything Umbra persists, behind one interface so that the embedded SQLite
- * adapter, the in-memory adapter and a later PostgreSQL adapter are interchangeable. Every adapter
- * must pass the contract suite in `store.contract.ts`; the guarantees below are what it checks.
+ * The store port: everything Umbra persists, split by role (event writer, event reader, ingest
+ * ledger, shared state, shadow log, audit log) so that callers depend on the role they use and the
+ * embedded SQLite adapter, the in-memory adapter and a PostgreSQL adapter are interchangeable.
+ * Every adapter passes the contract suite in `contract/` (one suite per role); the guarantees
+ * below are what it checks.
  *
  * Guarantees (all adapters):
  * - **Atomicity.** `writeBatch` is one transaction: its decisions, turn facts, outcome updates,
@@ -220,18 +222,18 @@ export interface TurnQuery {
 }
 
 /**
- * The store. All methods are asynchronous so that remote adapters fit; the embedded adapters
- * complete synchronously inside. Errors are `UmbraError` with code `E_STORE` (or `E_LOCKED`).
+ * Writes of decisions, turns, outcomes, quarantine rows and checkpoints (ingestion, the decision
+ * log of the service). Errors are `UmbraError` with code `E_STORE` (or `E_LOCKED`).
  */
-export interface Store {
-  /** Adapter name (`sqlite`, `memory`, ...). */
-  readonly kind: string;
-
-  // --- ingestion ------------------------------------------------------------------------------
+export interface EventWriter {
   /** Apply a batch in one transaction (see the guarantees above). */
   writeBatch(batch: WriteBatch): Promise<WriteResult>;
   /** Drop the batches written with `hold` since the last committing batch (a writer that gives up). */
   discardHeld(): Promise<void>;
+}
+
+/** What the learner, off-policy evaluation, the canary judge and status read. */
+export interface EventReader {
   /** Decision by id. */
   getDecision(id: string): Promise<StoredDecision | undefined>;
   /** Decisions in insertion order. */
@@ -248,6 +250,12 @@ export interface Store {
   turns(q?: TurnQuery): AsyncIterable<StoredTurn>;
   /** Turns stored for a session so far (0 when unknown). */
   sessionTurns(session: string): Promise<number>;
+  /** Whole-store counts (every role's rows). */
+  counts(): Promise<StoreCounts>;
+}
+
+/** Ingestion's bookkeeping: where each source stands, and what was quarantined on the way. */
+export interface IngestLedger {
   /** Quarantine rows in insertion order. */
   quarantine(q?: { source?: string; reason?: string; afterSeq?: number; limit?: number }): AsyncIterable<StoredQuarantine>;
   /** Quarantined rows per reason code. */
@@ -256,10 +264,10 @@ export interface Store {
   getCheckpoint(source: string): Promise<Checkpoint | undefined>;
   /** Every checkpoint (to recognise a renamed file by device and inode). */
   listCheckpoints(): Promise<Checkpoint[]>;
-  /** Whole-store counts. */
-  counts(): Promise<StoreCounts>;
+}
 
-  // --- shared state (services) ----------------------------------------------------------------
+/** Shared JSON state of the services (counters, judge state, controller state). */
+export interface StateStore {
   /** A JSON state value. */
   getState(key: string): Promise<StateEntry | undefined>;
   /** Write unconditionally; returns the new version. */
@@ -269,14 +277,18 @@ export interface Store {
    * not exist). Returns the new version, or undefined when someone else wrote first.
    */
   casState(key: string, expectedVersion: number | null, value: unknown): Promise<number | undefined>;
+}
 
-  // --- shadow records (append-only, apart from production data) -------------------------------
+/** Shadow records: append-only, apart from production data. */
+export interface ShadowLog {
   /** Append shadow records; returns their sequence numbers. */
   appendShadow(records: readonly ShadowRecord[]): Promise<number[]>;
   /** Shadow records of a candidate, in insertion order. */
   shadowByCandidate(candidate: string, q?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredShadow>;
+}
 
-  // --- audit (append-only) --------------------------------------------------------------------
+/** The audit log: append-only rows, each appended at an expected sequence number. */
+export interface AuditLog {
   /**
    * Append an audit row. With `expectSeq`, the row must get exactly that sequence number (the
    * caller read the last row to chain its hash); otherwise nothing is written and E_LOCKED is thrown.
@@ -286,7 +298,19 @@ export interface Store {
   audit(q?: { afterSeq?: number; limit?: number }): AsyncIterable<AuditRow>;
   /** The last audit row. */
   lastAudit(): Promise<AuditRow | undefined>;
+}
 
+/** The rollout's persistence: its audit log and the shared state beside it. */
+export type RolloutStore = AuditLog & StateStore;
+
+/**
+ * The whole store: every role, as one adapter serves them. All methods are asynchronous so that
+ * remote adapters fit; the embedded adapters complete synchronously inside. Callers depend on the
+ * roles they use, not on this; only the composition root (src/app) opens and closes a Store.
+ */
+export interface Store extends EventWriter, EventReader, IngestLedger, StateStore, ShadowLog, AuditLog {
+  /** Adapter name (`sqlite`, `memory`, ...). */
+  readonly kind: string;
   /** Release resources; further calls fail. */
   close(): Promise<void>;
 }

@@ -7,24 +7,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from './shared-data.js';
-import type { RunningServer, ServeOptions } from '../../src/server/run.js';
+import type { RunningServer, ServeOptions } from '../../src/app/serve.js';
 import type { ConfigInput } from '../../src/core/config/index.js';
 
 const dist = (p: string): string => pathToFileURL(join(projectRoot, 'dist', 'src', p)).href;
 
 /** The compiled modules (workers need compiled JS). */
-export const serverModule = (await import(dist('server/run.js'))) as typeof import('../../src/server/run.js');
-export const bundlesModule = (await import(dist('services/bundles.js'))) as typeof import('../../src/services/bundles.js');
+export const serverModule = (await import(dist('app/serve.js'))) as typeof import('../../src/app/serve.js');
+export const bundlesModule = (await import(dist('services/artifacts/bundles.js'))) as typeof import('../../src/services/artifacts/bundles.js');
 export const configModule = (await import(dist('core/config/index.js'))) as typeof import('../../src/core/config/index.js');
+export const settingsModule = (await import(dist('core/settings.js'))) as typeof import('../../src/core/settings.js');
 
 export const faultLoaderUrl = pathToFileURL(join(projectRoot, 'test', 'fixtures', 'fault-loader.mjs')).href;
 
 /** Start a server on 127.0.0.1:0 in a fresh data directory. */
-export async function startTestServer(cfg: ConfigInput = {}, o: Partial<ServeOptions> = {}): Promise<RunningServer & { dataDir: string }> {
+export async function startTestServer(cfg: ConfigInput = {}, o: Partial<ServeOptions> = {}): Promise<RunningServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'umbra-srv-'));
-  const config = configModule.compileConfig(cfg);
-  const s = await serverModule.startServer({ config, dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, ...o });
-  return Object.assign(s, { dataDir });
+  const settings = settingsModule.settingsOf(cfg);
+  const s = await serverModule.startServer({ settings, dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, ...o });
+  return s;
 }
 
 /** Make a bundle whose route policy behaves as `behaviour` (see test/fixtures/fault-loader.mjs). */
@@ -33,7 +34,7 @@ export function faultBundle(dataDir: string, cfg: ConfigInput, behaviour: string
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${behaviour.replace(':', '_')}.json`);
   writeFileSync(file, JSON.stringify({ fixture: behaviour }));
-  return bundlesModule.saveBundle(dataDir, configModule.compileConfig(cfg), { route: file }).version;
+  return bundlesModule.Bundles.of(dataDir, configModule.compileConfig(cfg)).save({ route: file }).version;
 }
 
 /** POST JSON and parse the answer. */

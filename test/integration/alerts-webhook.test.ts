@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Alerter } from '../../src/services/alerts.js';
+import { Alerter } from '../../src/services/monitoring/alerts.js';
 import { AlertsConfigSchema } from '../../src/core/config/alerts.js';
 
 const servers: ReturnType<typeof createServer>[] = [];

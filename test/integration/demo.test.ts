@@ -9,10 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileConfig } from '../../src/core/config/index.js';
-import { openDataStore } from '../../src/store/index.js';
-import { RolloutService } from '../../src/services/rollout-service.js';
-import { parseServedTag } from '../../src/services/rollout-controller.js';
+import { loadSettings, wire } from '../../src/app/context.js';
+import { parseServedTag } from '../../src/services/rollout/served-tag.js';
 import { CLI, umbra } from '../helpers/cli.js';
 
 function runDemo(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -49,10 +47,11 @@ describe('umbra demo --quick', () => {
     expect(existsSync(boot)).toBe(true);
     expect(readFileSync(boot, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThan(1000);
 
-    const config = compileConfig(JSON.parse(readFileSync(join(dataDir, 'config.json'), 'utf8')));
-    const store = openDataStore(dataDir, config);
+    const settings = loadSettings({ dataDir });
+    const config = settings.config;
+    const w = wire({ settings, dataDir });
+    const { store, rollout } = w;
     try {
-      const rollout = new RolloutService(store, { config });
       expect((await rollout.verify()).ok).toBe(true);
       const hist = await rollout.history();
       const good = summary.candidate.version;
@@ -88,7 +87,7 @@ describe('umbra demo --quick', () => {
       expect(control).toBeGreaterThanOrEqual(config.rollout.canary_min_decisions_per_slice);
       expect(production).toBeGreaterThan(0);
     } finally {
-      await store.close();
+      await w.close();
     }
   }, 150_000);
 });

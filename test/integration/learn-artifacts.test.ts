@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileConfig } from '../../src/core/config/index.js';
+import { settingsOf } from '../../src/core/settings.js';
 import { featureDefinition, featureHash } from '../../src/core/features/index.js';
 import { compileReward } from '../../src/core/reward.js';
-import { loadPolicy, loadPolicyArtifact, writePolicyArtifact } from '../../src/services/artifacts.js';
-import { type Episode, trainPoint } from '../../src/services/trainer.js';
+import { loadPolicy, loadPolicyArtifact, writePolicyArtifact } from '../../src/services/artifacts/artifacts.js';
+import { type Episode, trainPoint } from '../../src/services/learning/trainer.js';
 import { expandText } from '../../src/core/text.js';
 import { worldEvents } from './learn-world.js';
 
@@ -18,7 +18,7 @@ function episodes(n: number): Episode[] {
 }
 
 describe('policy artifacts on disk', () => {
-  const config = compileConfig({});
+  const config = settingsOf({});
   const trained = trainPoint('route', episodes(400), config);
   const dir = mkdtempSync(join(tmpdir(), 'umbra-artifacts-'));
 
@@ -28,7 +28,7 @@ describe('policy artifacts on disk', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     // Writing the same artifact again gives the same name (content addressing).
     expect(writePolicyArtifact(dir, trained.artifact).file).toBe(file);
-    const loaded = loadPolicyArtifact(path, { featureHash: featureHash(featureDefinition(config.features)), rewardHash: compileReward(config.reward).hash });
+    const loaded = loadPolicyArtifact(path, { featureHash: featureHash(featureDefinition(config.config.features)), rewardHash: compileReward(config.config.reward).hash });
     expect(loaded.version).toBe(file.replace(/\.json$/, ''));
     expect(loaded.artifact).toMatchObject({ point: 'route', kind: 'linucb', window: { n: trained.metrics.n }, seeds: { decision: 7, training: 42 } });
     for (const e of episodes(60).slice(40)) {
@@ -39,7 +39,7 @@ describe('policy artifacts on disk', () => {
 
   it('refuse a different feature map or reward by name, a malformed file, and a missing one', () => {
     const { path } = writePolicyArtifact(dir, trained.artifact);
-    const other = compileConfig({ features: { dim: 128 }, reward: { preset: 'speed' } });
+    const other = settingsOf({ features: { dim: 128 }, reward: { preset: 'speed' } });
     const expectCode = (f: () => unknown, code: string, text?: string): void => {
       try {
         f();
@@ -49,8 +49,8 @@ describe('policy artifacts on disk', () => {
         if (text !== undefined) expect((e as Error).message).toContain(text);
       }
     };
-    expectCode(() => loadPolicyArtifact(path, { featureHash: featureHash(featureDefinition(other.features)) }), 'E_ARTIFACT_MISMATCH', 'feature-map hash');
-    expectCode(() => loadPolicyArtifact(path, { rewardHash: compileReward(other.reward).hash }), 'E_ARTIFACT_MISMATCH', 'reward hash');
+    expectCode(() => loadPolicyArtifact(path, { featureHash: featureHash(featureDefinition(other.config.features)) }), 'E_ARTIFACT_MISMATCH', 'feature-map hash');
+    expectCode(() => loadPolicyArtifact(path, { rewardHash: compileReward(other.config.reward).hash }), 'E_ARTIFACT_MISMATCH', 'reward hash');
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, readFileSync(path, 'utf8').slice(0, 500));
     expectCode(() => loadPolicyArtifact(broken), 'E_ARTIFACT_INVALID');

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_EXCLUDED_KEYS } from '../../src/core/config/features.js';
-import { loadPolicyArtifact } from '../../src/services/artifacts.js';
+import { loadPolicyArtifact } from '../../src/services/artifacts/artifacts.js';
 import { umbraJson } from '../helpers/cli.js';
 import { hasSharedData } from '../helpers/shared-data.js';
 import { projectRoot } from '../helpers/shared-data.js';

@@ -10,7 +10,7 @@ import { PolicySettingsSchema } from '../../src/core/config/policies.js';
 import { FeatureMap, featureDefinition } from '../../src/core/features/index.js';
 import { buildArtifact, createPolicy } from '../../src/core/policies/index.js';
 import { Rng } from '../../src/core/rng.js';
-import { writePolicyArtifact } from '../../src/services/artifacts.js';
+import { writePolicyArtifact } from '../../src/services/artifacts/artifacts.js';
 import { umbra, umbraJson } from '../helpers/cli.js';
 
 const ACTIONS = ['micro', 'planner', 'deep'];

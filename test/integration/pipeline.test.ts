@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPolicyArtifact } from '../../src/services/artifacts.js';
+import { loadPolicyArtifact } from '../../src/services/artifacts/artifacts.js';
 import { umbra, umbraJson } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/shared-data.js';
 import { kindOfText, successProb, worldEvents } from './learn-world.js';

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../helpers/shared-data.js';
-import type { PolicyHost as PolicyHostT } from '../../src/services/policy-host.js';
+import type { PolicyHost as PolicyHostT } from '../../src/services/policy-host/host.js';
 
 // The host spawns a worker from compiled JS, so the test uses the build.
-const { PolicyHost } = (await import(pathToFileURL(join(projectRoot, 'dist', 'src', 'services', 'policy-host.js')).href)) as typeof import('../../src/services/policy-host.js');
+const { PolicyHost } = (await import(pathToFileURL(join(projectRoot, 'dist', 'src', 'services', 'policy-host', 'host.js')).href)) as typeof import('../../src/services/policy-host/host.js');
 const loaderUrl = pathToFileURL(join(projectRoot, 'test', 'fixtures', 'fault-loader.mjs')).href;
 const req = { id: 'r1', context: { lang: 'sv' }, actions: ['micro', 'planner', 'deep'], baseline: 'micro' };
 

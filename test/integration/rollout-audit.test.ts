@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/run.js';
+import type { RunningServer } from '../../src/app/serve.js';
 import { umbra } from '../helpers/cli.js';
 import { faultBundle, faultLoaderUrl, post, startTestServer } from '../helpers/server.js';
 

@@ -8,10 +8,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runSimulate } from '../../src/cli/commands/simulate.js';
+import { runSimulate } from '../../src/services/jobs/simulate.js';
 import type { ConfigInput } from '../../src/core/config/index.js';
 import type { ScenarioName } from '../../src/core/sim/index.js';
-import type { RunningServer } from '../../src/server/run.js';
+import type { RunningServer } from '../../src/app/serve.js';
 import { umbra } from '../helpers/cli.js';
 import { bundlesModule, configModule, startTestServer } from '../helpers/server.js';
 
@@ -58,7 +58,7 @@ beforeAll(() => {
 async function runScenario(scenario: ScenarioName, seed: number): Promise<{ s: Server; drifts: { n: number }[] }> {
   server = await startTestServer(CFG, { checkIntervalMs: 250 });
   const s = server;
-  const v = bundlesModule.saveBundleFromPipeline(s.dataDir, configModule.compileConfig(CFG), manifest).version;
+  const v = bundlesModule.Bundles.of(s.dataDir, configModule.compileConfig(CFG)).saveFromPipeline(manifest).version;
   for (const cmd of [{ type: 'register', id: v }, { type: 'start_shadow', gates: pass }, { type: 'promote', gates: pass }, { type: 'promote', gates: pass }] as const) await s.rollout.apply({ ...cmd, actor: 'test' });
   await s.engine.refresh();
   expect((await s.rollout.state()).champion).toBe(v);

@@ -7,8 +7,8 @@
 import { Agent, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/core/config/index.js';
-import type { RunningServer } from '../../src/server/run.js';
-import { configModule, faultBundle, faultLoaderUrl, post, serverModule, startTestServer } from '../helpers/server.js';
+import type { RunningServer } from '../../src/app/serve.js';
+import { settingsModule, faultBundle, faultLoaderUrl, post, serverModule, startTestServer } from '../helpers/server.js';
 
 type Server = RunningServer & { dataDir: string };
 const pass = { passed: true, summary: 'test gates' };
@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 async function start(dataDir?: string): Promise<Server> {
-  const s = dataDir === undefined ? await startTestServer(CFG, { loaderUrl: faultLoaderUrl }) : Object.assign(await serverModule.startServer({ config: configModule.compileConfig(CFG), dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, loaderUrl: faultLoaderUrl }), { dataDir });
+  const s = dataDir === undefined ? await startTestServer(CFG, { loaderUrl: faultLoaderUrl }) : Object.assign(await serverModule.startServer({ settings: settingsModule.settingsOf(CFG), dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, loaderUrl: faultLoaderUrl }), { dataDir });
   servers.push(s);
   return s;
 }

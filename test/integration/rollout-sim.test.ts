@@ -9,11 +9,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runSimulate } from '../../src/cli/commands/simulate.js';
+import { runSimulate } from '../../src/services/jobs/simulate.js';
 import { assignSlice } from '../../src/core/rollout/bucketing.js';
 import type { FetchLike } from '../../src/client/index.js';
 import type { ConfigInput } from '../../src/core/config/index.js';
-import type { RunningServer } from '../../src/server/run.js';
+import type { RunningServer } from '../../src/app/serve.js';
 import { umbra } from '../helpers/cli.js';
 import { bundlesModule, configModule, faultBundle, faultLoaderUrl, post, startTestServer } from '../helpers/server.js';
 
@@ -96,7 +96,7 @@ describe('automatic rollout with the simulator', () => {
   it('a learned candidate goes shadow → canary → production on its own', async () => {
     server = await startTestServer(FAST, { checkIntervalMs: 300 });
     const s = server;
-    const v = bundlesModule.saveBundleFromPipeline(s.dataDir, configModule.compileConfig(FAST), pipelineManifest).version;
+    const v = bundlesModule.Bundles.of(s.dataDir, configModule.compileConfig(FAST)).saveFromPipeline(pipelineManifest).version;
     await s.rollout.apply({ type: 'register', id: v, actor: 'test' });
     await s.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'test' });
     await s.engine.refresh();

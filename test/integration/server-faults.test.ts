@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { faultBundle, faultLoaderUrl, post, startTestServer } from '../helpers/server.js';
-import type { RunningServer } from '../../src/server/run.js';
+import type { RunningServer } from '../../src/app/serve.js';
 
 const pass = { passed: true, summary: 'test gates' };
 const actions = ['micro', 'planner', 'deep'];

@@ -13,10 +13,10 @@ import { faultBundle, faultLoaderUrl } from '../helpers/server.js';
 import { umbra } from '../helpers/cli.js';
 
 const dist = (p: string): string => pathToFileURL(join(projectRoot, 'dist', 'src', p)).href;
-const { ShadowController, readControllerState } = (await import(dist('services/shadow-controller.js'))) as typeof import('../../src/services/shadow-controller.js');
-const { compileConfig } = (await import(dist('core/config/index.js'))) as typeof import('../../src/core/config/index.js');
-const { openDataStore } = (await import(dist('store/index.js'))) as typeof import('../../src/store/index.js');
-const { RolloutService } = (await import(dist('services/rollout-service.js'))) as typeof import('../../src/services/rollout-service.js');
+const { readControllerState } = (await import(dist('services/shadow/controller.js'))) as typeof import('../../src/services/shadow/controller.js');
+const { runShadowController } = (await import(dist('app/shadow.js'))) as typeof import('../../src/app/shadow.js');
+const { wire } = (await import(dist('app/context.js'))) as typeof import('../../src/app/context.js');
+const { settingsOf } = (await import(dist('core/settings.js'))) as typeof import('../../src/core/settings.js');
 
 const pass = { passed: true, summary: 'test' };
 
@@ -26,20 +26,19 @@ describe.each(['throw', 'hang'])('shadow candidate that does %s', (behaviour) =>
     const dataDir = join(dir, 'data');
     const live = join(dir, 'live.jsonl');
     expect(umbra(['bootstrap', '--episodes', '800', '--seed', '9', '--end', '2026-01-01T00:00:00Z', '--out', live]).status).toBe(0);
-    const config = compileConfig({ shadow_mode: { time_budget_ms: 20 }, training: { min_episodes: 100000 } });
+    const settings = settingsOf({ shadow_mode: { time_budget_ms: 20 }, training: { min_episodes: 100000 } });
     // the failing candidate is in shadow before the controller starts
     const version = faultBundle(dataDir, {}, behaviour);
     {
-      const store = openDataStore(dataDir, config);
-      const r = new RolloutService(store, { config });
-      await r.apply({ type: 'register', id: version, actor: 'test' });
-      await r.apply({ type: 'start_shadow', gates: pass, actor: 'test' });
-      await store.close();
+      const w = wire({ settings, dataDir });
+      await w.rollout.apply({ type: 'register', id: version, actor: 'test' });
+      await w.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'test' });
+      await w.close();
     }
-    const ctl = new ShadowController({ dataDir, config, telemetry: live, loaderUrl: faultLoaderUrl, minEpisodes: 100000, intervalHours: 1000, tickMs: 100 });
     const ac = new AbortController();
-    const running = ctl.run(ac.signal);
-    const store = openDataStore(dataDir, config);
+    const running = runShadowController({ settings, dataDir, telemetry: live, loaderUrl: faultLoaderUrl, minEpisodes: 100000, intervalHours: 1000, tickMs: 100 }, ac.signal);
+    const reader = wire({ settings, dataDir });
+    const store = reader.store;
     try {
       let st = await readControllerState(store);
       for (let i = 0; i < 600 && !((st?.shadow.errors ?? 0) + (st?.shadow.timeouts ?? 0) + (st?.shadow.shed ?? 0) >= 800 && st?.ingest.bytesDone === st?.ingest.bytesTotal && (st?.ingest.bytesTotal ?? 0) > 0); i++) {
@@ -63,7 +62,7 @@ describe.each(['throw', 'hang'])('shadow candidate that does %s', (behaviour) =>
     } finally {
       ac.abort();
       await running;
-      await store.close();
+      await reader.close();
     }
     // the failure is visible from another process too
     const status = JSON.parse(umbra(['--data-dir', dataDir, 'shadow', 'status', '--json']).stdout) as { shadowErrors: number; shadowTimeouts: number; running: boolean };

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSimulate } from '../../src/cli/commands/simulate.js';
+import { runSimulate } from '../../src/services/jobs/simulate.js';
 import { CLI } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'umbra-simulate-'));

@@ -1,7 +1,5 @@
 /** `umbra config check FILE` and `umbra config print`: validate a config, show the effective one. */
 import { Command } from '@commander-js/extra-typings';
-import { compileConfig } from '../../core/config/index.js';
-import { readJsonFile } from '../../platform/fs.js';
 import { emit, loadConfig } from '../context.js';
 import { globalsOf } from '../run.js';
 
@@ -13,7 +11,7 @@ export function registerConfig(program: Command): void {
     .argument('<file>', 'config file (JSON)')
     .action((file, _opts, cmd) => {
       const g = globalsOf(cmd);
-      compileConfig(readJsonFile(file, 'config file'), file);
+      loadConfig(g, file);
       emit(g, { ok: true, file }, () => `${file}: valid`);
     });
   config

@@ -1,15 +1,15 @@
 /**
  * `umbra demo`: one command that shows a newcomer the whole seed strategy on this machine
- * (src/services/demo.ts does the work; this shell chooses the directory, prints and waits).
+ * (src/app/demo.ts does the work; this shell chooses the directory, prints and waits).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { kpiTable, runDemo, type DemoSummary } from '../../services/demo.js';
+import { kpiTable, runDemo, type DemoSummary } from '../../app/demo.js';
 import { emit, note } from '../context.js';
 import { globalsOf } from '../run.js';
-import { parseIntFlag, parseNumberFlag } from './bootstrap.js';
+import { parseIntFlag, parseNumberFlag } from '../flags.js';
 
 function closing(s: DemoSummary): string {
   const lines = [

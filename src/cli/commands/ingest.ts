@@ -5,10 +5,8 @@
  */
 import type { Command } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
-import { ErrorCode, UmbraError } from '../../core/errors.js';
-import { ingest, summaryOf, type IngestCounts, type IngestProgress } from '../../ingest/ingest.js';
-import { openThreadedDataStore, storePath } from '../../store/index.js';
-import { emit, ensureDataDir, interactive, loadConfig, note } from '../context.js';
+import { ingestFiles, summaryOf, type IngestCounts, type IngestProgress } from '../../app/ingest.js';
+import { emit, ensureDataDir, interactive, note, settingsFor } from '../context.js';
 import { globalsOf } from '../run.js';
 
 /** Files smaller than this get no progress bar (it would only flicker). */
@@ -42,9 +40,8 @@ export function registerIngest(program: Command): void {
     .option('--follow', 'keep reading new lines and files until interrupted (SIGINT/SIGTERM)')
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
-      const config = loadConfig(g);
+      const settings = settingsFor(g);
       const dataDir = ensureDataDir(g);
-      const store = openThreadedDataStore(dataDir, config);
       const ac = new AbortController();
       const stop = (): void => ac.abort();
       process.once('SIGINT', stop);
@@ -59,29 +56,13 @@ export function registerIngest(program: Command): void {
         bar.setTotal(Math.ceil(p.bytesTotal / 1048576));
         bar.update(Math.floor(p.bytesDone / 1048576));
       };
-      let counts: IngestCounts;
       try {
-        counts = await ingest({
-          store,
-          path: opts.telemetry,
-          config,
-          follow: opts.follow === true,
-          signal: ac.signal,
-          onProgress,
-          onNote: (m) => {
-            if (!g.json) note(m);
-          },
-        });
-      } catch (e) {
-        const sysCode = (e as { code?: unknown }).code;
-        if (e instanceof UmbraError || typeof sysCode !== 'string' || !/^E[A-Z]+$/.test(sysCode)) throw e;
-        throw new UmbraError(ErrorCode.INPUT_UNREADABLE, `cannot read ${opts.telemetry}: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+        const { counts, store } = await ingestFiles({ settings, dataDir, path: opts.telemetry, follow: opts.follow === true, signal: ac.signal, onProgress, onNote: (m) => void (g.json ? undefined : note(m)) });
+        emit(g, summaryOf(counts), () => table(counts, store));
       } finally {
         bar?.stop();
         process.removeListener('SIGINT', stop);
         process.removeListener('SIGTERM', stop);
-        await store.close();
       }
-      emit(g, summaryOf(counts), () => table(counts, storePath(dataDir, config)));
     });
 }

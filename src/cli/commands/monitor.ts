@@ -5,14 +5,13 @@
  * --once) it prints plain blocks; with --json it prints the dashboard snapshot.
  */
 import type { Command } from '@commander-js/extra-typings';
-import { emit, ensureDataDir, loadConfig } from '../context.js';
+import type { Wired } from '../../app/context.js';
+import { emit, withApp } from '../context.js';
 import { globalsOf } from '../run.js';
-import { openDataStore } from '../../store/index.js';
-import { RolloutService } from '../../services/rollout-service.js';
-import { buildSnapshot } from '../../services/status.js';
-import { readShadowStats, StateKey } from '../../services/rollout-controller.js';
+import { buildSnapshot } from '../../services/monitoring/status.js';
+import { readShadowStats } from '../../services/shadow/stats.js';
+import { StateKey } from '../../services/state-keys.js';
 import type { DashboardSnapshot } from '../../core/dashboard.js';
-import type { Store } from '../../store/port.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 
 const pctOf = (x: number | null): string => (x === null ? '   n/a' : `${(100 * x).toFixed(1).padStart(5)} %`);
@@ -68,8 +67,8 @@ export function renderMonitor(s: DashboardSnapshot, extra: { shadowMode: boolean
   return L.join('\n');
 }
 
-async function frame(store: Store, rollout: RolloutService, config: ReturnType<typeof loadConfig>, shadowMode: boolean): Promise<{ snap: DashboardSnapshot; text: string }> {
-  const snap = await buildSnapshot({ store, rollout, config });
+async function frame({ store, rollout, settings }: Wired, shadowMode: boolean): Promise<{ snap: DashboardSnapshot; text: string }> {
+  const snap = await buildSnapshot({ store, rollout, settings });
   const stats = await readShadowStats(store);
   const cand = snap.status.candidate;
   const gates = (await store.getState(StateKey.SHADOW_GATES))?.value as { version: string; report: { summary: string } } | undefined;
@@ -87,14 +86,10 @@ export function registerMonitor(program: Command): void {
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
       if (!(opts.interval > 0)) throw new UmbraError(ErrorCode.USAGE, '--interval must be a positive number of seconds');
-      const dataDir = ensureDataDir(g);
-      const config = loadConfig(g);
-      const store = openDataStore(dataDir, config);
-      const rollout = new RolloutService(store, { config });
-      try {
+      await withApp(g, async (w) => {
         const tty = process.stdout.isTTY === true && !g.json;
         for (;;) {
-          const { snap, text } = await frame(store, rollout, config, opts.shadowMode === true);
+          const { snap, text } = await frame(w, opts.shadowMode === true);
           if (g.json) emit(g, snap, () => text);
           else if (tty && !opts.once) process.stdout.write(`\x1b[H\x1b[2J${text}\n`);
           else process.stdout.write(`${text}\n\n`);
@@ -108,8 +103,6 @@ export function registerMonitor(program: Command): void {
           process.removeListener('SIGINT', onSig);
           if (stop) return;
         }
-      } finally {
-        await store.close();
-      }
+      });
     });
 }

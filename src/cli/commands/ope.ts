@@ -1,74 +1,17 @@
 /**
  * `umbra ope`: off-policy estimates of a target policy on a logged file, with intervals and the
- * diagnostics that say how far to trust them. The log is read by the ingestion code path (any
- * telemetry shape Umbra knows, or the canonical decision log); the target is a learned policy
- * artifact (`--policy`) or one `{id, probs}` line per logged event (`--target`). DM and DR use a
- * ridge reward model cross-fitted on the log's own features (the shared feature map).
+ * diagnostics that say how far to trust them. Parses the flags, runs the evaluation job
+ * (src/services/jobs/ope.ts) and prints the report.
  */
 import { Option, type Command } from '@commander-js/extra-typings';
 import type { Config } from '../../core/config/index.js';
 import { OPE_ESTIMATOR_NAMES } from '../../core/config/ope.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
-import { PROB_SUM_TOLERANCE, TargetProbsSchema, type DecisionEvent } from '../../core/events.js';
-import { FeatureMap, featureDefinition } from '../../core/features/index.js';
-import {
-  evaluateGates,
-  evaluateLog,
-  type EstimatorName,
-  type GateReport,
-  type LogEvaluation,
-  type OpeEstimate,
-  type OpeReport,
-  type TargetDistribution,
-} from '../../core/ope/index.js';
-import { loadLog } from '../../ingest/load.js';
-import { loadPolicyArtifact } from '../../services/artifacts.js';
-import { readRecords } from '../../platform/fs.js';
-import { emit, loadConfig, note, type GlobalOptions } from '../context.js';
+import type { OfflineGateReport } from '../../core/gates/index.js';
+import type { EstimatorName, OpeEstimate, OpeReport } from '../../core/ope/index.js';
+import { runOpe } from '../../services/jobs/ope.js';
+import { emit, note, settingsFor, type GlobalOptions } from '../context.js';
 import { globalsOf } from '../run.js';
-
-/** One logged decision as the evaluation sees it. */
-interface LoggedDecision {
-  event: DecisionEvent;
-  reward: number;
-  defaulted: boolean;
-  success: boolean | undefined;
-}
-
-/** The log read through the ingestion path (the only reader of `--log`). */
-async function readLog(path: string, cfg: Config, point: string | undefined): Promise<{ decisions: LoggedDecision[]; quarantined: number; duplicates: number; points: string[] }> {
-  const loaded = await loadLog(path, { config: cfg });
-  const points = [...new Set(loaded.episodes.map((e) => e.event.point))].sort();
-  const episodes = point === undefined ? loaded.episodes : loaded.episodesFor(point);
-  const decisions = episodes.map((e) => ({ event: e.event, reward: e.reward, defaulted: e.defaulted, success: e.event.outcome?.success }));
-  return { decisions, quarantined: loaded.counts.quarantined.total, duplicates: loaded.counts.duplicates, points };
-}
-
-/** Target distributions by event id from a `{id, probs}` JSONL file; bad lines are errors (it is the user's own file). */
-async function readTargets(path: string): Promise<Map<string, TargetDistribution>> {
-  const out = new Map<string, TargetDistribution>();
-  for await (const rec of readRecords(path)) {
-    if (rec.error !== undefined) throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not JSON: ${rec.error}`, { line: rec.line });
-    const r = TargetProbsSchema.safeParse(rec.value);
-    if (!r.success) {
-      const i = r.error.issues[0];
-      const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
-      throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not a target line {id, probs}: ${where}${i?.message ?? 'invalid'}`, { line: rec.line });
-    }
-    const sum = Object.values(r.data.probs).reduce((a, b) => a + b, 0);
-    if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) {
-      throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line}: probs of "${r.data.id}" sum to ${sum}, not 1`, { line: rec.line, id: r.data.id });
-    }
-    out.set(r.data.id, r.data.probs);
-  }
-  return out;
-}
-
-/** The featurisation behind the reward model: the shared feature map, fitted on the log's contexts. */
-function featuresOf(events: readonly DecisionEvent[], cfg: Config): Float64Array[] {
-  const map = FeatureMap.fit(featureDefinition(cfg.features), events.map((e) => e.context));
-  return events.map((e) => map.featurize(e.context));
-}
 
 function parseEstimators(list: string | undefined, cfg: Config): EstimatorName[] {
   if (list === undefined) return [...cfg.ope.estimators];
@@ -98,7 +41,7 @@ function estimateRow(name: string, e: OpeEstimate, note: string): string {
 }
 
 /** The readable report (standard output without --json). */
-function humanReport(r: OpeReport, ctx: { log: string; target: string; skipped: Record<string, number>; success?: OpeReport; gates?: GateReport }): string {
+function humanReport(r: OpeReport, ctx: { log: string; target: string; skipped: Record<string, number>; success?: OpeReport; gates?: OfflineGateReport }): string {
   const lines: string[] = [];
   const level = `${Math.round(r.confidence * 100)} %`;
   lines.push(`umbra ope — ${r.n} events from ${ctx.log}, target ${ctx.target}; ${level} intervals`);
@@ -166,10 +109,9 @@ export function registerOpe(program: Command): void {
     .addOption(new Option('--no-model', 'skip the reward model (DM, DR and Switch-DR are then not computed)'))
     .action(async (opts, cmd) => {
       const g: GlobalOptions = globalsOf(cmd);
-      if ((opts.policy === undefined) === (opts.target === undefined)) {
-        throw new UmbraError(ErrorCode.USAGE, 'give exactly one of --policy FILE or --target FILE');
-      }
-      const cfg = loadConfig(g);
+      if ((opts.policy === undefined) === (opts.target === undefined)) throw new UmbraError(ErrorCode.USAGE, 'give exactly one of --policy FILE or --target FILE');
+      const settings = settingsFor(g);
+      const cfg = settings.config;
       const estimators = parseEstimators(opts.estimators, cfg);
       const seed = num('--seed', opts.seed, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer') ?? cfg.ope.seed;
       const bootstrap = num('--bootstrap', opts.bootstrap, (x) => Number.isInteger(x) && x >= 0 && x <= 100_000, 'an integer 0 … 100000') ?? cfg.ope.bootstrap;
@@ -178,106 +120,25 @@ export function registerOpe(program: Command): void {
       const confidence = num('--confidence', opts.confidence, (x) => x > 0.5 && x < 1, 'in (0.5, 1)') ?? cfg.promotion_criteria.confidence;
       const newEpisodes = num('--new-episodes', opts.newEpisodes, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
 
-      const loaded = opts.policy === undefined ? undefined : loadPolicyArtifact(opts.policy);
-      const point = opts.point ?? loaded?.policy.point;
-      const log = await readLog(opts.log, cfg, point);
-      if (point === undefined && log.points.length > 1) note(`the log holds decision points ${log.points.join(', ')}; evaluating all of them (choose one with --point)`);
-      const skipped: Record<string, number> = { quarantined: log.quarantined, duplicates: log.duplicates, noTarget: 0, badTarget: 0 };
-
-      // Join the target with the log.
-      let decisions = log.decisions;
-      let targets: TargetDistribution[];
-      let targetName: string;
-      if (loaded !== undefined) {
-        const p = loaded.policy;
-        targetName = loaded.version;
-        targets = decisions.map((d) => {
-          const b = d.event.baseline;
-          const probs = p.probs(d.event.context, d.event.actions, b);
-          return Object.fromEntries(d.event.actions.map((a, i) => [a, probs[i] ?? 0]));
-        });
-      } else {
-        const byId = await readTargets(opts.target!);
-        targetName = opts.target!;
-        const missing = decisions.filter((d) => !byId.has(d.event.id));
-        const skip = opts.allowMissing === true || cfg.ope.missing_target === 'skip';
-        if (missing.length > 0 && !skip) {
-          const ex = missing.slice(0, 5).map((d) => d.event.id);
-          throw new UmbraError(
-            ErrorCode.SCHEMA,
-            `${missing.length} of ${decisions.length} logged events have no line in ${opts.target} (e.g. ${ex.join(', ')}); ` +
-              'an estimate on a subset may be biased: give every event a target, or pass --allow-missing to skip and count them',
-            { missing: missing.length, examples: ex },
-          );
-        }
-        skipped.noTarget = missing.length;
-        decisions = decisions.filter((d) => byId.has(d.event.id));
-        const ok: LoggedDecision[] = [];
-        targets = [];
-        for (const d of decisions) {
-          const t = byId.get(d.event.id)!;
-          const foreign = Object.keys(t).filter((a) => !d.event.actions.includes(a) && (t[a] ?? 0) > 0);
-          if (foreign.length > 0) {
-            if (!skip) throw new UmbraError(ErrorCode.SCHEMA, `target of "${d.event.id}" gives probability to ${foreign.join(', ')}, not among the event's actions ${d.event.actions.join(', ')}`);
-            skipped.badTarget = (skipped.badTarget ?? 0) + 1;
-            continue;
-          }
-          ok.push(d);
-          targets.push(Object.fromEntries(Object.entries(t).filter(([a]) => d.event.actions.includes(a))));
-        }
-        decisions = ok;
-      }
-      if (decisions.length === 0) throw new UmbraError(ErrorCode.NO_DATA, `no logged events to evaluate in ${opts.log}${point !== undefined ? ` (point ${point})` : ''}`);
-
-      const events = decisions.map((d) => d.event);
-      const input = {
-        events,
-        rewards: decisions.map((d) => d.reward),
-        defaulted: decisions.map((d) => d.defaulted),
-        success: decisions.map((d) => d.success),
-        targets,
-        ...(opts.model === false ? {} : { features: featuresOf(events, cfg) }),
-      };
-      const evaluation: LogEvaluation = evaluateLog(input, {
+      const { result, evaluation, gates, skipped, targetName } = await runOpe({
+        settings,
+        log: opts.log,
+        policy: opts.policy,
+        target: opts.target,
+        point: opts.point,
+        allowMissing: opts.allowMissing,
+        model: opts.model,
+        gates: opts.gates,
+        newEpisodes,
         estimators,
+        seed,
+        bootstrap,
         clip,
         switchTau,
         confidence,
-        bootstrap,
-        seed,
-        minEss: cfg.ope.min_ess_warn,
-        maxTailIndex: cfg.ope.max_tail_index,
-        supportWarn: cfg.ope.support_warn,
-        folds: cfg.ope.model_folds,
-        lambda: cfg.ope.model_lambda,
+        note,
       });
       const r = evaluation.report;
-      const gates =
-        opts.gates === true
-          ? evaluateGates(
-              { candidate: r, ...(evaluation.success !== undefined ? { candidateSuccess: evaluation.success } : {}), newEpisodes: newEpisodes ?? r.n },
-              { ...cfg.promotion_criteria, confidence },
-              { interval: cfg.ope.gate_interval },
-            )
-          : undefined;
-      const result = {
-        n: r.n,
-        log: { path: opts.log, events: log.decisions.length, skipped },
-        target: targetName,
-        ...(point !== undefined ? { point } : {}),
-        confidence: r.confidence,
-        estimates: r.estimates,
-        logging: r.logging,
-        diagnostics: r.diagnostics,
-        identification: r.identification,
-        warnings: r.warnings,
-        invalid: r.invalid,
-        settings: { ...r.settings, model: opts.model !== false, folds: cfg.ope.model_folds, lambda: cfg.ope.model_lambda },
-        ...(evaluation.success !== undefined
-          ? { success: { n: evaluation.success.n, logging: evaluation.success.logging, estimates: evaluation.success.estimates } }
-          : {}),
-        ...(gates !== undefined ? { gates } : {}),
-      };
       emit(g, result, () =>
         humanReport(r, {
           log: opts.log,

@@ -6,8 +6,8 @@ import { type Command, Option } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
-import { type PipelineSummary, type ProgressSink, runPipeline } from '../../services/pipeline.js';
-import { dataDirOf, emit, interactive, loadConfig, note } from '../context.js';
+import { type PipelineSummary, type ProgressSink, runPipeline } from '../../app/jobs.js';
+import { dataDirOf, emit, interactive, note, settingsFor } from '../context.js';
 import { globalsOf } from '../run.js';
 
 /** A progress sink drawing one cli-progress bar per phase on standard error. */
@@ -62,14 +62,14 @@ export function registerPipeline(program: Command): void {
     .option('--dry-run', 'validate config and input and print the plan; write nothing')
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
-      const config = loadConfig(g);
+      const settings = settingsFor(g);
       const out = opts.out ?? join(dataDirOf(g), 'pipeline');
       if ((opts.step === 'dataset' || opts.step === 'all' || opts.dryRun === true) && opts.telemetry === undefined) {
         throw new UmbraError(ErrorCode.USAGE, `--telemetry FILE is required for --step ${opts.step}${opts.dryRun ? ' (and --dry-run)' : ''}`);
       }
       const summary = await runPipeline({
         telemetry: opts.telemetry,
-        config,
+        settings,
         out,
         step: opts.step,
         dryRun: opts.dryRun === true,

@@ -4,28 +4,12 @@
  * changes the same state as a running `umbra serve` (which picks changes up within a second).
  */
 import { Command } from '@commander-js/extra-typings';
-import { emit, ensureDataDir, loadConfig } from '../context.js';
-import { globalsOf } from '../run.js';
-import { openDataStore } from '../../store/index.js';
-import { RolloutService } from '../../services/rollout-service.js';
-import { runAction, type ManualAction } from '../../services/rollout-actions.js';
-import { buildStatus } from '../../services/status.js';
-import { ErrorCode, UmbraError } from '../../core/errors.js';
-import type { GlobalOptions } from '../context.js';
-import type { Config } from '../../core/config/index.js';
-import type { Store } from '../../store/port.js';
 import { userInfo } from 'node:os';
-
-async function withRollout<T>(g: GlobalOptions, fn: (x: { store: Store; rollout: RolloutService; config: Config; dataDir: string }) => Promise<T>): Promise<T> {
-  const dataDir = ensureDataDir(g);
-  const config = loadConfig(g);
-  const store = openDataStore(dataDir, config);
-  try {
-    return await fn({ store, rollout: new RolloutService(store, { config }), config, dataDir });
-  } finally {
-    await store.close();
-  }
-}
+import { emit, withApp } from '../context.js';
+import { globalsOf } from '../run.js';
+import { runAction, type ManualAction } from '../../services/rollout/manual.js';
+import { buildStatus } from '../../services/monitoring/status.js';
+import { ErrorCode, UmbraError } from '../../core/errors.js';
 
 function actor(): string {
   try {
@@ -56,8 +40,8 @@ export function registerRollout(program: Command): void {
     .description('stage, champion, candidate, canary weight and KPIs')
     .action(async (_o, cmd) => {
       const g = globalsOf(cmd);
-      await withRollout(g, async (x) => {
-        const { episodes: _e, state: _s, ...s } = await buildStatus({ store: x.store, rollout: x.rollout, config: x.config });
+      await withApp(g, async (x) => {
+        const { episodes: _e, state: _s, ...s } = await buildStatus({ store: x.store, rollout: x.rollout, settings: x.settings });
         emit(g, s, () => statusText(s));
       });
     });
@@ -79,8 +63,8 @@ export function registerRollout(program: Command): void {
     c.action(async (opts: { reason?: string; force?: boolean; weight?: number; id?: string }, cmd) => {
       const g = globalsOf(cmd);
       if (a.needsReason && !opts.reason?.trim()) throw new UmbraError(ErrorCode.USAGE, `rollout ${a.name} needs --reason TEXT`);
-      await withRollout(g, async (x) => {
-        const r = await runAction(a.name, { ...x, actor: actor(), ...(opts.reason === undefined ? {} : { reason: opts.reason }), ...(opts.force ? { force: true } : {}), ...(opts.weight === undefined ? {} : { weight: opts.weight }), ...(opts.id === undefined ? {} : { id: opts.id }) });
+      await withApp(g, async (x) => {
+        const r = await runAction(a.name, { store: x.store, rollout: x.rollout, settings: x.settings, bundles: x.bundles, actor: actor(), ...(opts.reason === undefined ? {} : { reason: opts.reason }), ...(opts.force ? { force: true } : {}), ...(opts.weight === undefined ? {} : { weight: opts.weight }), ...(opts.id === undefined ? {} : { id: opts.id }) });
         const st = await x.rollout.status();
         emit(g, { ok: true, ...st, records: r.records.map((rec) => ({ seq: rec.seq, event: rec.event, version: rec.version, from: rec.from, to: rec.to })) }, () => r.records.map((rec) => `${rec.version}: ${rec.from ?? '-'} → ${rec.to} (${rec.event})`).join('\n') + `\nstage now: ${st.stage}`);
       });
@@ -93,7 +77,7 @@ export function registerRollout(program: Command): void {
     .option('--limit <n>', 'most recent records to show', Number)
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
-      await withRollout(g, async (x) => {
+      await withApp(g, async (x) => {
         if (opts.at !== undefined) {
           const t = /^\d+$/.test(opts.at) ? Number(opts.at) : opts.at;
           const c = await x.rollout.championAt(t);
@@ -110,7 +94,7 @@ export function registerRollout(program: Command): void {
     .description('verify the hash chain of the audit log (detects edited, deleted or inserted records)')
     .action(async (_o, cmd) => {
       const g = globalsOf(cmd);
-      await withRollout(g, async (x) => {
+      await withApp(g, async (x) => {
         const v = await x.rollout.verify();
         emit(g, { ok: v.ok, records: v.records, ...(v.firstBad ? { firstBad: v.firstBad } : {}) }, () => (v.ok ? `audit log OK: ${v.records} records, chain intact` : `audit log TAMPERED at record ${v.firstBad?.seq}: ${v.firstBad?.reason}`));
         if (!v.ok) process.exitCode = 14;

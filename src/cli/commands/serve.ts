@@ -1,8 +1,8 @@
 /** `umbra serve`: the decision API, the dashboard and the metrics, in one process. */
 import type { Command } from '@commander-js/extra-typings';
-import { ensureDataDir, loadConfig, note } from '../context.js';
+import { ensureDataDir, note, settingsFor } from '../context.js';
 import { globalsOf } from '../run.js';
-import { startServer } from '../../server/run.js';
+import { startServer } from '../../app/serve.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 
 function port(v: string): number {
@@ -21,9 +21,8 @@ export function registerServe(program: Command): void {
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
       const dataDir = ensureDataDir(g);
-      const config = loadConfig(g);
       const s = await startServer({
-        config,
+        settings: settingsFor(g),
         dataDir,
         ...(opts.port === undefined ? {} : { port: opts.port }),
         ...(opts.host === undefined ? {} : { host: opts.host }),

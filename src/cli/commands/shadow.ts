@@ -4,23 +4,16 @@
  * `--detach` (log in `<data-dir>/shadow.log`); every other action works from any process through
  * the data directory's store and lock file.
  */
-import type { Command} from '@commander-js/extra-typings';
+import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { emit, ensureDataDir, loadConfig, note } from '../context.js';
+import { emit, ensureDataDir, note, settingsFor, withApp } from '../context.js';
 import { globalsOf } from '../run.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
-import { openDataStore } from '../../store/index.js';
-import { RolloutService } from '../../services/rollout-service.js';
-import { runAction } from '../../services/rollout-actions.js';
-import { LOCK_FILE, ShadowController, readControllerState } from '../../services/shadow-controller.js';
-import { lockOwner } from '../../platform/lock.js';
-import { compareNow, type CompareReport } from '../../services/compare.js';
-import { readShadowStats } from '../../services/rollout-controller.js';
-import { rolloutStatus } from '../../core/rollout/index.js';
+import { runShadowController, shadowStatus, startDetached, stopController } from '../../app/shadow.js';
+import { runAction } from '../../services/rollout/manual.js';
+import { compareNow, type CompareReport } from '../../services/shadow/compare.js';
 
 const ACTIONS = ['start', 'stop', 'status', 'compare', 'promote', 'rollback'] as const;
 type ShadowAction = (typeof ACTIONS)[number];
@@ -74,93 +67,46 @@ export function registerShadow(program: Command): void {
       if (action === undefined) throw new UmbraError(ErrorCode.USAGE, `say what to do: umbra shadow <${ACTIONS.join('|')}> (or --action X)`);
       if (!(ACTIONS as readonly string[]).includes(action)) throw new UmbraError(ErrorCode.USAGE, `unknown shadow action ${action}; one of ${ACTIONS.join(', ')}`);
       const dataDir = ensureDataDir(g);
-      const config = loadConfig(g);
-      const lockPath = join(dataDir, LOCK_FILE);
+      const settings = settingsFor(g);
 
       if (action === 'start') {
-        const telemetry = resolve(opts.telemetry ?? config.shadow_mode.telemetry_path);
+        const telemetry = resolve(opts.telemetry ?? settings.config.shadow_mode.telemetry_path);
         if (opts.detach) {
-          const owner = lockOwner(lockPath);
-          if (owner) throw new UmbraError(ErrorCode.LOCKED, `the shadow controller is already running (pid ${owner.pid}, since ${owner.startedAt})`);
-          const logPath = join(dataDir, 'shadow.log');
-          const fd = openSync(logPath, 'a');
-          const args = process.argv.slice(1).filter((a) => a !== '--detach');
-          const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: process.env });
-          closeSync(fd);
-          child.unref();
-          for (let i = 0; i < 100; i++) {
-            const o = lockOwner(lockPath);
-            if (o?.pid === child.pid) break;
-            if (child.exitCode !== null) throw new UmbraError(ErrorCode.INTERNAL, `the controller exited at once (code ${child.exitCode}); see ${logPath}`);
-            await new Promise((r) => setTimeout(r, 100));
-          }
-          emit(g, { started: true, pid: child.pid, log: logPath }, () => `shadow controller started in the background (pid ${child.pid}); log: ${logPath}`);
+          const r = await startDetached(dataDir, process.argv);
+          emit(g, { started: true, pid: r.pid, log: r.log }, () => `shadow controller started in the background (pid ${r.pid}); log: ${r.log}`);
           return;
         }
-        const ctl = new ShadowController({
-          dataDir,
-          config,
-          telemetry,
-          ...(opts.interval === undefined ? {} : { intervalHours: opts.interval }),
-          ...(opts.minEpisodes === undefined ? {} : { minEpisodes: opts.minEpisodes }),
-          log: (m) => note(`[${new Date().toISOString()}] ${m}`),
-        });
         const ac = new AbortController();
         const stop = (): void => ac.abort();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
-        await ctl.run(ac.signal);
+        await runShadowController(
+          {
+            settings,
+            dataDir,
+            telemetry,
+            ...(opts.interval === undefined ? {} : { intervalHours: opts.interval }),
+            ...(opts.minEpisodes === undefined ? {} : { minEpisodes: opts.minEpisodes }),
+            log: (m) => note(`[${new Date().toISOString()}] ${m}`),
+          },
+          ac.signal,
+        );
         emit(g, { stopped: true }, () => 'shadow controller stopped');
         return;
       }
 
       if (action === 'stop') {
-        const owner = lockOwner(lockPath);
-        if (!owner) throw new UmbraError(ErrorCode.NOT_RUNNING, 'the shadow controller is not running for this data directory');
-        process.kill(owner.pid, 'SIGTERM');
-        for (let i = 0; i < 300 && lockOwner(lockPath); i++) await new Promise((r) => setTimeout(r, 100));
-        if (lockOwner(lockPath)) throw new UmbraError(ErrorCode.TIMEOUT, `the controller (pid ${owner.pid}) did not stop within 30 s`);
-        emit(g, { stopped: true, pid: owner.pid }, () => `shadow controller (pid ${owner.pid}) stopped`);
+        const { pid } = await stopController(dataDir);
+        emit(g, { stopped: true, pid }, () => `shadow controller (pid ${pid}) stopped`);
         return;
       }
 
-      const store = openDataStore(dataDir, config);
-      try {
-        const rollout = new RolloutService(store, { config });
+      await withApp(g, async (w) => {
         if (action === 'status') {
-          const st = await readControllerState(store);
-          const owner = existsSync(lockPath) ? lockOwner(lockPath) : undefined;
-          const r = rolloutStatus(await rollout.state());
-          const stats = await readShadowStats(store);
-          const cand = r.candidate;
-          const cs = cand ? stats[cand] : undefined;
-          const running = owner !== undefined;
-          const out = {
-            running,
-            pid: owner?.pid ?? null,
-            uptimeS: running && st?.startedAt ? Math.round((Date.now() - Date.parse(st.startedAt)) / 1000) : null,
-            stage: r.stage,
-            candidate: cand,
-            champion: r.champion,
-            lastRetrainAt: st?.lastRetrainAt ?? null,
-            lastRetrainReason: st?.lastRetrainReason ?? null,
-            lastRetrainError: st?.lastRetrainError ?? null,
-            nextRetrainAt: running ? (st?.nextRetrainAt ?? null) : null,
-            nextRetrainWhy: running ? (st?.nextRetrainWhy ?? null) : 'controller not running',
-            newEpisodes: st?.newEpisodes ?? 0,
-            shadowScored: st?.shadow.scored ?? 0,
-            shadowDropped: (st?.shadow.dropped ?? 0) + (st?.shadow.shed ?? 0),
-            shadowErrors: st?.shadow.errors ?? 0,
-            shadowTimeouts: st?.shadow.timeouts ?? 0,
-            agreement: cs && cs.compared > 0 ? cs.agree / cs.compared : null,
-            lastComparison: st?.lastRetrain?.gates ?? null,
-            ingest: st?.ingest ?? null,
-            heartbeatAt: st?.heartbeatAt ?? null,
-            lastEvent: st?.lastEvent ?? null,
-          };
+          const out = await shadowStatus(w);
           emit(g, out, () =>
             [
-              `controller   ${running ? `running (pid ${out.pid}, up ${out.uptimeS} s)` : 'not running'}`,
+              `controller   ${out.running ? `running (pid ${out.pid}, up ${out.uptimeS} s)` : 'not running'}`,
               `stage        ${out.stage}; champion ${out.champion}; candidate ${out.candidate ?? '(none)'}`,
               `retraining   last ${out.lastRetrainAt ?? 'never'}${out.lastRetrainReason ? ` (${out.lastRetrainReason})` : ''}; next: ${out.nextRetrainWhy ?? '-'}${out.lastRetrainError ? `\n             last error: ${out.lastRetrainError}` : ''}`,
               `episodes     ${out.newEpisodes} new since the last training`,
@@ -172,18 +118,16 @@ export function registerShadow(program: Command): void {
           return;
         }
         if (action === 'compare') {
-          const r = await compareNow({ store, rollout, config, dataDir });
+          const r = await compareNow({ store: w.store, rollout: w.rollout, settings: w.settings, bundles: w.bundles });
           emit(g, r, () => compareText(r));
           return;
         }
         if (action === 'promote' || action === 'rollback') {
           const reason = opts.reason ?? (action === 'rollback' ? 'shadow rollback requested' : undefined);
-          const r = await runAction(action, { store, rollout, config, dataDir, actor: actor(), ...(reason === undefined ? {} : { reason }), ...(opts.force ? { force: true } : {}) });
-          const st = await rollout.status();
+          const r = await runAction(action, { store: w.store, rollout: w.rollout, settings: w.settings, bundles: w.bundles, actor: actor(), ...(reason === undefined ? {} : { reason }), ...(opts.force ? { force: true } : {}) });
+          const st = await w.rollout.status();
           emit(g, { ok: true, ...st, records: r.records.map((x) => ({ event: x.event, version: x.version, from: x.from, to: x.to })) }, () => `${r.records.map((x) => `${x.version}: ${x.from ?? '-'} → ${x.to} (${x.event})`).join('\n')}\nstage now: ${st.stage}; champion ${st.champion}`);
         }
-      } finally {
-        await store.close();
-      }
+      });
     });
 }

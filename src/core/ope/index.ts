@@ -1,6 +1,6 @@
 /**
- * Off-policy evaluation: estimators, intervals, diagnostics, the reward model and the promotion
- * gates. Pure: callers bring the samples (see `LoggedSample`) or the decision events (`evaluateLog`).
+ * Off-policy evaluation: estimators, intervals, diagnostics and the reward model (the gates that
+ * read its reports live in src/core/gates). Pure: callers bring the samples (see `LoggedSample`) or the decision events (`evaluateLog`).
  */
 export * from './types.js';
 export * from './weights.js';
@@ -8,4 +8,4 @@ export * from './intervals.js';
 export * from './estimators.js';
 export * from './reward-model.js';
 export * from './log.js';
-export * from './gates.js';
+

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { appendRecord, appendRecords, championAt, GENESIS_HASH, verifyChain, type AuditRecord } from './audit.js';
-import { applyCommand, initRollout, type GateReport, type RolloutCommand } from './machine.js';
+import type { GateReport } from '../gates/verdict.js';
+import { applyCommand, initRollout, type RolloutCommand } from './machine.js';
 import { isUmbraError } from '../errors.js';
 
 const T0 = Date.parse('2025-03-01T08:00:00Z');

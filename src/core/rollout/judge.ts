@@ -14,8 +14,7 @@
  * - minimum duration / samples per slice before promotion, maximum duration → pause for a human.
  * INSUFFICIENT_DATA only ever holds: low traffic never rolls a candidate back.
  *
- * Also here: the shadow → canary gate and the post-100 % drift check on the reward stream.
- * Pure: aggregates, clock and state in; verdict and new state out. Bad input yields ERROR checks,
+ * The shadow → canary gate lives in src/core/gates/shadow.ts, the drift watch in drift.ts. Pure: aggregates, clock and state in; verdict and new state out. Bad input yields ERROR checks,
  * never an exception, so the long-running service that calls this cannot be crashed by its data.
  */
 import { z } from 'zod';
@@ -34,8 +33,8 @@ import {
 import { twoSidedZ, wilsonInterval } from '../stats/intervals.js';
 import { QuantileSketch, QuantileSketchStateSchema } from '../stats/quantile.js';
 import { srmTest } from '../stats/srm.js';
-import { Cusum, PageHinkley, type CusumState, type DriftSignal, type PageHinkleyState } from '../stats/drift.js';
-import type { GateReport, RolloutCommand } from './machine.js';
+import type { GateReport } from '../gates/verdict.js';
+import type { RolloutCommand } from './machine.js';
 
 /** Outcome of one check. */
 export const Outcome = {
@@ -550,137 +549,4 @@ export function commandFromVerdict(v: JudgeVerdict, candidate: string, actor = '
     default:
       return null;
   }
-}
-
-/** Input of the shadow → canary gate. */
-export interface ShadowGateInput {
-  now: number;
-  /** When the candidate entered shadow (epoch ms or ISO). */
-  shadowSince: number | string;
-  /** Live decisions the candidate scored in shadow. */
-  decisions: number;
-  /** Of which it threw on. */
-  errors: number;
-  /** Of which it missed its time budget on. */
-  timeouts: number;
-  /** The offline evaluation gates (src/core/ope/gates.ts), reduced to a report; null if not run. */
-  offline: GateReport | null;
-}
-
-/** One line of a gate report's details. */
-export interface GateLine {
-  name: string;
-  passed: boolean;
-  value: number | null;
-  threshold: number | null;
-  message: string;
-}
-
-/**
- * The shadow → canary gate: offline gates, minimum shadow duration and decisions, and the
- * candidate's error and timeout rates under the hard-breaker caps. Details list every line.
- */
-export function shadowGates(input: ShadowGateInput, cfg: RolloutConfig): GateReport {
-  const lines: GateLine[] = [];
-  const since = toMs(input.shadowSince);
-  const ranMs = Number.isFinite(since) ? Math.max(0, input.now - since) : 0;
-  const needMs = cfg.shadow_min_duration_s * 1000;
-  lines.push({ name: 'offline', passed: input.offline?.passed === true, value: null, threshold: null, message: input.offline === null ? 'offline gates: not evaluated' : `offline gates: ${input.offline.passed ? 'passed' : 'failed'} — ${input.offline.summary}` });
-  lines.push({ name: 'shadow.duration', passed: ranMs >= needMs, value: ranMs / 1000, threshold: cfg.shadow_min_duration_s, message: `shadow ran ${fmt(ranMs / 60_000, 3)} min of ${fmt(needMs / 60_000, 3)} min` });
-  lines.push({ name: 'shadow.decisions', passed: input.decisions >= cfg.shadow_min_decisions, value: input.decisions, threshold: cfg.shadow_min_decisions, message: `shadow scored ${input.decisions} of ${cfg.shadow_min_decisions} decisions` });
-  for (const [name, count, cap] of [
-    ['shadow.error_rate', input.errors, cfg.hard_breakers.max_error_rate],
-    ['shadow.timeout_rate', input.timeouts, cfg.hard_breakers.max_timeout_rate],
-  ] as const) {
-    const rate = input.decisions > 0 ? count / input.decisions : 0;
-    const w = wilsonInterval(count, input.decisions);
-    lines.push({ name, passed: input.decisions > 0 && rate <= cap, value: input.decisions > 0 ? rate : null, threshold: cap, message: `${name.replace('shadow.', 'candidate ').replace('_', ' ')} ${count}/${input.decisions} = ${input.decisions > 0 ? pct(rate) : 'n/a'} [${pct(w.lo)}, ${pct(w.hi)}] vs cap ${pct(cap)}` });
-  }
-  const failed = lines.filter((l) => !l.passed);
-  return {
-    passed: failed.length === 0,
-    summary: failed.length === 0 ? 'shadow gates passed: ' + lines.map((l) => l.message).join('; ') : 'shadow gates failed: ' + failed.map((l) => l.message).join('; '),
-    details: { lines, offline: input.offline },
-  };
-}
-
-/** A drift alert on the production reward stream. */
-export interface DriftAlert {
-  kind: 'drift';
-  /** ISO time of the alert. */
-  at: string;
-  /** The champion whose reward stream drifted. */
-  version: string;
-  detector: 'page_hinkley' | 'cusum';
-  direction: 'up' | 'down';
-  statistic: number;
-  threshold: number;
-  /** Events since the detector (re)started. */
-  n: number;
-  /** The reward level before the change. */
-  reference: number;
-  message: string;
-}
-
-/** State of the drift monitor (plain JSON): one detector per champion. */
-export interface DriftMonitorState {
-  version: string;
-  detector: 'page_hinkley' | 'cusum';
-  pageHinkley: PageHinkleyState | null;
-  cusum: CusumState | null;
-  /** Rewards seen for this champion. */
-  events: number;
-  alerts: number;
-}
-
-/**
- * Feed production rewards of the champion `version` to the drift detector; returns the new state
- * and any alerts. A new champion (or a changed detector) starts a fresh detector.
- */
-export function updateDrift(
-  state: DriftMonitorState | null,
-  rewards: readonly number[],
-  ctx: { now: number; version: string },
-  cfg: RolloutConfig,
-): { state: DriftMonitorState; alerts: DriftAlert[] } {
-  const d = cfg.drift;
-  const fresh = state === null || state.version !== ctx.version || state.detector !== d.detector;
-  const s: DriftMonitorState = fresh ? { version: ctx.version, detector: d.detector, pageHinkley: null, cusum: null, events: 0, alerts: 0 } : { ...state };
-  const at = new Date(ctx.now).toISOString();
-  const alerts: DriftAlert[] = [];
-  const emit = (sig: DriftSignal): void => {
-    alerts.push({
-      kind: 'drift',
-      at,
-      version: ctx.version,
-      detector: d.detector,
-      direction: sig.direction,
-      statistic: sig.statistic,
-      threshold: sig.threshold,
-      n: sig.n,
-      reference: sig.reference,
-      message: `drift on ${ctx.version}: reward stream moved ${sig.direction} from about ${fmt(sig.reference, 3)} (${d.detector === 'page_hinkley' ? 'Page-Hinkley' : 'CUSUM'} ${fmt(sig.statistic, 3)} > ${fmt(sig.threshold, 3)} after ${sig.n} events)`,
-    });
-  };
-  if (d.detector === 'page_hinkley') {
-    const ph = new PageHinkley({ delta: d.delta, lambda: d.lambda, minSamples: d.min_samples, direction: d.direction, resetOnAlarm: true }, s.pageHinkley ?? undefined);
-    for (const r of rewards) {
-      if (!Number.isFinite(r)) continue;
-      s.events += 1;
-      const sig = ph.update(r);
-      if (sig !== null) emit(sig);
-    }
-    s.pageHinkley = ph.state;
-  } else {
-    const cu = new Cusum({ k: d.cusum_k, h: d.cusum_h, burnIn: d.cusum_burn_in, direction: d.direction, resetOnAlarm: true }, s.cusum ?? undefined);
-    for (const r of rewards) {
-      if (!Number.isFinite(r)) continue;
-      s.events += 1;
-      const sig = cu.update(r);
-      if (sig !== null) emit(sig);
-    }
-    s.cusum = cu.state;
-  }
-  s.alerts += alerts.length;
-  return { state: s, alerts };
 }

@@ -1,3 +1,4 @@
+import type { GateReport } from '../gates/verdict.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -13,7 +14,6 @@ import {
   shadowCandidate,
   Stage,
   transition,
-  type GateReport,
   type MachineOptions,
   type RolloutCommand,
   type RolloutState,

@@ -12,6 +12,7 @@
  * previous champions kept for instant rollback are `retired`; `rejected` is final.
  */
 import { z } from 'zod';
+import { GateReportSchema, type GateReport } from '../gates/verdict.js';
 import { ErrorCode, UmbraError } from '../errors.js';
 import { BASELINE_POLICY_VERSION } from '../api.js';
 import { assignSlice, checkWeight, Slice } from './bucketing.js';
@@ -39,16 +40,6 @@ export const IN_FLIGHT: readonly Stage[] = [Stage.REGISTERED, Stage.SHADOW, Stag
 /** What set a transition off. */
 export type Trigger = 'auto' | 'manual';
 
-/** A gate evaluation passed in by the caller (offline gates, shadow gates, the canary judge). */
-export const GateReportSchema = z.object({
-  /** True when every gate passed. */
-  passed: z.boolean(),
-  /** One readable sentence (shown in errors and the audit log). */
-  summary: z.string(),
-  /** The full evaluation (kept verbatim in the audit record). */
-  details: z.unknown().optional(),
-});
-export type GateReport = z.infer<typeof GateReportSchema>;
 
 /** One policy version as the machine tracks it. */
 export const VersionRecordSchema = z.object({

@@ -1,0 +1,101 @@
+/**
+ * The whole decision service in one process, wired: the store in its own thread, the rollout
+ * service, the decision engine with its policy workers and shadow scorer, the rollout autopilot
+ * (judge and drift), alerts, and the HTTP app. Used by `umbra serve` and by `umbra demo`.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Settings } from '../core/settings.js';
+import type { Store } from '../store/port.js';
+import type { Bundles } from '../services/artifacts/bundles.js';
+import type { RolloutService } from '../services/rollout/state.js';
+import { DecisionEngine } from '../services/decisions/engine.js';
+import { RolloutController } from '../services/rollout/autopilot.js';
+import { writeShadowStats } from '../services/shadow/stats.js';
+import type { Alerter } from '../services/monitoring/alerts.js';
+import { buildApp } from '../server/app.js';
+import { StoreMode, wire } from './context.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  settings: Settings;
+  dataDir: string;
+  store: Store;
+  bundles: Bundles;
+  engine: DecisionEngine;
+  rollout: RolloutService;
+  controller: RolloutController;
+  alerter: Alerter;
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  settings: Settings;
+  dataDir: string;
+  port?: number;
+  host?: string;
+  /** Use this store instead of opening the data directory's (tests). */
+  store?: Store;
+  /** Injectable clock (the demo and tests accelerate time). */
+  now?: () => number;
+  /** Judge every this many ms instead of `rollout.check_interval_s`. */
+  checkIntervalMs?: number;
+  loaderUrl?: string;
+  shadow?: boolean;
+}
+
+/** Start the decision service and listen. */
+export async function startServer(o: ServeOptions): Promise<RunningServer> {
+  const config = o.settings.config;
+  const w = wire({
+    settings: o.settings,
+    dataDir: o.dataDir,
+    mode: StoreMode.SERVICE,
+    ...(o.store === undefined ? {} : { store: o.store }),
+    ...(o.now === undefined ? {} : { now: o.now }),
+    onTransition: (_s, records, alerter) => {
+      for (const r of records) if (r.event === 'rollback') alerter.raise('rolled_back', 'critical', `${r.version} rolled back: ${r.reason}`);
+    },
+  });
+  const { store, rollout, alerter, bundles, now } = w;
+  const engine = new DecisionEngine({ store, rollout, settings: o.settings, bundles, now, ...(o.loaderUrl === undefined ? {} : { loaderUrl: o.loaderUrl }), ...(o.shadow === undefined ? {} : { shadow: o.shadow }) });
+  await engine.start();
+  const controller = new RolloutController({ store, rollout, settings: o.settings, bundles, alerter, now });
+  controller.start(o.checkIntervalMs);
+  // Shadow counters go to the shared state so the gates (and other processes) can read them.
+  const statsTimer = setInterval(() => {
+    const by = engine.shadow.stats.byCandidate;
+    if (Object.keys(by).length > 0) void writeShadowStats(store, 'serve', by).catch(() => undefined);
+  }, 1000);
+  statsTimer.unref();
+  const adminToken = process.env.UMBRA_ADMIN_TOKEN ?? config.server.admin_token;
+  const app = await buildApp({ store, rollout, engine, controller, alerter, settings: o.settings, bundles, adminToken, now });
+  const host = o.host ?? config.server.host;
+  await app.listen({ port: o.port ?? config.server.port, host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : (o.port ?? config.server.port);
+  let closed = false;
+  return {
+    app,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    settings: o.settings,
+    dataDir: o.dataDir,
+    store,
+    bundles,
+    engine,
+    rollout,
+    controller,
+    alerter,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(statsTimer);
+      controller.stop();
+      await app.close();
+      const by = engine.shadow.stats.byCandidate;
+      await engine.close();
+      if (Object.keys(by).length > 0) await writeShadowStats(store, 'serve', by).catch(() => undefined);
+      await w.close();
+    },
+  };
+}

@@ -1,0 +1,345 @@
+/**
+ * The decision engine behind `POST /v1/decide`: routes each request by sticky key to the champion,
+ * the canary candidate or the control slice, asks the right policy within a deadline, logs the
+ * decision as a canonical event, and offers it to the shadow. Whatever goes wrong — no policy, an
+ * exception, a missed deadline, a full log buffer, a broken store — the caller gets an answer:
+ * its own baseline, labelled `fallback` with a counted reason.
+ *
+ * Every logged event says who served it in its `policy` field: `umbra:<slice>:<how>:<version>`
+ * with slice ∈ production|canary|control, how ∈ served|error|timeout|unavailable, followed by
+ * `#u=<hash of the sticky key>` when there is one. The canary judge reads the slices (and the
+ * randomisation units, for the sample-ratio check) back from the log, so the split survives restarts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../core/config/index.js';
+import type { Settings } from '../../core/settings.js';
+import { BASELINE_POLICY_VERSION, type DecideRequestParsed, type DecideResponse, type OutcomeRequest, ServedBy } from '../../core/api.js';
+import type { DecisionEvent } from '../../core/events.js';
+import { ErrorCode, UmbraError, isUmbraError } from '../../core/errors.js';
+import { drawFor, pickIndex } from '../../core/rng.js';
+import { expandText } from '../../core/text.js';
+import { fnv1a, murmur3 } from '../../core/hash.js';
+import { rolloutStatus, servingFor, shadowCandidate, inFlight, type RolloutState } from '../../core/rollout/index.js';
+import type { EventWriter, ShadowLog, WriteBatch } from '../../store/port.js';
+import type { RolloutService } from '../rollout/state.js';
+import { PolicyHost, type PolicyHostOptions } from '../policy-host/host.js';
+import { ShadowScorer } from '../shadow/scorer.js';
+import { WriteTracker } from '../../platform/write-tracker.js';
+import type { Bundles } from '../artifacts/bundles.js';
+import { servedTag } from '../rollout/served-tag.js';
+
+/** A policy that failed to load is tried again after this long. */
+const LOAD_RETRY_MS = 2000;
+
+/** Why the baseline was served. */
+export const FallbackReason = {
+  NO_POLICY: 'no_policy',
+  POLICY_ERROR: 'policy_error',
+  TIMEOUT: 'timeout',
+  ENGINE_ERROR: 'engine_error',
+  DEADLINE: 'deadline',
+} as const;
+
+export interface DecisionEngineOptions {
+  /** Where the decision log and the shadow records go. */
+  store: EventWriter & ShadowLog;
+  rollout: RolloutService;
+  settings: Settings;
+  bundles: Bundles;
+  /** Loader module for policy hosts (tests inject faulty policies). */
+  loaderUrl?: string;
+  /** Injectable clock, ms. @default Date.now */
+  now?: () => number;
+  /** Score live traffic with the shadow candidate. @default true */
+  shadow?: boolean;
+}
+
+/** Counters for status and metrics. */
+export interface EngineStats {
+  decisions: number;
+  bySlice: Record<string, number>;
+  byServedBy: Record<string, number>;
+  fallbacks: Record<string, number>;
+  outcomes: number;
+  logged: number;
+  logDropped: number;
+  logErrors: number;
+  /** Decide latency in µs, recent window (for p50/p99). */
+  latencyUs: number[];
+}
+
+interface Pending {
+  decisions: DecisionEvent[];
+  outcomes: OutcomeRequest[];
+}
+
+/** Policy slots of a version: `${version}:${point}`. */
+function slot(version: string, point: string): string {
+  return `${version}:${point}`;
+}
+
+export class DecisionEngine {
+  private readonly opts: DecisionEngineOptions;
+  private readonly config: Config;
+  private readonly now: () => number;
+  private readonly serving: PolicyHost;
+  private readonly shadowHost: PolicyHost;
+  readonly shadow: ShadowScorer;
+  private state: RolloutState | undefined;
+  /** Versions whose bundles are loaded, version → points. */
+  private loaded = new Map<string, Set<string>>();
+  /** Failed loads with their time: retried after LOAD_RETRY_MS (a worker restart mid-load is not permanent). */
+  private loadErrors = new Map<string, { message: string; at: number }>();
+  private pending: Pending = { decisions: [], outcomes: [] };
+  private flushTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  /** Log batches handed to the store and not yet written (they count against `log_buffer`). */
+  private readonly writes = new WriteTracker();
+  private refreshing: Promise<void> | undefined;
+  private readonly exploreStream: number;
+  readonly stats: EngineStats = { decisions: 0, bySlice: {}, byServedBy: {}, fallbacks: {}, outcomes: 0, logged: 0, logDropped: 0, logErrors: 0, latencyUs: [] };
+
+  constructor(opts: DecisionEngineOptions) {
+    this.opts = opts;
+    this.config = opts.settings.config;
+    this.now = opts.now ?? Date.now;
+    const hostOpts: PolicyHostOptions = { deadlineMs: opts.settings.config.server.decision_deadline_ms, ...(opts.loaderUrl === undefined ? {} : { loaderUrl: opts.loaderUrl }) };
+    this.serving = new PolicyHost(hostOpts);
+    this.shadowHost = new PolicyHost({ ...hostOpts, deadlineMs: opts.settings.config.shadow_mode.time_budget_ms, priority: opts.settings.config.server.background_priority });
+    this.shadow = new ShadowScorer({
+      store: opts.store,
+      host: this.shadowHost,
+      queueSize: opts.settings.config.shadow_mode.queue_size,
+      timeBudgetMs: opts.settings.config.shadow_mode.time_budget_ms,
+      cpuShare: opts.settings.config.server.shadow_cpu_share,
+    });
+    this.exploreStream = murmur3('exploration', 0x5eed) & 0xffff;
+  }
+
+  /** Load the rollout state and its policies; then keep polling for changes made elsewhere. */
+  async start(): Promise<void> {
+    await this.refresh();
+    const cfg = this.config.server;
+    this.pollTimer = setInterval(() => void this.refresh().catch(() => undefined), cfg.state_poll_ms);
+    this.pollTimer.unref();
+    this.flushTimer = setInterval(() => void this.flush(), cfg.log_flush_ms);
+    this.flushTimer.unref();
+  }
+
+  /** The rollout state the engine serves with (as of the last refresh). */
+  get rolloutState(): RolloutState | undefined {
+    return this.state;
+  }
+
+  /** Policy versions that failed to load, with the reason. */
+  get loadFailures(): Record<string, string> {
+    return Object.fromEntries([...this.loadErrors].map(([k, v]) => [k, v.message]));
+  }
+
+  /**
+   * Re-read the rollout state and make the loaded policies match it: the champion and a canary
+   * candidate in the serving host, the shadow candidate in the shadow host. A new policy is fully
+   * loaded before requests use it; a policy that fails to load is reported and the rules serve.
+   */
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const state = await this.opts.rollout.state();
+        const wantServing = new Set<string>();
+        if (state.champion !== BASELINE_POLICY_VERSION) wantServing.add(state.champion);
+        const c = inFlight(state);
+        if (c !== null && (c.stage === 'canary' || (c.stage === 'paused' && c.pausedFrom === 'canary'))) wantServing.add(c.id);
+        for (const prev of state.previousChampions) if (prev !== BASELINE_POLICY_VERSION) wantServing.add(prev); // kept loaded for instant rollback
+        for (const v of wantServing) await this.ensureLoaded(this.serving, v);
+        const sc = this.opts.shadow === false ? null : shadowCandidate(state);
+        if (sc !== null) {
+          const points = await this.ensureLoaded(this.shadowHost, sc, 'shadow');
+          this.shadow.setCandidates(points ? [{ version: sc, points }] : []);
+        } else this.shadow.setCandidates([]);
+        this.state = state; // swap only after the policies it needs are loaded
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async ensureLoaded(host: PolicyHost, version: string, tag = 'serving'): Promise<Set<string> | undefined> {
+    const key = `${tag}:${version}`;
+    const have = this.loaded.get(key);
+    if (have) return have;
+    const failed = this.loadErrors.get(key);
+    if (failed !== undefined && Date.now() - failed.at < LOAD_RETRY_MS) return undefined;
+    try {
+      const arts = this.opts.bundles.artifacts(version);
+      const points = new Set<string>();
+      for (const [point, path] of Object.entries(arts)) {
+        await host.load(slot(version, point), path);
+        points.add(point);
+      }
+      this.loaded.set(key, points);
+      this.loadErrors.delete(key);
+      return points;
+    } catch (e) {
+      this.loadErrors.set(key, { message: (e as Error).message, at: Date.now() });
+      return undefined;
+    }
+  }
+
+  private count(map: Record<string, number>, key: string): void {
+    map[key] = (map[key] ?? 0) + 1;
+  }
+
+  /** The rules' own answer, with the configured exploration floor and its exact propensity. */
+  private rules(id: string, req: DecideRequestParsed): { action: string; propensity: number; probs: Record<string, number> } {
+    const e = this.config.server.exploration_floor;
+    const k = req.actions.length;
+    if (e <= 0 || k < 2) {
+      return { action: req.baselineAction, propensity: 1, probs: Object.fromEntries(req.actions.map((a) => [a, a === req.baselineAction ? 1 : 0])) };
+    }
+    const probs = req.actions.map((a) => (a === req.baselineAction ? 1 - e : e / (k - 1)));
+    const i = pickIndex(probs, drawFor(this.config.server.seed, id, this.exploreStream));
+    return { action: req.actions[i]!, propensity: probs[i]!, probs: Object.fromEntries(req.actions.map((a, j) => [a, probs[j]!])) };
+  }
+
+  /** Decide. Never rejects: every failure becomes the baseline with `servedBy: "fallback"`. */
+  async decide(req: DecideRequestParsed): Promise<DecideResponse> {
+    const t0 = performance.now();
+    const id = req.id ?? randomUUID();
+    const state = this.state;
+    let stage = 'unknown';
+    let slice: string = 'production';
+    let how = 'served';
+    let version: string = BASELINE_POLICY_VERSION;
+    let servedBy: DecideResponse['servedBy'];
+    let reason: string | undefined;
+    let choice: { action: string; propensity: number; probs: Record<string, number> };
+    try {
+      if (state === undefined) throw new UmbraError(ErrorCode.NOT_RUNNING, 'rollout state not loaded yet');
+      stage = rolloutStatus(state).stage;
+      const s = servingFor(state, req.stickyKey);
+      slice = s.slice;
+      version = s.version;
+      servedBy = slice as DecideResponse['servedBy'];
+      const points = this.loaded.get(`serving:${version}`);
+      if (version === BASELINE_POLICY_VERSION || (points !== undefined && !points.has(req.point))) {
+        choice = this.rules(id, req);
+        if (version !== BASELINE_POLICY_VERSION) version = BASELINE_POLICY_VERSION; // this point has no learned policy: rules serve
+      } else if (points === undefined) {
+        throw new UmbraError(ErrorCode.POLICY_NOT_FOUND, `policy ${version} is not loaded`);
+      } else {
+        const d = await this.serving.decide(slot(version, req.point), { id, context: req.context, actions: req.actions, baseline: req.baselineAction });
+        if (!req.actions.includes(d.action)) throw new UmbraError(ErrorCode.INTERNAL, `policy chose ${d.action}, which is not an eligible action`);
+        choice = { action: d.action, propensity: d.propensity, probs: d.probs };
+      }
+    } catch (e) {
+      const code = isUmbraError(e) ? e.code : ErrorCode.INTERNAL;
+      reason = code === ErrorCode.TIMEOUT ? FallbackReason.TIMEOUT : code === ErrorCode.POLICY_NOT_FOUND || code === ErrorCode.NOT_RUNNING ? FallbackReason.NO_POLICY : isUmbraError(e) && code === ErrorCode.INTERNAL ? FallbackReason.POLICY_ERROR : FallbackReason.ENGINE_ERROR;
+      how = reason === FallbackReason.TIMEOUT ? 'timeout' : reason === FallbackReason.NO_POLICY ? 'unavailable' : 'error';
+      servedBy = ServedBy.FALLBACK;
+      choice = { action: req.baselineAction, propensity: 1, probs: Object.fromEntries(req.actions.map((a) => [a, a === req.baselineAction ? 1 : 0])) };
+      this.count(this.stats.fallbacks, reason);
+    }
+    const resp: DecideResponse = {
+      id,
+      action: choice.action,
+      propensity: choice.propensity,
+      servedBy,
+      stage,
+      policyVersion: servedBy === ServedBy.FALLBACK ? BASELINE_POLICY_VERSION : version,
+      ...(reason === undefined ? {} : { reason }),
+    };
+    this.stats.decisions++;
+    this.count(this.stats.bySlice, slice);
+    this.count(this.stats.byServedBy, servedBy);
+    this.log(req, resp, choice.probs, servedTag({ slice, how, version, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }));
+    const us = Math.round((performance.now() - t0) * 1000);
+    this.stats.latencyUs.push(us);
+    if (this.stats.latencyUs.length > 10_000) this.stats.latencyUs.splice(0, 5000);
+    return resp;
+  }
+
+  /** The fallback answer for a request (the server uses it when even `decide` misses its deadline). */
+  static fallback(req: DecideRequestParsed, reason: string, stage = 'unknown'): DecideResponse {
+    return { id: req.id ?? randomUUID(), action: req.baselineAction, propensity: 1, servedBy: ServedBy.FALLBACK, stage, policyVersion: BASELINE_POLICY_VERSION, reason };
+  }
+
+  private log(req: DecideRequestParsed, resp: DecideResponse, probs: Record<string, number>, policy: string): void {
+    try {
+      const textKeys = this.config.telemetry.text_keys;
+      const context = expandText(req.context, textKeys, this.config.telemetry.store_text);
+      const ts = new Date(this.now()).toISOString();
+      const event: DecisionEvent = {
+        v: 1,
+        id: resp.id,
+        ts,
+        point: req.point,
+        context,
+        actions: [...req.actions],
+        action: resp.action,
+        propensity: resp.propensity,
+        probs,
+        policy,
+        baseline: req.baselineAction,
+      };
+      if (this.buffered() >= this.config.server.log_buffer) this.stats.logDropped++;
+      else this.pending.decisions.push(event);
+      this.shadow.offer({ id: resp.id, point: req.point, context, actions: req.actions, baseline: req.baselineAction, served: resp.action, ts });
+    } catch {
+      this.stats.logErrors++;
+    }
+  }
+
+  /** Record an outcome (late and repeated outcomes merge in the store). Never rejects. */
+  outcome(req: OutcomeRequest): void {
+    this.stats.outcomes++;
+    if (this.buffered() >= this.config.server.log_buffer) {
+      this.stats.logDropped++;
+      return;
+    }
+    this.pending.outcomes.push(req);
+  }
+
+  /** Records not yet written: buffered here or handed to the store. */
+  private buffered(): number {
+    return this.pending.decisions.length + this.pending.outcomes.length + this.writes.unwritten;
+  }
+
+  /**
+   * Hand buffered decisions and outcomes to the store as one batch, without waiting for earlier
+   * ones (the store commits them in groups, in order); a store failure is counted, never thrown.
+   * Resolves when everything handed over so far is written.
+   */
+  flush(): Promise<void> {
+    const batch = this.pending;
+    const n = batch.decisions.length + batch.outcomes.length;
+    if (n === 0) return this.writes.written;
+    this.pending = { decisions: [], outcomes: [] };
+    const decisions = batch.decisions.length;
+    return this.writes.track(n, this.writeLog(batch), (ok) => {
+      if (ok) this.stats.logged += decisions;
+      else this.stats.logErrors += n;
+    });
+  }
+
+  /** Start writing a log batch (in a scope of its own: no closure that outlives it sees the records). */
+  private writeLog(batch: Pending): Promise<unknown> {
+    const ts = new Date(this.now()).toISOString();
+    const write: WriteBatch = {
+      records: batch.decisions.map((event) => ({ decisions: [event] })),
+      outcomes: batch.outcomes.map((o) => ({ id: o.id, ts, ...(o.reward === undefined ? {} : { reward: o.reward }), ...(o.outcome === undefined ? {} : { outcome: o.outcome }) })),
+      group: true,
+    };
+    return WriteTracker.attempt(() => this.opts.store.writeBatch(write));
+  }
+
+  /** Stop timers, write what is buffered, stop the policy workers. */
+  async close(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.flush();
+    await this.shadow.close();
+    await this.serving.close();
+    await this.shadowHost.close();
+  }
+}

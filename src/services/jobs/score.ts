@@ -1,0 +1,54 @@
+/**
+ * A policy's exact action distribution for each of a file's contexts (`umbra policy score`): the
+ * distributions it samples from, so they are valid `umbra ope --target` input.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ErrorCode, UmbraError } from '../../core/errors.js';
+import { ScoreInputSchema, type PolicyScore } from '../../core/events.js';
+import { readRecords } from '../../platform/fs.js';
+import { loadPolicyArtifact } from '../artifacts/artifacts.js';
+
+/** Resolve `--policy`: an artifact file, or a pipeline manifest plus `--point`. */
+export function resolvePolicyPath(path: string, point: string | undefined): string {
+  if (!existsSync(path)) throw new UmbraError(ErrorCode.POLICY_NOT_FOUND, `policy not found: ${path}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return path; // the artifact loader reports the exact problem
+  }
+  const policies = (raw as { policies?: unknown }).policies;
+  if (typeof policies !== 'object' || policies === null) return path;
+  const map = policies as Record<string, unknown>;
+  const names = Object.keys(map);
+  const chosen = point ?? (names.length === 1 ? names[0] : undefined);
+  if (chosen === undefined) throw new UmbraError(ErrorCode.USAGE, `${path} is a pipeline manifest with policies for ${names.join(', ')}: choose one with --point`);
+  const file = map[chosen];
+  if (typeof file !== 'string') throw new UmbraError(ErrorCode.POLICY_NOT_FOUND, `the manifest ${path} has no policy for point ${chosen} (it has ${names.join(', ') || 'none'})`);
+  return join(dirname(path), file);
+}
+
+/**
+ * Score every line of `contexts` (JSONL or a .json array of `{id, context, actions, baseline?}`)
+ * with the policy at `policy` (an artifact, or a pipeline manifest with `point`), in input order.
+ * A line that is not a score input is an E_SCHEMA error naming its line.
+ */
+export async function scoreContexts(o: { policy: string; contexts: string; point?: string | undefined }): Promise<{ version: string; scores: PolicyScore[] }> {
+  const { policy: p, version } = loadPolicyArtifact(resolvePolicyPath(o.policy, o.point));
+  const scores: PolicyScore[] = [];
+  for await (const rec of readRecords(o.contexts)) {
+    if (rec.error !== undefined) throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line} is not JSON: ${rec.error}`, { line: rec.line });
+    const r = ScoreInputSchema.safeParse(rec.value);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
+      throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line} is not a score input: ${where}${i?.message ?? 'invalid'}`, { line: rec.line });
+    }
+    const { id, context, actions, baseline } = r.data;
+    if (new Set(actions).size !== actions.length) throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line}: actions must be distinct`, { line: rec.line });
+    const probs = p.probs(context, actions, baseline !== undefined && actions.includes(baseline) ? baseline : undefined);
+    scores.push({ id, probs: Object.fromEntries(actions.map((a, i) => [a, probs[i]!])) });
+  }
+  return { version, scores };
+}

@@ -1,0 +1,96 @@
+/**
+ * Off-policy evaluation of a trained policy on a validation window, as `umbra ope` evaluates a
+ * log: the estimators with the configured reward and with success as the reward, a reward model
+ * on the policy's own features, and the offline gates read on the result.
+ */
+import type { DecisionEvent } from '../../core/events.js';
+import { evaluateOfflineGates, type OfflineGateReport } from '../../core/gates/index.js';
+import { evaluateLog, type OpeReport } from '../../core/ope/index.js';
+import type { Policy } from '../../core/policies/index.js';
+import type { Settings } from '../../core/settings.js';
+import { type Episode, type WindowSummary, loggedSamples, summariseSamples } from './trainer.js';
+
+/** Evaluation of one point's validation window. */
+export interface PointEvaluation {
+  summary: WindowSummary;
+  /** The off-policy report of src/core/ope with the configured reward (null when the window is empty). */
+  ope: OpeReport | null;
+  /** The same with success as the reward (null when no success is known). */
+  success: OpeReport | null;
+  /** The promotion gates read on the report (null when the window is empty). */
+  gates: OfflineGateReport | null;
+}
+
+/**
+ * Evaluate a policy on a validation window the way `umbra ope` does (src/core/ope `evaluateLog`:
+ * cross-fitted reward model on the policy's own features, estimators with the configured reward and
+ * with success as the reward) and read the offline gates (`evaluateOfflineGates`). The estimator-free
+ * summary is computed here.
+ */
+export function evaluateWindow(policy: Policy, validation: readonly Episode[], settings: Settings, newEpisodes: number): PointEvaluation {
+  const cfg = settings.config;
+  const summary = summariseSamples(loggedSamples(policy, validation));
+  if (validation.length === 0) return { summary, ope: null, success: null, gates: null };
+  const events: DecisionEvent[] = validation.map((e) => {
+    const ev: DecisionEvent = { v: 1, id: e.id, ts: e.ts, point: e.point, context: e.context, actions: e.actions, action: e.action };
+    if (e.propensity !== undefined) ev.propensity = e.propensity;
+    if (e.probs !== undefined) ev.probs = e.probs;
+    if (e.baseline !== undefined) ev.baseline = e.baseline;
+    return ev;
+  });
+  const targets = validation.map((e) => {
+    const p = policy.probs(e.context, e.actions, e.baseline);
+    return Object.fromEntries(e.actions.map((a, i) => [a, p[i]!]));
+  });
+  const confidence = cfg.promotion_criteria.confidence;
+  const evaluation = evaluateLog(
+    {
+      events,
+      rewards: validation.map((e) => e.reward),
+      defaulted: validation.map((e) => e.defaulted),
+      success: validation.map((e) => e.success),
+      targets,
+      features: validation.map((e) => policy.featureMap.featurize(e.context)),
+    },
+    {
+      estimators: cfg.ope.estimators,
+      clip: cfg.ope.clip,
+      switchTau: cfg.ope.switch_tau,
+      confidence,
+      bootstrap: cfg.ope.bootstrap,
+      seed: cfg.ope.seed,
+      minEss: cfg.ope.min_ess_warn,
+      maxTailIndex: cfg.ope.max_tail_index,
+      supportWarn: cfg.ope.support_warn,
+      folds: cfg.ope.model_folds,
+      lambda: cfg.ope.model_lambda,
+    },
+  );
+  const gates = evaluateOfflineGates(
+    { candidate: evaluation.report, ...(evaluation.success !== undefined ? { candidateSuccess: evaluation.success } : {}), newEpisodes },
+    cfg.promotion_criteria,
+    { interval: cfg.ope.gate_interval },
+  );
+  return { summary, ope: evaluation.report, success: evaluation.success ?? null, gates };
+}
+
+/** The short form of a point's evaluation (manifest, artifact metrics, `--json` summary). */
+export interface CompactEvaluation {
+  n: number;
+  loggerValue: number;
+  estimates: Record<string, { value: number | null; ci: [number, number] | null }>;
+  identified: boolean | null;
+  gates: { pass: boolean; verdict: string; summary: string } | null;
+}
+
+export function compactEvaluation(e: PointEvaluation): CompactEvaluation {
+  const estimates: Record<string, { value: number | null; ci: [number, number] | null }> = {};
+  for (const [k, v] of Object.entries(e.ope?.estimates ?? {})) if (v !== undefined) estimates[k] = { value: v.value, ci: v.ci };
+  return {
+    n: e.summary.n,
+    loggerValue: e.summary.loggerValue,
+    estimates,
+    identified: e.ope === null ? null : e.ope.identification.status === 'identified',
+    gates: e.gates === null ? null : { pass: e.gates.pass, verdict: e.gates.verdict, summary: e.gates.summary },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * Episodes in, policies out. The trainer turns rewarded decision events into a time-ordered
+ * dataset per decision point (train = the earliest events, validation = the latest; never a random
+ * split, so validation always lies in the future of training), fits one policy per point with the
+ * shared feature map, and turns a validation window into the samples off-policy evaluation reads.
+ * No file I/O here: src/services/pipeline.ts reads and writes.
+ */
+import { z } from 'zod';
+import { policySettingsFor } from '../../core/config/policies.js';
+import { ContextSchema, type Context } from '../../core/events.js';
+import { FeatureMap } from '../../core/features/index.js';
+import type { LoggedSample } from '../../core/ope/types.js';
+import { type Policy, type PolicyArtifact, type TrainingWindow, buildArtifact, createPolicy } from '../../core/policies/index.js';
+import type { Settings } from '../../core/settings.js';
+import { VERSION } from '../../version.js';
+
+/** One rewarded decision: what the pipeline's dataset holds (contexts carry expanded text only). */
+export const EpisodeSchema = z
+  .object({
+    id: z.string().min(1),
+    ts: z.string().min(1),
+    point: z.string().min(1),
+    context: ContextSchema,
+    actions: z.array(z.string().min(1)).min(1),
+    action: z.string().min(1),
+    /** Logging propensity; absent = unknown (a deterministic logger). */
+    propensity: z.number().gt(0).max(1).optional(),
+    /** The logger's full distribution, when known. */
+    probs: z.record(z.string(), z.number()).optional(),
+    baseline: z.string().optional(),
+    policy: z.string().optional(),
+    reward: z.number().min(0).max(1),
+    /** True when the reward is the configured default (no outcome arrived). */
+    defaulted: z.boolean(),
+    /** The outcome's success flag, when known (the success gate needs it). */
+    success: z.boolean().optional(),
+  })
+  .strict();
+export type Episode = z.infer<typeof EpisodeSchema>;
+
+/** The dataset of one decision point. */
+export interface PointDataset {
+  point: string;
+  train: Episode[];
+  validation: Episode[];
+}
+
+/** Order episodes by time (then id, so equal timestamps are ordered the same on every run). */
+export function sortByTime(episodes: Episode[]): Episode[] {
+  return episodes
+    .map((e) => ({ e, t: Date.parse(e.ts) }))
+    .sort((a, b) => a.t - b.t || (a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0))
+    .map((x) => x.e);
+}
+
+/**
+ * Group by decision point and split each point's episodes in time: the latest
+ * round(n · validationFraction) are the validation window, the rest the training window.
+ */
+export function splitByTime(episodes: readonly Episode[], validationFraction: number): PointDataset[] {
+  const byPoint = new Map<string, Episode[]>();
+  for (const e of episodes) {
+    let list = byPoint.get(e.point);
+    if (list === undefined) {
+      list = [];
+      byPoint.set(e.point, list);
+    }
+    list.push(e);
+  }
+  const out: PointDataset[] = [];
+  for (const point of [...byPoint.keys()].sort()) {
+    const sorted = sortByTime(byPoint.get(point)!);
+    const nVal = Math.min(sorted.length, Math.round(sorted.length * validationFraction));
+    out.push({ point, train: sorted.slice(0, sorted.length - nVal), validation: sorted.slice(sorted.length - nVal) });
+  }
+  return out;
+}
+
+/** First and last timestamps and the count of a time-ordered list. */
+export function windowOf(episodes: readonly Episode[]): TrainingWindow {
+  return { first: episodes[0]?.ts ?? null, last: episodes.at(-1)?.ts ?? null, n: episodes.length };
+}
+
+/** What training one point produced. */
+export interface TrainedPoint {
+  point: string;
+  policy: Policy;
+  artifact: PolicyArtifact;
+  metrics: TrainingMetrics;
+}
+
+/** Training metrics recorded in the artifact. */
+export interface TrainingMetrics {
+  n: number;
+  meanReward: number;
+  defaultedRewards: number;
+  /** Events whose logging propensity was unknown (deterministic logger). */
+  unknownPropensity: number;
+  /** Training events per served action. */
+  actionCounts: Record<string, number>;
+}
+
+/** Fit the feature map and the configured policy of one point on its training window. */
+export function trainPoint(point: string, train: readonly Episode[], settings: Settings, extraMetrics: Record<string, unknown> = {}): TrainedPoint {
+  const config = settings.config;
+  const fm = FeatureMap.fit(settings.features, contextsOf(train));
+  const policy = createPolicy(point, policySettingsFor(config.policies, point), fm);
+  policy.fit(train.map((e) => ({ context: e.context, action: e.action, reward: e.reward })));
+  const metrics = trainingMetrics(train);
+  const artifact = buildArtifact(policy, {
+    rewardHash: settings.fingerprint.rewardHash,
+    configHash: settings.configHash,
+    window: windowOf(train),
+    trainingSeed: config.training.seed,
+    metrics: { training: metrics, ...extraMetrics },
+    createdWith: `umbra ${VERSION}`,
+  });
+  return { point, policy, artifact, metrics };
+}
+
+function* contextsOf(episodes: readonly Episode[]): Iterable<Context> {
+  for (const e of episodes) yield e.context;
+}
+
+/** Counts and mean reward of a window. */
+export function trainingMetrics(episodes: readonly Episode[]): TrainingMetrics {
+  let sum = 0;
+  let defaulted = 0;
+  let unknown = 0;
+  const actionCounts: Record<string, number> = {};
+  for (const e of episodes) {
+    sum += e.reward;
+    if (e.defaulted) defaulted++;
+    if (e.propensity === undefined) unknown++;
+    actionCounts[e.action] = (actionCounts[e.action] ?? 0) + 1;
+  }
+  return { n: episodes.length, meanReward: episodes.length > 0 ? sum / episodes.length : 0, defaultedRewards: defaulted, unknownPropensity: unknown, actionCounts };
+}
+
+/**
+ * The off-policy evaluation input of a validation window: for each episode the target policy's
+ * exact distribution, the logger's propensity (undefined when the log did not say — never replaced
+ * by 1), the reward, the policy's own reward estimates as the model for DM / DR (fitted on the
+ * training window, a different fold), and the baseline's index.
+ */
+export function loggedSamples(policy: Policy, episodes: readonly Episode[]): LoggedSample[] {
+  const out: LoggedSample[] = [];
+  for (const e of episodes) {
+    const action = e.actions.indexOf(e.action);
+    if (action < 0) continue;
+    const s: LoggedSample = {
+      reward: e.reward,
+      action,
+      loggingProb: e.propensity,
+      targetProbs: policy.probs(e.context, e.actions, e.baseline),
+      predicted: policy.estimates(e.context, e.actions).mean.map((m) => (m < 0 ? 0 : m > 1 ? 1 : m)),
+      defaulted: e.defaulted,
+    };
+    if (e.probs !== undefined) {
+      const lp = e.probs;
+      s.loggingProbs = e.actions.map((a) => lp[a] ?? 0);
+    }
+    if (e.baseline !== undefined) {
+      const b = e.actions.indexOf(e.baseline);
+      if (b >= 0) s.baseline = b;
+    }
+    out.push(s);
+  }
+  return out;
+}
+
+/** Estimator-free facts about a validation window (the estimators live in src/core/ope). */
+export interface WindowSummary {
+  n: number;
+  /** The logger's on-policy value: the mean logged reward. */
+  loggerValue: number;
+  /** Mean probability the target policy gives the logged action. */
+  agreement: number;
+  /** Share of episodes without a logging propensity. */
+  unknownPropensityShare: number;
+  defaultedRewards: number;
+}
+
+/** Summarise a list of samples without estimating anything off-policy. */
+export function summariseSamples(samples: readonly LoggedSample[]): WindowSummary {
+  let r = 0;
+  let agree = 0;
+  let unknown = 0;
+  let defaulted = 0;
+  for (const s of samples) {
+    r += s.reward;
+    agree += s.targetProbs[s.action] ?? 0;
+    if (s.loggingProb === undefined) unknown++;
+    if (s.defaulted === true) defaulted++;
+  }
+  const n = samples.length;
+  return { n, loggerValue: n > 0 ? r / n : 0, agreement: n > 0 ? agree / n : 0, unknownPropensityShare: n > 0 ? unknown / n : 0, defaultedRewards: defaulted };
+}
