@@ -5,7 +5,7 @@
  */
 import type { Context, DecisionEvent, OutcomeSignals } from '../core/events.js';
 import { SESSION_DEPTH_KEY, type StoredTurn, type TurnFact } from '../core/telemetry/types.js';
-import { isoEpochMs } from '../core/telemetry/map.js';
+import { isoEpochMs } from '../core/telemetry/timestamps.js';
 
 /** A decision serialised by `encodeDecision`. Stores accept it wherever they accept a DecisionEvent. */
 export interface EncodedDecision {

@@ -8,9 +8,9 @@ import type { Config } from '../core/config/index.js';
 
 export * from './port.js';
 export { MemoryStore } from './memory.js';
-export { WorkerStore, type WorkerStoreOptions } from './worker-store.js';
-export { SqliteStore, openSqliteStore, migrate, type SqliteStoreOptions } from './sqlite.js';
-export { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
+export { WorkerStore, type WorkerStoreOptions } from './worker/worker-store.js';
+export { SqliteStore, openSqliteStore, migrate, type SqliteStoreOptions } from './sqlite/store.js';
+export { SQLITE_MIGRATIONS, type Migration } from './sqlite/migrations.js';
 
 /** The path of the store file of a data directory (`<data-dir>/umbra.db` by default). */
 export function storePath(dataDir: string, config?: Pick<Config, 'store'>): string {

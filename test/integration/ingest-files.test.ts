@@ -13,7 +13,7 @@ import { compileReward } from '../../src/core/reward.js';
 import { ingest, type IngestCounts } from '../../src/ingest/ingest.js';
 import { FileTailer } from '../../src/ingest/tailer.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 import type { Store, WriteBatch, WriteResult } from '../../src/store/port.js';
 import { ErrorCode, UmbraError } from '../../src/core/errors.js';
 

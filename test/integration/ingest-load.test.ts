@@ -12,7 +12,7 @@ import { compileReward } from '../../src/core/reward.js';
 import { computeKpis } from '../../src/core/telemetry/kpis.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { loadLog } from '../../src/ingest/load.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { openSqliteStore } from '../../src/store/sqlite/store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'umbra-load-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

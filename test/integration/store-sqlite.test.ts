@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeStoreContract, decisionFixture } from '../../src/store/store.contract.js';
-import { migrate, openSqliteStore } from '../../src/store/sqlite.js';
-import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-migrations.js';
+import { describeStoreContract, decisionFixture } from '../../src/store/contract/index.js';
+import { migrate, openSqliteStore } from '../../src/store/sqlite/store.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { idKey } from '../../src/store/key.js';
 
 const root = mkdtempSync(join(tmpdir(), 'umbra-store-'));

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeStoreContract, decisionFixture } from '../../src/store/store.contract.js';
+import { describeStoreContract, decisionFixture } from '../../src/store/contract/index.js';
 import { projectRoot } from '../helpers/shared-data.js';
 
 // The worker needs compiled JS: use the build.
-const { WorkerStore } = (await import(pathToFileURL(join(projectRoot, 'dist', 'src', 'store', 'worker-store.js')).href)) as typeof import('../../src/store/worker-store.js');
+const { WorkerStore } = (await import(pathToFileURL(join(projectRoot, 'dist', 'src', 'store', 'worker', 'worker-store.js')).href)) as typeof import('../../src/store/worker/worker-store.js');
 
 const root = mkdtempSync(join(tmpdir(), 'umbra-wstore-'));
 let n = 0;

@@ -7,3 +7,4 @@ export * from './types.js';
 export * from './map.js';
 export * from './merge.js';
 export * from './kpis.js';
+export * from './timestamps.js';

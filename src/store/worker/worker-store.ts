@@ -6,8 +6,8 @@
  * worker waits. It passes the same contract suite as the other adapters.
  */
 import { Worker } from 'node:worker_threads';
-import { ErrorCode, UmbraError, type ErrorCode as Code } from '../core/errors.js';
-import type { SqliteStoreOptions } from './sqlite.js';
+import { ErrorCode, UmbraError, type ErrorCode as Code } from '../../core/errors.js';
+import type { SqliteStoreOptions } from '../sqlite/store.js';
 import type {
   AuditRow,
   Checkpoint,
@@ -23,15 +23,15 @@ import type {
   TurnQuery,
   WriteBatch,
   WriteResult,
-} from './port.js';
+} from '../port.js';
 import { packBatch, type PackedBatch } from './wire.js';
-import type { StoreWorkerData } from './store-worker.js';
-import type { BackgroundPriority } from '../platform/thread-priority.js';
-import type { OutcomeState } from '../core/telemetry/merge.js';
-import type { StoredTurn } from '../core/telemetry/types.js';
-import type { ShadowRecord } from '../core/events.js';
+import type { StoreWorkerData } from './thread.main.js';
+import type { BackgroundPriority } from '../../platform/thread-priority.js';
+import type { OutcomeState } from '../../core/telemetry/merge.js';
+import type { StoredTurn } from '../../core/telemetry/types.js';
+import type { ShadowRecord } from '../../core/events.js';
 
-const WORKER_URL = new URL('./store-worker.js', import.meta.url);
+const WORKER_URL = new URL('./thread.main.js', import.meta.url);
 const PAGE = 500;
 
 interface Reply {
@@ -44,7 +44,7 @@ interface Reply {
 
 /** Options of the adapter: the SQLite adapter's, and those of its thread. */
 export interface WorkerStoreOptions extends SqliteStoreOptions {
-  /** Group commit window for batches written with `group` and for shadow appends, ms (store-worker.ts). @default 0 (off) */
+  /** Group commit window for batches written with `group` and for shadow appends, ms (thread.main.ts). @default 0 (off) */
   groupCommitMs?: number;
   /** Scheduling of the store thread (see src/services/thread-priority.ts). @default 'normal' */
   priority?: BackgroundPriority;

@@ -1,5 +1,5 @@
 /**
- * The worker side of WorkerStore: owns a SQLite connection in its own thread and answers the
+ * Thread entry point: the worker side of WorkerStore: owns a SQLite connection in its own thread and answers the
  * store port's calls by message. A busy database (another process's write transaction) blocks
  * only this thread, never the event loop of the service that uses the store.
  *
@@ -11,10 +11,10 @@
  * second, each rewriting the pages of the random id index it touched, into a few.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { compileReward, type RewardConfig } from '../core/reward.js';
-import type { ShadowRecord } from '../core/events.js';
-import { lowerThreadPriority, type BackgroundPriority } from '../platform/thread-priority.js';
-import { openSqliteStore, type GroupWrite, type SqliteStore, type SqliteStoreOptions } from './sqlite.js';
+import { compileReward, type RewardConfig } from '../../core/reward.js';
+import type { ShadowRecord } from '../../core/events.js';
+import { lowerThreadPriority, type BackgroundPriority } from '../../platform/thread-priority.js';
+import { openSqliteStore, type GroupWrite, type SqliteStore, type SqliteStoreOptions } from '../sqlite/store.js';
 import { unpackBatch, type PackedBatch } from './wire.js';
 
 type Call =
@@ -38,7 +38,7 @@ export interface StoreWorkerData {
 const GROUP_MAX_ROWS = 20_000;
 
 const port = parentPort;
-if (!port) throw new Error('store-worker must run in a worker thread');
+if (!port) throw new Error('the store thread must run in a worker thread');
 const { path, options, groupCommitMs, priority } = workerData as StoreWorkerData;
 lowerThreadPriority(priority, 5);
 const store: SqliteStore = openSqliteStore(path, options);

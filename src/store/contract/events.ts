@@ -1,60 +1,19 @@
 /**
- * The store contract suite: every adapter of the store port runs these same tests (the memory
- * adapter beside its code, SQLite in test/integration, a later PostgreSQL adapter the same way).
- * It checks the guarantees stated in port.ts: atomic batches, idempotency by id with first-wins
- * filling, later-wins outcome merging in either arrival order, insertion order, paging, sessions,
- * checkpoints, state compare-and-set, shadow and audit rows.
+ * The contract of the event writer and reader roles: idempotency by id with first-wins filling,
+ * later-wins outcome merging in either arrival order, insertion order and paging, sessions, counts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DecisionEvent, ShadowRecord } from '../core/events.js';
-import { compileReward } from '../core/reward.js';
-import type { TurnFact } from '../core/telemetry/types.js';
-import { PAGE_SIZE, type Checkpoint, type Store } from './port.js';
-import { encodeDecision, encodeTurn } from './codec.js';
+import { encodeDecision, encodeTurn } from '../codec.js';
+import type { DecisionEvent } from '../../core/events.js';
+import { PAGE_SIZE, type EventReader, type EventWriter } from '../port.js';
+import { collect, decisionFixture, reward, turnFixture, withoutOutcome, type Closeable } from './fixtures.js';
 
-/** A decision event for tests. */
-export function decisionFixture(id: string, over: Partial<DecisionEvent> = {}): DecisionEvent {
-  return {
-    v: 1,
-    id,
-    ts: '2025-09-04T10:00:00.000Z',
-    point: 'route',
-    context: { lang: 'sv', hour: 10, session_depth: null },
-    actions: ['micro', 'planner', 'deep'],
-    action: 'planner',
-    baseline: 'planner',
-    policy: 'rules@alice',
-    outcome: { success: true, latency_ms: 400 },
-    ...over,
-  };
-}
-
-function turnFixture(id: string, over: Partial<TurnFact> = {}): TurnFact {
-  return { id, ts: '2025-09-04T10:00:00.000Z', route: 'planner', outcome: { success: true, latency_ms: 400 }, ...over };
-}
-
-function withoutOutcome(e: DecisionEvent): DecisionEvent {
-  const { outcome: _o, ...rest } = e;
-  return rest;
-}
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
-const reward = compileReward({});
-
-/**
- * Register the contract tests for one adapter. `makeStore` returns a fresh, empty store for each
- * test; the suite closes it afterwards.
- */
-export function describeStoreContract(name: string, makeStore: () => Store | Promise<Store>): void {
-  describe(`store contract: ${name}`, () => {
-    let store: Store;
+/** Register the event writer and reader role's contract tests; `make` returns a fresh, empty store for each test. */
+export function describeEventContract(name: string, make: () => (EventReader & EventWriter & Closeable) | Promise<EventReader & EventWriter & Closeable>): void {
+  describe(`event writer and reader: ${name}`, () => {
+    let store: EventReader & EventWriter & Closeable;
     beforeEach(async () => {
-      store = await makeStore();
+      store = await make();
     });
     afterEach(async () => {
       await store.close();
@@ -315,124 +274,7 @@ export function describeStoreContract(name: string, makeStore: () => Store | Pro
       });
     });
 
-    describe('quarantine and checkpoints', () => {
-      it('keeps quarantine rows with source, offset, reason and excerpt, and counts by reason', async () => {
-        await store.writeBatch({
-          quarantine: [
-            { source: 'f.jsonl', offset: 0, reason: 'not_json', excerpt: 'garbage', detail: 'x' },
-            { source: 'f.jsonl', offset: 8, reason: 'torn_line', excerpt: '{"a":' },
-            { source: 'g.jsonl', offset: 3, reason: 'not_json', excerpt: '??' },
-          ],
-        });
-        expect(await store.quarantineCounts()).toEqual({ not_json: 2, torn_line: 1 });
-        const rows = await collect(store.quarantine());
-        expect(rows.map((r) => [r.source, r.offset, r.reason, r.excerpt])).toEqual([
-          ['f.jsonl', 0, 'not_json', 'garbage'],
-          ['f.jsonl', 8, 'torn_line', '{"a":'],
-          ['g.jsonl', 3, 'not_json', '??'],
-        ]);
-        expect(rows[0]!.detail).toBe('x');
-        expect(rows[1]!.detail).toBeUndefined();
-        expect((await collect(store.quarantine({ source: 'g.jsonl' }))).map((r) => r.offset)).toEqual([3]);
-        expect((await collect(store.quarantine({ reason: 'torn_line' }))).map((r) => r.offset)).toEqual([8]);
-      });
-
-      it('upserts checkpoints by source key', async () => {
-        const cp: Checkpoint = { source: '/x/a.jsonl', dev: '2049', ino: '18446744073709551615', offset: 10, size: 20, fp: 'abc', fpLen: 10, skipFrom: null, updatedAt: '2025-01-01T00:00:00.000Z' };
-        await store.writeBatch({ checkpoints: [cp] });
-        expect(await store.getCheckpoint('/x/a.jsonl')).toEqual(cp);
-        await store.writeBatch({ checkpoints: [{ ...cp, offset: 20, skipFrom: 15 }, { ...cp, source: '/x/b.jsonl' }] });
-        expect((await store.getCheckpoint('/x/a.jsonl'))?.offset).toBe(20);
-        expect((await store.getCheckpoint('/x/a.jsonl'))?.skipFrom).toBe(15);
-        expect((await store.listCheckpoints()).map((c) => c.source)).toEqual(['/x/a.jsonl', '/x/b.jsonl']);
-        expect(await store.getCheckpoint('/x/none')).toBeUndefined();
-      });
-
-      it('commits held batches with the next batch, and drops them when that batch fails', async () => {
-        await store.writeBatch({ records: [{ decisions: [decisionFixture('h1')] }], hold: true });
-        await store.writeBatch({ records: [{ decisions: [decisionFixture('h2')] }] });
-        expect(await store.countDecisions()).toBe(2);
-        await store.writeBatch({ records: [{ turn: turnFixture('h3', { session: 'S' }), decisions: [decisionFixture('h3')] }], quarantine: [{ source: 's', offset: 1, reason: 'not_json', excerpt: '' }], hold: true });
-        const poison = decisionFixture('poison', { context: { bad: { toJSON: (): never => { throw new Error('poison'); } } as unknown as string } });
-        await expect(store.writeBatch({ records: [{ decisions: [poison] }] })).rejects.toThrow();
-        expect(await store.countDecisions()).toBe(2);
-        expect(await store.getDecision('h3')).toBeUndefined();
-        expect(await store.sessionTurns('S')).toBe(0);
-        expect(await store.quarantineCounts()).toEqual({});
-        await store.writeBatch({ records: [{ decisions: [decisionFixture('h4')] }] });
-        expect(await store.countDecisions()).toBe(3);
-        await store.writeBatch({ records: [{ decisions: [decisionFixture('h5')] }], hold: true });
-        await store.discardHeld();
-        await store.discardHeld();
-        expect(await store.getDecision('h5')).toBeUndefined();
-        await store.writeBatch({ records: [{ decisions: [decisionFixture('h6')] }] });
-        expect(await store.countDecisions()).toBe(4);
-      });
-
-      it('applies a batch atomically: a failure leaves nothing of it behind', async () => {
-        await store.writeBatch({ records: [{ decisions: [decisionFixture('before')] }] });
-        const poison = decisionFixture('poison', {
-          context: { bad: { toJSON: (): never => { throw new Error('poison'); } } as unknown as string },
-        });
-        const cp: Checkpoint = { source: 's', dev: '1', ino: '1', offset: 99, size: 99, fp: '', fpLen: 0, skipFrom: null, updatedAt: '2025-01-01T00:00:00.000Z' };
-        await expect(
-          store.writeBatch({
-            records: [{ turn: turnFixture('t', { session: 'S' }), decisions: [decisionFixture('t')] }, { decisions: [decisionFixture('ok1')] }, { decisions: [poison] }],
-            outcomes: [{ id: 'before', outcome: { feedback: 1 } }],
-            quarantine: [{ source: 's', offset: 1, reason: 'not_json', excerpt: '' }],
-            checkpoints: [cp],
-          }),
-        ).rejects.toThrow();
-        expect(await store.countDecisions()).toBe(1);
-        expect(await store.getDecision('ok1')).toBeUndefined();
-        expect(await store.getTurn('t')).toBeUndefined();
-        expect(await store.sessionTurns('S')).toBe(0);
-        expect(await store.getCheckpoint('s')).toBeUndefined();
-        expect(await store.quarantineCounts()).toEqual({});
-        expect(await store.getOutcome('before')).toBeUndefined();
-        const c = await store.counts();
-        expect(c).toMatchObject({ decisions: 1, turns: 0, outcomes: 0, quarantined: 0, sessions: 0 });
-      });
-    });
-
-    describe('state, shadow and audit', () => {
-      it('compare-and-set state by version', async () => {
-        expect(await store.getState('k')).toBeUndefined();
-        expect(await store.casState('k', 1, { a: 1 })).toBeUndefined();
-        expect(await store.casState('k', null, { a: 1 })).toBe(1);
-        expect(await store.casState('k', null, { a: 2 })).toBeUndefined();
-        expect(await store.casState('k', 1, { a: 2 })).toBe(2);
-        expect(await store.casState('k', 1, { a: 3 })).toBeUndefined();
-        expect(await store.getState('k')).toMatchObject({ value: { a: 2 }, version: 2 });
-        expect(await store.setState('k', [1, 'x'])).toBe(3);
-        expect(await store.setState('other', null)).toBe(1);
-        expect((await store.getState('k'))?.value).toEqual([1, 'x']);
-        expect((await store.getState('other'))?.value).toBeNull();
-      });
-
-      it('appends shadow records and reads them by candidate and by decision id', async () => {
-        const rec = (id: string, candidate: string): ShadowRecord => ({ v: 1, id, candidate, action: 'deep', probs: { deep: 0.9, micro: 0.1 }, ts: '2025-09-04T10:00:00.000Z', latency_us: 42 });
-        const seqs = await store.appendShadow([rec('a', 'c1'), rec('a', 'c2'), rec('b', 'c1')]);
-        expect(seqs).toHaveLength(3);
-        expect(seqs[1]!).toBeGreaterThan(seqs[0]!);
-        const more = await store.appendShadow([rec('c', 'c1')]);
-        expect(more[0]!).toBeGreaterThan(seqs[2]!);
-        expect((await collect(store.shadowByCandidate('c1'))).map((s) => s.record.id)).toEqual(['a', 'b', 'c']);
-        expect((await collect(store.shadowByCandidate('c1', { afterSeq: seqs[0]! }))).map((s) => s.record.id)).toEqual(['b', 'c']);
-        expect((await collect(store.shadowByCandidate('c2'))).map((s) => s.record)).toEqual([rec('a', 'c2')]);
-      });
-
-      it('appends audit rows in sequence and refuses a stale expected sequence', async () => {
-        expect(await store.lastAudit()).toBeUndefined();
-        const r1 = await store.appendAudit({ ts: '2025-01-01T00:00:00.000Z', body: { event: 'start', hash: 'h1' } });
-        const r2 = await store.appendAudit({ ts: '2025-01-01T00:00:01.000Z', body: { event: 'promote', prev: 'h1' } }, 2);
-        expect([r1.seq, r2.seq]).toEqual([1, 2]);
-        await expect(store.appendAudit({ ts: '2025-01-01T00:00:02.000Z', body: {} }, 2)).rejects.toMatchObject({ code: 'E_LOCKED' });
-        expect((await collect(store.audit())).map((r) => r.body)).toEqual([{ event: 'start', hash: 'h1' }, { event: 'promote', prev: 'h1' }]);
-        expect((await collect(store.audit({ afterSeq: 1 }))).map((r) => r.seq)).toEqual([2]);
-        expect(await store.lastAudit()).toEqual({ seq: 2, ts: '2025-01-01T00:00:01.000Z', body: { event: 'promote', prev: 'h1' } });
-      });
-
+    describe('whole store', () => {
       it('counts everything', async () => {
         await store.writeBatch({
           records: [{ turn: turnFixture('a', { session: 's' }), decisions: [decisionFixture('a'), decisionFixture('a#tool', { point: 'tool', actions: ['x'], action: 'x', baseline: 'x' })] }],

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { DecisionEvent } from '../core/events.js';
-import type { TurnFact } from '../core/telemetry/types.js';
-import { encodeDecision, encodeTurn, isEncoded, toEvent, toTurn } from './codec.js';
-import { MemoryStore } from './memory.js';
-import type { RecordInsert, WriteBatch } from './port.js';
-import { decisionFixture } from './store.contract.js';
+import type { DecisionEvent } from '../../core/events.js';
+import type { TurnFact } from '../../core/telemetry/types.js';
+import { encodeDecision, encodeTurn, isEncoded, toEvent, toTurn } from '../codec.js';
+import { MemoryStore } from '../memory.js';
+import type { RecordInsert, WriteBatch } from '../port.js';
+import { decisionFixture } from '../contract/index.js';
 import { packBatch, unpackBatch } from './wire.js';
 
 const turn = (id: string, over: Partial<TurnFact> = {}): TurnFact => ({ id, ts: '2025-09-04T10:00:00.000Z', route: 'planner', outcome: { success: true, latency_ms: 400 }, ...over });

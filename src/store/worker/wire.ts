@@ -6,9 +6,9 @@
  * unpacks them into `RecordInsert`s whose decisions are already encoded, which the SQLite adapter
  * stores as they are. Pure: no I/O, round trip pinned by a test.
  */
-import type { TurnFact } from '../core/telemetry/types.js';
-import { encodeDecision, encodeTurn, isEncoded, isEncodedTurn, toEvent, type EncodedDecision, type EncodedTurn, type TurnInput } from './codec.js';
-import type { RecordInsert, WriteBatch } from './port.js';
+import type { TurnFact } from '../../core/telemetry/types.js';
+import { encodeDecision, encodeTurn, isEncoded, isEncodedTurn, toEvent, type EncodedDecision, type EncodedTurn, type TurnInput } from '../codec.js';
+import type { RecordInsert, WriteBatch } from '../port.js';
 
 /** A batch in its wire form. Everything but the records is cloned as it is. */
 export interface PackedBatch extends Omit<WriteBatch, 'records'> {

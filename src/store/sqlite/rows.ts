@@ -1,0 +1,115 @@
+/**
+ * The SQLite store's rows and how they decode into the port's types; its error mapping.
+ */
+import type Database from 'better-sqlite3';
+import { ErrorCode, UmbraError } from '../../core/errors.js';
+import type { DecisionEvent, OutcomeSignals } from '../../core/events.js';
+import type { OutcomeState } from '../../core/telemetry/merge.js';
+import { SESSION_DEPTH_KEY, type StoredTurn } from '../../core/telemetry/types.js';
+import { decodeDecision } from '../codec.js';
+import type { Checkpoint } from '../port.js';
+
+/** A better-sqlite3 connection. */
+export type DB = Database.Database;
+/** A prepared statement. */
+export type Stmt = Database.Statement;
+
+/** The event with `context.session_depth` set to `depth` (unchanged when depth is null). */
+export function withDepth(e: DecisionEvent, depth: number | null): DecisionEvent {
+  if (depth === null || e.context[SESSION_DEPTH_KEY] === depth) return e;
+  return { ...e, context: { ...e.context, [SESSION_DEPTH_KEY]: depth } };
+}
+export interface DecisionRow {
+  seq: number;
+  id: string;
+  point: string;
+  ts: string;
+  action: string;
+  body: string;
+  sdepth: number | null;
+}
+
+export interface DecisionTurnRow extends DecisionRow {
+  tflag: number;
+  tsession: string | null;
+  textra: string | null;
+}
+
+export interface EpisodeRow extends DecisionRow {
+  o_ts: string | null;
+  o_reward: number | null;
+  o_outcome: string | null;
+  o_updates: number | null;
+}
+
+export interface TurnRow {
+  seq: number;
+  pos: number;
+  key: number;
+  id: string;
+  ts: string;
+  ts_ms: number;
+  route: string | null;
+  intent: string | null;
+  session: string | null;
+  session_depth: number | null;
+  outcome: string;
+}
+
+export interface OutcomeRow {
+  id: string;
+  ts: string | null;
+  reward: number | null;
+  outcome: string;
+  updates: number;
+  pending: number;
+}
+
+export interface CheckpointRow {
+  source: string;
+  dev: string;
+  ino: string;
+  byte_offset: number;
+  size: number;
+  fp: string;
+  fp_len: number;
+  skip_from: number | null;
+  updated_at: string;
+}
+
+export function decodeRow(r: DecisionRow): DecisionEvent {
+  return decodeDecision(r, r.sdepth);
+}
+
+export function decodeTurn(r: TurnRow): StoredTurn {
+  const t: StoredTurn = { id: r.id, ts: r.ts, route: r.route, outcome: JSON.parse(r.outcome) as OutcomeSignals, sessionDepth: r.session_depth };
+  if (r.intent !== null) t.intent = r.intent;
+  if (r.session !== null) t.session = r.session;
+  return t;
+}
+
+export function decodeOutcome(r: OutcomeRow): OutcomeState {
+  const s: OutcomeState = { id: r.id, outcome: JSON.parse(r.outcome) as OutcomeSignals, updates: r.updates };
+  if (r.ts !== null) s.ts = r.ts;
+  if (r.reward !== null) s.reward = r.reward;
+  return s;
+}
+
+export function decodeCheckpoint(r: CheckpointRow): Checkpoint {
+  return { source: r.source, dev: r.dev, ino: r.ino, offset: r.byte_offset, size: r.size, fp: r.fp, fpLen: r.fp_len, skipFrom: r.skip_from, updatedAt: r.updated_at };
+}
+
+export function storeError(e: unknown, what: string): UmbraError {
+  if (e instanceof UmbraError) return e;
+  const code = (e as { code?: unknown }).code;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return new UmbraError(ErrorCode.LOCKED, `store is locked by another writer (${what}): ${msg}`, undefined, { cause: e });
+  return new UmbraError(ErrorCode.STORE, `store failed (${what}): ${msg}`, undefined, { cause: e });
+}
+
+/** JSON text of a state or audit value. */
+export function jsonOf(v: unknown): string {
+  const s = JSON.stringify(v) as string | undefined;
+  if (s === undefined) throw new UmbraError(ErrorCode.SCHEMA, 'value is not representable as JSON');
+  return s;
+}
