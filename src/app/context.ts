@@ -15,26 +15,21 @@ import { Alerter, persistAlert } from '../services/monitoring/alerts.js';
 import { RolloutService } from '../services/rollout/state.js';
 import { openSqliteStore, storePath, WorkerStore, type Store } from '../store/index.js';
 
-/** How a process uses the store, which decides how the adapter is opened. */
-export const StoreMode = {
-  /** One-shot commands and the shadow controller: the SQLite store on this thread. */
-  DIRECT: 'direct',
-  /** Bulk writers (`umbra ingest`): the store in its own thread, so parsing and writing overlap. */
-  BULK: 'bulk',
-  /**
-   * The decision service: the store in its own thread at a lower priority, with group commit of
-   * the decision log, so another process's write lock never blocks an answer.
-   */
-  SERVICE: 'service',
-} as const;
-export type StoreMode = (typeof StoreMode)[keyof typeof StoreMode];
+/**
+ * How a process uses the store, which decides how the adapter is opened:
+ * - `direct`: one-shot commands and the shadow controller; the SQLite store on this thread;
+ * - `bulk`: bulk writers (`umbra ingest`); the store in its own thread, so parsing and writing overlap;
+ * - `service`: the decision service; the store in its own thread at a lower priority, with group
+ *   commit of the decision log, so another process's write lock never blocks an answer.
+ */
+export type StoreMode = 'direct' | 'bulk' | 'service';
 
 /** Open the store of a data directory for a job. */
-export function openStore(settings: Settings, dataDir: string, mode: StoreMode = StoreMode.DIRECT): Store {
+export function openStore(settings: Settings, dataDir: string, mode: StoreMode = 'direct'): Store {
   const s = settings.config.store;
   const path = storePath(dataDir, settings.config);
-  if (mode === StoreMode.DIRECT) return openSqliteStore(path, { busyTimeoutMs: s.busy_timeout_ms, cacheMb: s.cache_mb });
-  if (mode === StoreMode.BULK) return new WorkerStore(path, { busyTimeoutMs: s.busy_timeout_ms, cacheMb: s.cache_mb });
+  if (mode === 'direct') return openSqliteStore(path, { busyTimeoutMs: s.busy_timeout_ms, cacheMb: s.cache_mb });
+  if (mode === 'bulk') return new WorkerStore(path, { busyTimeoutMs: s.busy_timeout_ms, cacheMb: s.cache_mb });
   const server = settings.config.server;
   return new WorkerStore(path, { busyTimeoutMs: Math.max(30_000, s.busy_timeout_ms), cacheMb: s.cache_mb, groupCommitMs: server.log_commit_ms, priority: server.background_priority });
 }

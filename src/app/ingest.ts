@@ -6,7 +6,7 @@ import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { Settings } from '../core/settings.js';
 import { ingest, summaryOf, type IngestCounts, type IngestProgress } from '../ingest/ingest.js';
 import { storePath } from '../store/index.js';
-import { StoreMode, withWired } from './context.js';
+import { withWired } from './context.js';
 
 export { summaryOf, type IngestCounts, type IngestProgress };
 
@@ -24,7 +24,7 @@ export interface IngestFilesOptions {
 
 /** Read telemetry into the data directory's store; a file system error is E_INPUT_UNREADABLE. */
 export async function ingestFiles(o: IngestFilesOptions): Promise<{ counts: IngestCounts; store: string }> {
-  const counts = await withWired({ settings: o.settings, dataDir: o.dataDir, mode: StoreMode.BULK }, async (w) => {
+  const counts = await withWired({ settings: o.settings, dataDir: o.dataDir, mode: 'bulk' }, async (w) => {
     try {
       return await ingest({
         store: w.store,

@@ -13,7 +13,7 @@ import { RolloutController } from '../services/rollout/autopilot.js';
 import { writeShadowStats } from '../services/shadow/stats.js';
 import type { Alerter } from '../services/monitoring/alerts.js';
 import { buildApp } from '../server/app.js';
-import { StoreMode, wire } from './context.js';
+import { wire } from './context.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -50,7 +50,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const w = wire({
     settings: o.settings,
     dataDir: o.dataDir,
-    mode: StoreMode.SERVICE,
+    mode: 'service',
     ...(o.store === undefined ? {} : { store: o.store }),
     ...(o.now === undefined ? {} : { now: o.now }),
     onTransition: (_s, records, alerter) => {

@@ -66,25 +66,18 @@ export function updateDrift(
       message: `drift on ${ctx.version}: reward stream moved ${sig.direction} from about ${fmt(sig.reference, 3)} (${d.detector === 'page_hinkley' ? 'Page-Hinkley' : 'CUSUM'} ${fmt(sig.statistic, 3)} > ${fmt(sig.threshold, 3)} after ${sig.n} events)`,
     });
   };
-  if (d.detector === 'page_hinkley') {
-    const ph = new PageHinkley({ delta: d.delta, lambda: d.lambda, minSamples: d.min_samples, direction: d.direction, resetOnAlarm: true }, s.pageHinkley ?? undefined);
-    for (const r of rewards) {
-      if (!Number.isFinite(r)) continue;
-      s.events += 1;
-      const sig = ph.update(r);
-      if (sig !== null) emit(sig);
-    }
-    s.pageHinkley = ph.state;
-  } else {
-    const cu = new Cusum({ k: d.cusum_k, h: d.cusum_h, burnIn: d.cusum_burn_in, direction: d.direction, resetOnAlarm: true }, s.cusum ?? undefined);
-    for (const r of rewards) {
-      if (!Number.isFinite(r)) continue;
-      s.events += 1;
-      const sig = cu.update(r);
-      if (sig !== null) emit(sig);
-    }
-    s.cusum = cu.state;
+  const detector =
+    d.detector === 'page_hinkley'
+      ? new PageHinkley({ delta: d.delta, lambda: d.lambda, minSamples: d.min_samples, direction: d.direction, resetOnAlarm: true }, s.pageHinkley ?? undefined)
+      : new Cusum({ k: d.cusum_k, h: d.cusum_h, burnIn: d.cusum_burn_in, direction: d.direction, resetOnAlarm: true }, s.cusum ?? undefined);
+  for (const r of rewards) {
+    if (!Number.isFinite(r)) continue;
+    s.events += 1;
+    const sig = detector.update(r);
+    if (sig !== null) emit(sig);
   }
+  if (detector instanceof PageHinkley) s.pageHinkley = detector.state;
+  else s.cusum = detector.state;
   s.alerts += alerts.length;
   return { state: s, alerts };
 }

@@ -3,6 +3,10 @@
  * the simulator, its calibration test, `umbra bootstrap` and `umbra simulate` all agree.
  */
 import type { Kpis } from '../events.js';
+import { percentile } from '../stats/quantile.js';
+import { KpiAccumulator as FactKpis } from '../telemetry/kpis.js';
+
+export { percentile };
 
 /** What one request contributes to the KPIs. */
 export interface KpiRow {
@@ -36,56 +40,22 @@ export interface KpiRow {
  * - policyValue: mean reward per request.
  */
 export class KpiAccumulator {
-  private n = 0;
-  private succ = 0;
-  private hits = 0;
-  private toolN = 0;
-  private toolOk = 0;
-  private rewardSum = 0;
-  private lat: Float64Array = new Float64Array(1024);
+  /** The one KPI definition (src/core/telemetry/kpis.ts); a request always carries success, cache and latency. */
+  private readonly acc = new FactKpis();
 
   add(r: KpiRow): void {
-    if (this.n === this.lat.length) {
-      const next = new Float64Array(this.lat.length * 2);
-      next.set(this.lat);
-      this.lat = next;
-    }
-    this.lat[this.n] = r.latencyMs;
-    this.n++;
-    if (r.success) this.succ++;
-    if (r.cacheHit) this.hits++;
-    if (r.toolCalled) {
-      this.toolN++;
-      if (r.toolOk) this.toolOk++;
-    }
-    this.rewardSum += r.reward;
+    this.acc.addSignals(r.success, r.toolCalled ? r.toolOk : undefined, r.cacheHit, r.latencyMs, r.reward);
   }
 
   /** Number of requests seen. */
   get count(): number {
-    return this.n;
+    return this.acc.count;
   }
 
   /** The KPIs so far (all null without requests). */
   result(): Kpis {
-    if (this.n === 0) return { toolPrecision: null, successRate: null, p95LatencyMs: null, cacheHitRate: null, policyValue: null };
-    return {
-      toolPrecision: this.toolN === 0 ? null : this.toolOk / this.toolN,
-      successRate: this.succ / this.n,
-      p95LatencyMs: percentile(this.lat.subarray(0, this.n), 0.95),
-      cacheHitRate: this.hits / this.n,
-      policyValue: this.rewardSum / this.n,
-    };
+    return this.acc.result().kpis;
   }
-}
-
-/** Nearest-rank percentile: the ⌈q·n⌉-th smallest value (copies; does not reorder the input). */
-export function percentile(xs: ArrayLike<number>, q: number): number {
-  const n = xs.length;
-  if (n === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
-  const k = Math.min(n, Math.max(1, Math.ceil(q * n)));
-  return s[k - 1]!;
 }
 
 /** The KPIs of a set of requests. */

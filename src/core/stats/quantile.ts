@@ -151,3 +151,37 @@ export function exactQuantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(Math.min(1, Math.max(0, q)) * (sorted.length - 1))]!;
 }
+
+/** Nearest-rank percentile: the ⌈q·n⌉-th smallest value, NaN when empty (copies; does not reorder the input). */
+export function percentile(xs: ArrayLike<number>, q: number): number {
+  const n = xs.length;
+  if (n === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  const k = Math.min(n, Math.max(1, Math.ceil(q * n)));
+  return s[k - 1]!;
+}
+
+/** Every value of a stream, kept in a growing Float64Array, for exact percentiles (KPI latencies). */
+export class SampleBuffer {
+  private buf = new Float64Array(1024);
+  private n = 0;
+
+  push(x: number): void {
+    if (this.n === this.buf.length) {
+      const next = new Float64Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.n++] = x;
+  }
+
+  /** Values kept. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** The nearest-rank percentile of the values (NaN when empty). */
+  percentile(q: number): number {
+    return percentile(this.buf.subarray(0, this.n), q);
+  }
+}

@@ -5,6 +5,9 @@
  */
 import type { Kpis, OutcomeSignals } from '../events.js';
 import type { RewardFunction } from '../reward.js';
+import { SampleBuffer, percentile } from '../stats/quantile.js';
+
+export { percentile };
 
 /** What a KPI needs of one turn or episode. */
 export interface KpiFact {
@@ -32,7 +35,7 @@ export interface KpiSummary {
 
 /** Streaming accumulator; `result()` may be called at any time. */
 export class KpiAccumulator {
-  private readonly reward: RewardFunction;
+  private readonly reward: RewardFunction | undefined;
   private n = 0;
   private nSuccess = 0;
   private okSuccess = 0;
@@ -41,37 +44,45 @@ export class KpiAccumulator {
   private nCache = 0;
   private hits = 0;
   private rewardSum = 0;
-  private lat = new Float64Array(1024);
-  private nLat = 0;
+  private readonly lat = new SampleBuffer();
 
-  constructor(reward: RewardFunction) {
+  /** `reward` computes the reward of facts that do not carry one (omit it when all do). */
+  constructor(reward?: RewardFunction) {
     this.reward = reward;
   }
 
   add(f: KpiFact): void {
     const o = f.outcome;
+    let reward = f.reward;
+    if (reward === undefined) {
+      if (this.reward === undefined) throw new RangeError('a KPI fact without a reward needs the accumulator to have a reward function');
+      reward = this.reward.compute(o);
+    }
+    this.addSignals(o.success, o.tool_ok, o.cache_hit, o.latency_ms, reward);
+  }
+
+  /** One fact as its signals (undefined: the fact does not carry it), without building an object. */
+  addSignals(success: boolean | undefined, toolOk: boolean | undefined, cacheHit: boolean | undefined, latencyMs: number | undefined, reward: number): void {
     this.n++;
-    if (o.success !== undefined) {
+    if (success !== undefined) {
       this.nSuccess++;
-      if (o.success) this.okSuccess++;
+      if (success) this.okSuccess++;
     }
-    if (o.tool_ok !== undefined) {
+    if (toolOk !== undefined) {
       this.nTool++;
-      if (o.tool_ok) this.okTool++;
+      if (toolOk) this.okTool++;
     }
-    if (o.cache_hit !== undefined) {
+    if (cacheHit !== undefined) {
       this.nCache++;
-      if (o.cache_hit) this.hits++;
+      if (cacheHit) this.hits++;
     }
-    if (o.latency_ms !== undefined) {
-      if (this.nLat === this.lat.length) {
-        const next = new Float64Array(this.lat.length * 2);
-        next.set(this.lat);
-        this.lat = next;
-      }
-      this.lat[this.nLat++] = o.latency_ms;
-    }
-    this.rewardSum += f.reward ?? this.reward.compute(o);
+    if (latencyMs !== undefined) this.lat.push(latencyMs);
+    this.rewardSum += reward;
+  }
+
+  /** Facts seen. */
+  get count(): number {
+    return this.n;
   }
 
   result(): KpiSummary {
@@ -79,20 +90,13 @@ export class KpiAccumulator {
       kpis: {
         toolPrecision: this.nTool > 0 ? this.okTool / this.nTool : null,
         successRate: this.nSuccess > 0 ? this.okSuccess / this.nSuccess : null,
-        p95LatencyMs: this.nLat > 0 ? percentile(this.lat.subarray(0, this.nLat), 0.95) : null,
+        p95LatencyMs: this.lat.count > 0 ? this.lat.percentile(0.95) : null,
         cacheHitRate: this.nCache > 0 ? this.hits / this.nCache : null,
         policyValue: this.n > 0 ? this.rewardSum / this.n : null,
       },
-      counts: { facts: this.n, success: this.nSuccess, tool: this.nTool, latency: this.nLat, cache: this.nCache },
+      counts: { facts: this.n, success: this.nSuccess, tool: this.nTool, latency: this.lat.count, cache: this.nCache },
     };
   }
-}
-
-/** Nearest-rank percentile (the smallest value with at least `q` of the data at or below it). */
-export function percentile(xs: Float64Array, q: number): number {
-  const s = Float64Array.from(xs).sort();
-  const rank = Math.max(1, Math.ceil(q * s.length));
-  return s[rank - 1]!;
 }
 
 /**

@@ -2,20 +2,14 @@
  * The contract of the audit log role: rows appended in sequence, each at an expected sequence
  * number (the compare-and-set of the rollout), read back in order.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuditLog } from '../port.js';
-import { collect, type Closeable } from './fixtures.js';
+import { collect, freshStore, type Closeable } from './fixtures.js';
 
 /** Register the audit log role's contract tests; `make` returns a fresh, empty store for each test. */
 export function describeAuditContract(name: string, make: () => (AuditLog & Closeable) | Promise<AuditLog & Closeable>): void {
   describe(`audit log: ${name}`, () => {
-    let store: AuditLog & Closeable;
-    beforeEach(async () => {
-      store = await make();
-    });
-    afterEach(async () => {
-      await store.close();
-    });
+    const store = freshStore(make);
 
     describe('audit', () => {
       it('appends audit rows in sequence and refuses a stale expected sequence', async () => {

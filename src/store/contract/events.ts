@@ -2,22 +2,16 @@
  * The contract of the event writer and reader roles: idempotency by id with first-wins filling,
  * later-wins outcome merging in either arrival order, insertion order and paging, sessions, counts.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeDecision, encodeTurn } from '../codec.js';
 import type { DecisionEvent } from '../../core/events.js';
 import { PAGE_SIZE, type EventReader, type EventWriter } from '../port.js';
-import { collect, decisionFixture, reward, turnFixture, withoutOutcome, type Closeable } from './fixtures.js';
+import { collect, decisionFixture, reward, turnFixture, withoutOutcome, freshStore, type Closeable } from './fixtures.js';
 
 /** Register the event writer and reader role's contract tests; `make` returns a fresh, empty store for each test. */
 export function describeEventContract(name: string, make: () => (EventReader & EventWriter & Closeable) | Promise<EventReader & EventWriter & Closeable>): void {
   describe(`event writer and reader: ${name}`, () => {
-    let store: EventReader & EventWriter & Closeable;
-    beforeEach(async () => {
-      store = await make();
-    });
-    afterEach(async () => {
-      await store.close();
-    });
+    const store = freshStore(make);
 
     describe('decisions', () => {
       it('stores decisions and reads them back by id, in insertion order', async () => {

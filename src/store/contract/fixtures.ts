@@ -1,6 +1,7 @@
 /**
  * Fixtures and helpers shared by the role suites of the store contract.
  */
+import { afterEach, beforeEach } from 'vitest';
 import type { DecisionEvent } from '../../core/events.js';
 import { compileReward } from '../../core/reward.js';
 import type { TurnFact } from '../../core/telemetry/types.js';
@@ -46,4 +47,26 @@ export const reward = compileReward({});
 /** Something the suite can close after each test. */
 export interface Closeable {
   close(): Promise<void>;
+}
+
+/**
+ * A fresh, empty store for each test of the enclosing `describe` (closed after it), seen through
+ * a stand-in that always forwards to the current one.
+ */
+export function freshStore<S extends Closeable>(make: () => S | Promise<S>): S {
+  let current: S | undefined;
+  beforeEach(async () => {
+    current = await make();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return new Proxy({} as S, {
+    get(_target, key) {
+      if (current === undefined) throw new Error('the store is only open inside a test');
+      const v: unknown = Reflect.get(current, key);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(current) : v;
+    },
+  });
 }

@@ -2,20 +2,14 @@
  * The contract of the ingest ledger role (quarantine rows and checkpoints) and of batch atomicity:
  * everything of a batch becomes visible together or not at all; held batches commit with the next.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Checkpoint, EventReader, EventWriter, IngestLedger } from '../port.js';
-import { collect, decisionFixture, turnFixture, type Closeable } from './fixtures.js';
+import { collect, decisionFixture, turnFixture, freshStore, type Closeable } from './fixtures.js';
 
 /** Register the ingest ledger role's contract tests; `make` returns a fresh, empty store for each test. */
 export function describeLedgerContract(name: string, make: () => (EventReader & EventWriter & IngestLedger & Closeable) | Promise<EventReader & EventWriter & IngestLedger & Closeable>): void {
   describe(`ingest ledger: ${name}`, () => {
-    let store: EventReader & EventWriter & IngestLedger & Closeable;
-    beforeEach(async () => {
-      store = await make();
-    });
-    afterEach(async () => {
-      await store.close();
-    });
+    const store = freshStore(make);
 
     describe('quarantine and checkpoints', () => {
       it('keeps quarantine rows with source, offset, reason and excerpt, and counts by reason', async () => {

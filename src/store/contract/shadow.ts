@@ -1,21 +1,15 @@
 /**
  * The contract of the shadow log role: append-only records in order, read by candidate.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ShadowRecord } from '../../core/events.js';
 import type { ShadowLog } from '../port.js';
-import { collect, type Closeable } from './fixtures.js';
+import { collect, freshStore, type Closeable } from './fixtures.js';
 
 /** Register the shadow log role's contract tests; `make` returns a fresh, empty store for each test. */
 export function describeShadowContract(name: string, make: () => (ShadowLog & Closeable) | Promise<ShadowLog & Closeable>): void {
   describe(`shadow log: ${name}`, () => {
-    let store: ShadowLog & Closeable;
-    beforeEach(async () => {
-      store = await make();
-    });
-    afterEach(async () => {
-      await store.close();
-    });
+    const store = freshStore(make);
 
     describe('shadow', () => {
       it('appends shadow records and reads them by candidate and by decision id', async () => {

@@ -1,20 +1,14 @@
 /**
  * The contract of the shared state role: versioned values, compare-and-set.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StateStore } from '../port.js';
-import { type Closeable } from './fixtures.js';
+import { freshStore, type Closeable } from './fixtures.js';
 
 /** Register the shared state role's contract tests; `make` returns a fresh, empty store for each test. */
 export function describeStateContract(name: string, make: () => (StateStore & Closeable) | Promise<StateStore & Closeable>): void {
   describe(`shared state: ${name}`, () => {
-    let store: StateStore & Closeable;
-    beforeEach(async () => {
-      store = await make();
-    });
-    afterEach(async () => {
-      await store.close();
-    });
+    const store = freshStore(make);
 
     describe('state', () => {
       it('compare-and-set state by version', async () => {
