@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { classifyUnparsable, excerptOf, isBlank } from './lines.js';
+
+describe('line verdicts', () => {
+  it('tells a torn piece of a JSON object from plain garbage', () => {
+    expect(classifyUnparsable('{"trace_id":"abc","route":"pl')).toBe('torn_line');
+    expect(classifyUnparsable('anner","tool_calls":[]}')).toBe('torn_line');
+    expect(classifyUnparsable('}{"v":"1"')).toBe('torn_line');
+    expect(classifyUnparsable('hello world')).toBe('not_json');
+    expect(classifyUnparsable('\u0000\u0001binary')).toBe('not_json');
+  });
+
+  it('redacts user text, shows control characters and bounds the excerpt', () => {
+    const line = '{"input_text":"Vad blir vädret i Göteborg?","comment":"secret","route":"micro"}';
+    const ex = excerptOf(line, 200);
+    expect(ex).not.toContain('Göteborg');
+    expect(ex).not.toContain('secret');
+    expect(ex).toContain('"input_text":"[redacted]"');
+    expect(ex).toContain('"route":"micro"');
+    expect(excerptOf(line, 200, true)).toContain('Göteborg');
+    expect(excerptOf('a\u0000b\u001fc', 50)).toBe('a\\u0000b\\u001fc');
+    const long = excerptOf('x'.repeat(10_000), 40);
+    expect(long).toHaveLength(40);
+    expect(long.endsWith('…')).toBe(true);
+  });
+
+  it('skips only whitespace-only lines', () => {
+    expect(isBlank('')).toBe(true);
+    expect(isBlank(' \t\r\n\ufeff')).toBe(true);
+    expect(isBlank(' x ')).toBe(false);
+  });
+});

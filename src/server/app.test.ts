@@ -1,0 +1,103 @@
+/**
+ * The HTTP shell alone: routes parse, call the engine and the rollout, and map errors to their
+ * codes, with an engine that answers, hangs or throws as each test needs (no policy workers).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type { DecideRequestParsed, DecideResponse, OutcomeRequest } from '../core/api.js';
+import { settingsOf } from '../core/settings.js';
+import { Bundles } from '../services/artifacts/bundles.js';
+import { DecisionEngine } from '../services/decisions/engine.js';
+import { RolloutService } from '../services/rollout/state.js';
+import { MemoryStore } from '../store/memory.js';
+import { buildApp } from './app.js';
+
+const settings = settingsOf({ server: { request_deadline_ms: 50 } });
+const body = { point: 'route', context: { text: 'hej' }, actions: ['micro', 'planner', 'deep'], baselineAction: 'planner', stickyKey: 'u1', id: 'd1' };
+
+/** An engine whose `decide` does what the test says. */
+function fakeEngine(decide: (r: DecideRequestParsed) => Promise<DecideResponse>): { engine: DecisionEngine; outcomes: OutcomeRequest[] } {
+  const outcomes: OutcomeRequest[] = [];
+  const stats = { decisions: 0, bySlice: {}, byServedBy: {}, fallbacks: {}, outcomes: 0, logged: 0, logDropped: 0, logErrors: 0, latencyUs: [] };
+  const fake = {
+    decide,
+    outcome: (r: OutcomeRequest) => void outcomes.push(r),
+    refresh: async () => undefined,
+    stats,
+    loadFailures: {},
+    shadow: { active: [], stats: { scored: 0, dropped: 0, shed: 0, errors: 0, timeouts: 0, queueDepth: 0, byCandidate: {} } },
+  };
+  return { engine: fake as unknown as DecisionEngine, outcomes };
+}
+
+describe('decision service HTTP shell', () => {
+  let app: FastifyInstance;
+  let store: MemoryStore;
+  let decide: (r: DecideRequestParsed) => Promise<DecideResponse>;
+  let outcomes: OutcomeRequest[];
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    decide = async (r) => ({ id: r.id ?? 'x', action: 'deep', propensity: 0.9, servedBy: 'production', stage: 'production', policyVersion: 'cand-1' });
+    const fake = fakeEngine((r) => decide(r));
+    outcomes = fake.outcomes;
+    const rollout = new RolloutService(store, { settings });
+    app = await buildApp({ store, rollout, engine: fake.engine, settings, bundles: new Bundles('/nonexistent'), adminToken: 'tok' });
+  });
+  afterEach(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  it('answers a decision with what the engine chose', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/decide', payload: body });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ id: 'd1', action: 'deep', servedBy: 'production', policyVersion: 'cand-1' });
+  });
+
+  it('answers the baseline when the engine misses the request deadline or throws', async () => {
+    decide = () => new Promise(() => undefined);
+    const late = await app.inject({ method: 'POST', url: '/v1/decide', payload: body });
+    expect(late.json()).toMatchObject({ action: 'planner', servedBy: 'fallback', reason: 'deadline', propensity: 1 });
+    decide = async () => {
+      throw new Error('boom');
+    };
+    const broken = await app.inject({ method: 'POST', url: '/v1/decide', payload: body });
+    expect(broken.json()).toMatchObject({ action: 'planner', servedBy: 'fallback', reason: 'engine_error' });
+    expect(DecisionEngine.fallback({ ...body, point: 'route' }, 'x').action).toBe('planner');
+  });
+
+  it('refuses malformed requests with E_SCHEMA and a path', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/decide', payload: { ...body, baselineAction: 'gpu' } });
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toMatchObject({ error: { code: 'E_SCHEMA' } });
+    expect(r.json().error.message).toContain('baselineAction');
+    const bad = await app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: '{"point":' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: { code: 'E_SCHEMA' } });
+  });
+
+  it('acknowledges outcomes with 202 and hands them to the engine', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/outcome', payload: { id: 'd1', reward: 0.5 } });
+    expect(r.statusCode).toBe(202);
+    expect(outcomes).toEqual([{ id: 'd1', reward: 0.5 }]);
+  });
+
+  it('keeps the admin endpoints behind the bearer token and maps refused transitions', async () => {
+    expect((await app.inject({ method: 'POST', url: '/v1/admin/rollout/rollback', payload: { reason: 'x' } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/v1/admin/rollout/rollback', headers: { authorization: 'Bearer nope' }, payload: { reason: 'x' } })).statusCode).toBe(401);
+    const r = await app.inject({ method: 'POST', url: '/v1/admin/rollout/rollback', headers: { authorization: 'Bearer tok' }, payload: { reason: 'x' } });
+    expect(r.json()).toMatchObject({ error: { code: 'E_TRANSITION_INVALID' } });
+    const history = await app.inject({ method: 'GET', url: '/v1/admin/rollout/history', headers: { authorization: 'Bearer tok' } });
+    expect(history.json().records[0]).toMatchObject({ event: 'init', to: 'production' });
+  });
+
+  it('reports status with the shared KPI names, and unknown routes as E_NOT_FOUND', async () => {
+    const s = await app.inject({ method: 'GET', url: '/v1/status' });
+    expect(Object.keys(s.json().kpis).sort()).toEqual(['cacheHitRate', 'p95LatencyMs', 'policyValue', 'successRate', 'toolPrecision']);
+    expect(s.json()).toMatchObject({ stage: 'production', champion: 'baseline' });
+    const nf = await app.inject({ method: 'GET', url: '/v1/nothing' });
+    expect(nf.statusCode).toBe(404);
+    expect(nf.json()).toMatchObject({ error: { code: 'E_NOT_FOUND' } });
+  });
+});
