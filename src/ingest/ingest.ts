@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { Config } from '../core/config/index.js';
 import { TelemetrySchema, type TelemetryConfig } from '../core/config/telemetry.js';
-import type { Checkpoint, Store, WriteBatch, WriteResult } from '../store/port.js';
+import type { Checkpoint, EventWriter, IngestLedger, WriteBatch, WriteResult } from '../store/port.js';
 import { classifyUnparsable } from './lines.js';
 import { LineProcessor, emptyProcessed, type Processed } from './process.js';
 import { resolveSources } from './sources.js';
@@ -17,7 +17,8 @@ import { FINGERPRINT_BYTES, FileTailer, findRotated, idOfPath } from './tailer.j
 
 /** Options of one ingestion run. */
 export interface IngestOptions {
-  store: Store;
+  /** Where the events go: the writer and the ledger of checkpoints and quarantine. */
+  store: EventWriter & IngestLedger;
   /** A file, a directory (recursive) or a glob. */
   path: string;
   /** The effective config (its `telemetry` section is used). @default all defaults */

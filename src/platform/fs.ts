@@ -2,7 +2,7 @@
  * File helpers shared by the shells: atomic writes (temp file, fsync, rename) and readers that
  * accept both a JSON array file (`.json`) and JSON lines (`.jsonl`, anything else).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, readFileSync, existsSync, unlinkSync, createReadStream } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, readFileSync, readSync, existsSync, unlinkSync, createReadStream } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ErrorCode, UmbraError } from '../core/errors.js';
@@ -97,5 +97,61 @@ export async function* readRecords(path: string): AsyncGenerator<JsonRecord> {
     } catch (e) {
       yield { line: n, error: (e as Error).message, raw: t.length > 200 ? `${t.slice(0, 200)}…` : t };
     }
+  }
+}
+
+/**
+ * `readRecords` without a promise per record: the file is read in large chunks and `visit` is called
+ * for every record in order, with the same line numbers, trimming, blank-line skipping and error
+ * texts. For readers of large files (`umbra ope --target`, `umbra policy score`).
+ */
+export function eachRecord(path: string, visit: (rec: JsonRecord) => void, chunkBytes = 1 << 22): void {
+  if (!existsSync(path)) throw new UmbraError(ErrorCode.INPUT_NOT_FOUND, `file not found: ${path}`);
+  if (path.endsWith('.json')) {
+    const v = readJsonFile(path);
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) visit({ line: i + 1, value: v[i] });
+    else visit({ line: 1, value: v });
+    return;
+  }
+  let n = 0;
+  const line = (text: string): void => {
+    // readline ends lines at \n, \r\n and a lone \r
+    const parts = text.includes('\r') ? text.split(/\r(?!$)/) : [text];
+    for (const part of parts) {
+      n++;
+      const t = part.trim();
+      if (t === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(t);
+      } catch (e) {
+        visit({ line: n, error: (e as Error).message, raw: t.length > 200 ? `${t.slice(0, 200)}…` : t });
+        continue;
+      }
+      visit({ line: n, value });
+    }
+  };
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(chunkBytes);
+    let carry: Buffer | undefined;
+    for (;;) {
+      const got = readSync(fd, chunk, 0, chunk.length, null);
+      if (got === 0) break;
+      let buf = chunk.subarray(0, got);
+      if (carry !== undefined) {
+        buf = Buffer.concat([carry, buf]);
+        carry = undefined;
+      }
+      let start = 0;
+      for (let i = buf.indexOf(10, start); i >= 0; i = buf.indexOf(10, start)) {
+        line(buf.toString('utf8', start, i));
+        start = i + 1;
+      }
+      if (start < buf.length) carry = Buffer.from(buf.subarray(start));
+    }
+    if (carry !== undefined && carry.length > 0) line(carry.toString('utf8'));
+  } finally {
+    closeSync(fd);
   }
 }

@@ -21,6 +21,9 @@ import type { Context, ContextValue } from '../events.js';
 import { contentHash, fmix32, murmur3 } from '../hash.js';
 import { TEXT_VERSION, expandText } from '../text.js';
 import { FeaturesConfigSchema, type FeaturesConfig } from '../config/features.js';
+import { SparseRowsBuilder, type SparseRows } from './rows.js';
+
+export { rowsOfDense, SparseRowsBuilder, type SparseRows } from './rows.js';
 
 /** Version of the feature-map algorithm; part of the definition hash. */
 export const FEATURES_VERSION = 'features/v1';
@@ -251,6 +254,17 @@ export class FeatureMap {
     }
     for (const [a, b] of this.interactions) this.addInteraction(out, ctx, a, b);
     return out;
+  }
+
+  /**
+   * The feature vectors of many contexts as sparse rows: each row holds exactly the nonzeros of
+   * `featurize(context)`, in index order.
+   */
+  featurizeRows(contexts: Iterable<Context>, rowsHint = 1024): SparseRows {
+    const b = new SparseRowsBuilder(this.dim, rowsHint);
+    const x = new Float64Array(this.dim);
+    for (const c of contexts) b.pushDense(this.featurize(c, x));
+    return b.build();
   }
 
   /** The standardised (and clipped) value of a numeric key, or undefined when the key was not fitted. */

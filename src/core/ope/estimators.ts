@@ -9,7 +9,7 @@
  * reason, and the report keeps to what the data supports: the agreement slice, worst-case bounds,
  * and DM labelled as model-based (summary.ts).
  */
-import { PoissonBootstrap } from './intervals.js';
+import { PoissonBootstrap, poissonBootstrapSums } from './intervals.js';
 import { compileOpeOptions, type CompiledOpeOptions, type EstimatorName, type OpeOptions, type OpeReport } from './report.js';
 import { Col, COLS, Sums } from './sums.js';
 import { summarise } from './summary.js';
@@ -22,6 +22,41 @@ const ONE_TOL = 1e-12;
 
 
 /**
+ * The bootstrap's input when it is collected rather than streamed: one array per bootstrapped
+ * column of the per-event contributions, the resamples and the seed. `poissonBootstrapSums` (or any
+ * split of the columns among threads, each with the same seed) turns it into the sums `report` takes.
+ */
+export interface BootstrapWork {
+  columns: Float64Array[];
+  resamples: number;
+  seed: number;
+}
+
+/** Options of the accumulator itself (besides the estimators'). */
+export interface AccumulatorOptions {
+  /**
+   * Keep the per-event contributions (8 bytes per event and bootstrapped column) instead of
+   * streaming them into the bootstrap, so that the caller can run the bootstrap elsewhere
+   * (`bootstrapWork`, then `report(sums)`); the numbers are the same. @default false
+   */
+  collectBootstrap?: boolean;
+}
+
+/** A growable Float64 array. */
+class Growable {
+  data = new Float64Array(4096);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.n++] = x;
+  }
+}
+
+/**
  * The streaming evaluator: `add` each logged sample (any order, any count), then `report()`.
  * Invalid samples are counted with a reason, never thrown: a long-running caller cannot be
  * crashed by one bad event.
@@ -31,11 +66,12 @@ export class OpeAccumulator {
   private readonly want: ReadonlySet<EstimatorName>;
   private readonly s = new Sums();
   private readonly boot: PoissonBootstrap | undefined;
+  private readonly collected: Growable[] | undefined;
   private readonly row = new Float64Array(COLS);
   private readonly all = new Float64Array(COLS);
   private readonly cols: number[];
 
-  constructor(options: OpeOptions = {}) {
+  constructor(options: OpeOptions = {}, accumulator: AccumulatorOptions = {}) {
     this.options = compileOpeOptions(options);
     this.want = new Set(this.options.estimators);
     if (this.options.bootstrap > 0) {
@@ -48,11 +84,24 @@ export class OpeAccumulator {
       if (w.has('dr')) cols.push(Col.DR);
       if (w.has('switch_dr')) cols.push(Col.SDR);
       this.cols = cols;
-      this.boot = new PoissonBootstrap(cols.length, this.options.bootstrap, this.options.seed);
+      if (accumulator.collectBootstrap === true) {
+        this.collected = cols.map(() => new Growable());
+        this.boot = undefined;
+      } else {
+        this.collected = undefined;
+        this.boot = new PoissonBootstrap(cols.length, this.options.bootstrap, this.options.seed);
+      }
     } else {
       this.cols = [];
       this.boot = undefined;
+      this.collected = undefined;
     }
+  }
+
+  /** The collected bootstrap input (with `collectBootstrap`), or undefined. */
+  bootstrapWork(): BootstrapWork | undefined {
+    if (this.collected === undefined) return undefined;
+    return { columns: this.collected.map((g) => g.data.subarray(0, g.n)), resamples: this.options.bootstrap, seed: this.options.seed };
   }
 
   /** Events accepted so far. */
@@ -171,7 +220,7 @@ export class OpeAccumulator {
       s.mSdr.add(sdr);
     } else s.noPrediction++;
 
-    if (this.boot !== undefined) {
+    if (this.boot !== undefined || this.collected !== undefined) {
       const all = this.all;
       all[Col.R] = r;
       all[Col.WR] = wr;
@@ -182,8 +231,11 @@ export class OpeAccumulator {
       all[Col.SDR] = sdr;
       const row = this.row;
       const cols = this.cols;
-      for (let i = 0; i < cols.length; i++) row[i] = all[cols[i]!]!;
-      this.boot.push(row);
+      if (this.collected !== undefined) for (let i = 0; i < cols.length; i++) this.collected[i]!.push(all[cols[i]!]!);
+      else {
+        for (let i = 0; i < cols.length; i++) row[i] = all[cols[i]!]!;
+        this.boot!.push(row);
+      }
     }
     return true;
   }
@@ -194,9 +246,16 @@ export class OpeAccumulator {
     return this;
   }
 
-  /** The report for everything added so far (the accumulator stays usable). */
-  report(): OpeReport {
-    return summarise(this.s, this.options, this.boot === undefined ? undefined : { sums: this.boot.sums(), cols: this.cols });
+  /**
+   * The report for everything added so far (the accumulator stays usable). With
+   * `collectBootstrap`, `sums` are the bootstrap's sums of `bootstrapWork()` computed elsewhere;
+   * without them the bootstrap runs here.
+   */
+  report(sums?: Float64Array): OpeReport {
+    if (this.boot !== undefined) return summarise(this.s, this.options, { sums: this.boot.sums(), cols: this.cols });
+    const work = this.bootstrapWork();
+    if (work === undefined) return summarise(this.s, this.options, undefined);
+    return summarise(this.s, this.options, { sums: sums ?? poissonBootstrapSums(work.columns, work.resamples, work.seed), cols: this.cols });
   }
 }
 

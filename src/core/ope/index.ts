@@ -9,3 +9,4 @@ export * from './estimators.js';
 export * from './reward-model.js';
 export * from './log.js';
 
+export * from './columns.js';

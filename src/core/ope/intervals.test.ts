@@ -108,6 +108,27 @@ describe('Poisson bootstrap', () => {
     }
   });
 
+  it('sums each column of a wide bootstrap exactly as a one-column bootstrap of that column would', () => {
+    for (const K of [5, 7, 8, 9, 13]) {
+      const wide = new PoissonBootstrap(K, 37, 17);
+      const single = Array.from({ length: K }, () => new PoissonBootstrap(1, 37, 17));
+      const row = new Float64Array(K);
+      for (let i = 0; i < 2300; i++) {
+        for (let k = 0; k < K; k++) row[k] = Math.sin(i * (k + 1)) * (k + 0.5);
+        wide.push(row);
+        single.forEach((b, k) => b.push([row[k]!]));
+      }
+      const w = wide.sums();
+      for (let k = 0; k < K; k++) {
+        const one = single[k]!.sums();
+        for (let r = 0; r < 37; r++) {
+          expect(w[r * (K + 1) + k], `K ${K}, column ${k}, resample ${r}`).toBe(one[r * 2]);
+          expect(w[r * (K + 1) + K]).toBe(one[r * 2 + 1]);
+        }
+      }
+    }
+  });
+
   it('its percentile interval of a mean matches the normal one for a large sample', () => {
     const n = 20000;
     const B = 500;

@@ -171,8 +171,17 @@ export class PoissonBootstrap {
     let b = b0;
     let c = c0;
     let d = d0;
-    // Columns go four at a time; each group replays the same random stream, hence the same counts.
-    for (let g = 0; g < K; g += 4) {
+    // Columns go eight (or, for few columns, four) at a time; each group replays the same random
+    // stream, hence the same counts. Every column's sum is formed the same way in both kernels.
+    for (let g = 0; g < K; g += K - g > 4 ? 8 : 4) {
+      if (K - g > 4) {
+        const st = this.flush8(g, m, a0, b0, c0, d0);
+        a = st[0]!;
+        b = st[1]!;
+        c = st[2]!;
+        d = st[3]!;
+        continue;
+      }
       a = a0;
       b = b0;
       c = c0;
@@ -231,4 +240,121 @@ export class PoissonBootstrap {
     this.c = c;
     this.d = d;
   }
+
+  /** Columns g … g+7 of a block in one pass over the random stream; returns the stream state after it. */
+  private flush8(g: number, m: number, a0: number, b0: number, c0: number, d0: number): [number, number, number, number] {
+    const K = this.columns;
+    const B = this.resamples;
+    const stride = K + 1;
+    const acc = this.acc;
+    const tbl = POISSON_TABLE;
+    const col = (k: number): Float64Array => (g + k < K ? this.buf[g + k]! : this.zero);
+    const C0 = col(0);
+    const C1 = col(1);
+    const C2 = col(2);
+    const C3 = col(3);
+    const C4 = col(4);
+    const C5 = col(5);
+    const C6 = col(6);
+    const C7 = col(7);
+    const first = g === 0;
+    let a = a0;
+    let b = b0;
+    let c = c0;
+    let d = d0;
+    for (let r = 0; r < B; r++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      let cnt = 0;
+      let i = 0;
+      for (; i + 1 < m; i += 2) {
+        const t = (((a + b) | 0) + d) | 0;
+        d = (d + 1) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (c << 21) | (c >>> 11);
+        c = (c + t) | 0;
+        const x = tbl[t & 0xffff]!;
+        const y = tbl[t >>> 16]!;
+        cnt += x + y;
+        s0 += x * C0[i]! + y * C0[i + 1]!;
+        s1 += x * C1[i]! + y * C1[i + 1]!;
+        s2 += x * C2[i]! + y * C2[i + 1]!;
+        s3 += x * C3[i]! + y * C3[i + 1]!;
+        s4 += x * C4[i]! + y * C4[i + 1]!;
+        s5 += x * C5[i]! + y * C5[i + 1]!;
+        s6 += x * C6[i]! + y * C6[i + 1]!;
+        s7 += x * C7[i]! + y * C7[i + 1]!;
+      }
+      if (i < m) {
+        const t = (((a + b) | 0) + d) | 0;
+        d = (d + 1) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (c << 21) | (c >>> 11);
+        c = (c + t) | 0;
+        const x = tbl[t & 0xffff]!;
+        cnt += x;
+        s0 += x * C0[i]!;
+        s1 += x * C1[i]!;
+        s2 += x * C2[i]!;
+        s3 += x * C3[i]!;
+        s4 += x * C4[i]!;
+        s5 += x * C5[i]!;
+        s6 += x * C6[i]!;
+        s7 += x * C7[i]!;
+      }
+      const o = r * stride + g;
+      const w = K - g;
+      acc[o] = acc[o]! + s0;
+      acc[o + 1] = acc[o + 1]! + s1;
+      acc[o + 2] = acc[o + 2]! + s2;
+      acc[o + 3] = acc[o + 3]! + s3;
+      acc[o + 4] = acc[o + 4]! + s4;
+      if (w > 5) acc[o + 5] = acc[o + 5]! + s5;
+      if (w > 6) acc[o + 6] = acc[o + 6]! + s6;
+      if (w > 7) acc[o + 7] = acc[o + 7]! + s7;
+      if (first) acc[r * stride + K] = acc[r * stride + K]! + cnt;
+    }
+    return [a, b, c, d];
+  }
+}
+
+/**
+ * The sums of a `PoissonBootstrap` fed the given columns (one array per column, all of one length)
+ * event by event: the same counts and the same sums. Columns split among threads, each run with the
+ * same seed and resamples, give the same counts (the random stream does not depend on the columns)
+ * and each column its same sums; `mergeBootstrapSums` puts the parts together.
+ */
+export function poissonBootstrapSums(columns: readonly Float64Array[], resamples: number, seed: number): Float64Array {
+  const K = columns.length;
+  const n = columns[0]?.length ?? 0;
+  const b = new PoissonBootstrap(K, resamples, seed);
+  const row = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < K; k++) row[k] = columns[k]![i]!;
+    b.push(row);
+  }
+  return b.sums();
+}
+
+/** The sums of all columns from the sums of consecutive column groups (layout of `PoissonBootstrap.sums`). */
+export function mergeBootstrapSums(parts: readonly { sums: Float64Array; columns: number }[], resamples: number): Float64Array {
+  const K = parts.reduce((x, p) => x + p.columns, 0);
+  const out = new Float64Array(resamples * (K + 1));
+  for (let r = 0; r < resamples; r++) {
+    let k0 = 0;
+    for (const p of parts) {
+      for (let k = 0; k < p.columns; k++) out[r * (K + 1) + k0 + k] = p.sums[r * (p.columns + 1) + k]!;
+      k0 += p.columns;
+    }
+    out[r * (K + 1) + K] = parts[0]!.sums[r * (parts[0]!.columns + 1) + parts[0]!.columns]!;
+  }
+  return out;
 }

@@ -1,14 +1,16 @@
 /**
  * From canonical decision events to an evaluation: align the logger's and the target's
- * distributions with each event's action list, cross-fit the reward model on the log's own
- * features, and run the estimators, once with the reward and once with success as the reward (what
- * the success gate needs). The CLI, the pipeline and the shadow controller all call `evaluateLog`,
- * so they read a log the same way.
+ * distributions with each event's action list in columns and evaluate them (columns.ts: the reward
+ * model cross-fitted on the log's own features, the estimators once with the reward and once with
+ * success as the reward, what the success gate needs). Readers that already hold columns call
+ * `evaluateColumns` directly and get the same numbers.
  */
 import type { DecisionEvent } from '../events.js';
-import { OpeAccumulator, type OpeOptions, type OpeReport } from './estimators.js';
-import { crossFitPredictions } from './reward-model.js';
+import { rowsOfDense, type SparseRows } from '../features/rows.js';
+import { evaluateColumns, type LogEvaluation, type LogEvaluationOptions, type OpeColumns } from './columns.js';
 import type { LoggedSample } from './types.js';
+
+export type { LogEvaluation, LogEvaluationOptions };
 
 /** A target distribution: action name → probability (absent actions have probability 0). */
 export type TargetDistribution = Readonly<Record<string, number>>;
@@ -60,85 +62,66 @@ export interface LogEvaluationInput {
   success?: ReadonlyArray<boolean | undefined>;
   /** The target's distribution for each event. */
   targets: readonly TargetDistribution[];
-  /** Context features of each event (same dimension); without them DM, DR and Switch-DR are not computed. */
-  features?: readonly Float64Array[];
+  /** Context features of each event: dense vectors of one length, or sparse rows; without them DM, DR and Switch-DR are not computed. */
+  features?: readonly Float64Array[] | SparseRows;
 }
 
-/** Settings of `evaluateLog`: the estimator options plus the reward model's. */
-export interface LogEvaluationOptions extends OpeOptions {
-  /** Folds of the cross-fitted reward model. @default 5 */
-  folds?: number;
-  /** Ridge penalty of the reward model. @default 1 */
-  lambda?: number;
-}
-
-/** The evaluation of one target on one log. */
-export interface LogEvaluation {
-  /** With the configured reward. */
-  report: OpeReport;
-  /** With success (1/0) as the reward, over the events whose success is known; absent when none is. */
-  success?: OpeReport;
-  /** Events whose success was known. */
-  successN: number;
-  /** The global action list the reward model used. */
-  actions: string[];
-}
-
-/** Evaluate a target on a decision log: reward model by cross-fitting, then one streaming pass. */
-export function evaluateLog(input: LogEvaluationInput, options: LogEvaluationOptions = {}): LogEvaluation {
+/** The columns of decision events and their targets (see `OpeColumns`); global actions in order of first appearance. */
+export function columnsOfEvents(input: LogEvaluationInput): { columns: OpeColumns; actions: string[] } {
   const { events, rewards, targets } = input;
   const n = events.length;
   if (targets.length !== n || rewards.length !== n) throw new RangeError('events, rewards and targets must be aligned');
   const actionIndex = new Map<string, number>();
-  for (const e of events) for (const a of e.actions) if (!actionIndex.has(a)) actionIndex.set(a, actionIndex.size);
-  const actions = [...actionIndex.keys()];
-  const globalAction = Int32Array.from(events, (e) => actionIndex.get(e.action)!);
-  const crossOpts = { folds: options.folds ?? 5, lambda: options.lambda ?? 1, seed: options.seed ?? 0 };
-
-  const localPredictions = (y: ArrayLike<number>, rows: readonly number[]): (Float64Array | undefined)[] => {
-    const out: (Float64Array | undefined)[] = new Array(n).fill(undefined);
-    if (input.features === undefined || rows.length < 2) return out;
-    const feats = rows.map((i) => input.features![i]!);
-    const preds = crossFitPredictions(
-      { features: feats, actions: rows.map((i) => globalAction[i]!), rewards: rows.map((i) => y[i]!), nActions: actions.length },
-      crossOpts,
-    );
-    rows.forEach((i, j) => {
-      const g = preds[j]!;
-      const acts = events[i]!.actions;
-      const local = new Float64Array(acts.length);
-      for (let k = 0; k < acts.length; k++) local[k] = g[actionIndex.get(acts[k]!)!]!;
-      out[i] = local;
-    });
-    return out;
-  };
-
-  const run = (y: ArrayLike<number>, rows: readonly number[], withDefaulted: boolean): OpeReport => {
-    const preds = localPredictions(y, rows);
-    const acc = new OpeAccumulator(options);
-    for (const i of rows) {
-      const extra: { predicted?: ArrayLike<number>; defaulted?: boolean } = {};
-      const p = preds[i];
-      if (p !== undefined) extra.predicted = p;
-      if (withDefaulted && input.defaulted?.[i] === true) extra.defaulted = true;
-      const s = toLoggedSample(events[i]!, y[i]!, targets[i]!, extra);
-      if ('error' in s) acc.reject('target_names_unknown_action');
-      else acc.add(s);
-    }
-    return acc.report();
-  };
-
-  const all = Array.from({ length: n }, (_, i) => i);
-  const report = run(rewards, all, true);
-  const out: LogEvaluation = { report, successN: 0, actions };
-  if (input.success !== undefined) {
-    const rows = all.filter((i) => input.success![i] !== undefined);
-    if (rows.length > 0) {
-      const y = new Float64Array(n);
-      for (const i of rows) y[i] = input.success[i] ? 1 : 0;
-      out.success = run(y, rows, false);
-      out.successN = rows.length;
-    }
+  let slots = 0;
+  for (const e of events) {
+    slots += e.actions.length;
+    for (const a of e.actions) if (!actionIndex.has(a)) actionIndex.set(a, actionIndex.size);
   }
-  return out;
+  const off = new Int32Array(n + 1);
+  const slotAction = new Int32Array(slots);
+  const targetProbs = new Float64Array(slots);
+  const loggingProbs = new Float64Array(slots);
+  const hasProbs = new Uint8Array(n);
+  const action = new Int32Array(n);
+  const loggingProb = new Float64Array(n);
+  const baseline = new Int32Array(n);
+  const reward = new Float64Array(n);
+  const defaulted = new Uint8Array(n);
+  const success = new Int8Array(n);
+  const invalid = new Uint8Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    const acts = e.actions;
+    off[i] = at;
+    const target = targets[i]!;
+    for (const name of Object.keys(target)) if (!acts.includes(name)) invalid[i] = 1;
+    for (let k = 0; k < acts.length; k++) {
+      slotAction[at + k] = actionIndex.get(acts[k]!)!;
+      targetProbs[at + k] = target[acts[k]!] ?? 0;
+      loggingProbs[at + k] = e.probs?.[acts[k]!] ?? NaN;
+    }
+    at += acts.length;
+    const a = acts.indexOf(e.action);
+    if (a < 0) invalid[i] = 1;
+    action[i] = a < 0 ? 0 : a;
+    loggingProb[i] = e.propensity ?? e.probs?.[e.action] ?? NaN;
+    hasProbs[i] = e.probs === undefined ? 0 : 1;
+    baseline[i] = e.baseline === undefined ? -1 : acts.indexOf(e.baseline);
+    reward[i] = rewards[i]!;
+    defaulted[i] = input.defaulted?.[i] === true ? 1 : 0;
+    const sv = input.success?.[i];
+    success[i] = sv === undefined ? -1 : sv ? 1 : 0;
+  }
+  off[n] = at;
+  const columns: OpeColumns = { n, off, slotAction, nActions: actionIndex.size, action, loggingProb, loggingProbs, hasProbs, targetProbs, baseline, reward, defaulted, invalid };
+  if (input.success !== undefined) columns.success = success;
+  if (input.features !== undefined) columns.features = 'ptr' in input.features ? input.features : rowsOfDense(input.features, input.features[0]?.length ?? 1);
+  return { columns, actions: [...actionIndex.keys()] };
+}
+
+/** Evaluate a target on a decision log: reward model by cross-fitting, then one streaming pass. */
+export function evaluateLog(input: LogEvaluationInput, options: LogEvaluationOptions = {}): LogEvaluation {
+  const { columns, actions } = columnsOfEvents(input);
+  return evaluateColumns(columns, actions, options);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
-import { RidgeRewardModel, assignFolds, crossFitPredictions, type RewardModelData } from './reward-model.js';
+import { RidgeRewardModel, Suff, assignFolds, crossFitFlat, crossFitPredictions, type RewardModelData } from './reward-model.js';
+import { rowsOfDense } from '../features/rows.js';
 
 /** y = 0.2 + 0.5·x1 for action 0 and 0.8 − 0.3·x1 for action 1, x1 uniform in [0, 1], bias in slot 0. */
 function linearData(n: number, seed: number, noise = 0): RewardModelData {
@@ -80,9 +81,46 @@ describe('cross-fitting', () => {
     const pred = crossFitPredictions(data, { folds: 5, seed: 2, lambda: 0.1 });
     let err = 0;
     for (let i = 0; i < 1000; i++) {
-      const x1 = data.features[i]![1]!;
+      const x1 = (data.features as readonly Float64Array[])[i]![1]!;
       err += Math.abs(pred[i]![0]! - (0.2 + 0.5 * x1)) + Math.abs(pred[i]![1]! - (0.8 - 0.3 * x1));
     }
     expect(err / 2000).toBeLessThan(0.01);
   });
 });
+
+describe('sparse rows and dense vectors', () => {
+  /** Vectors with many zeros (as feature vectors are), negative values and -0. */
+  function vectors(n: number, d: number, seed: number): Float64Array[] {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, () => Float64Array.from({ length: d }, (_, j) => (j === 0 ? 1 : rng.next() < 0.8 ? (rng.next() < 0.5 ? 0 : -0) : rng.normal() * 3)));
+  }
+
+  it('accumulate exactly the same sums', () => {
+    const xs = vectors(500, 17, 9);
+    const rows = rowsOfDense(xs);
+    const dense = new Suff(17);
+    const sparse = new Suff(17);
+    xs.forEach((x, i) => {
+      dense.add(x, (i % 7) / 7);
+      sparse.addRow(rows, i, (i % 7) / 7);
+    });
+    expect([...sparse.xx]).toEqual([...dense.xx]);
+    expect([...sparse.xy]).toEqual([...dense.xy]);
+    expect([...sparse.sx]).toEqual([...dense.sx]);
+    expect([sparse.sy, sparse.n]).toEqual([dense.sy, dense.n]);
+  });
+
+  it('give the same cross-fitted predictions, bit for bit', () => {
+    const xs = vectors(800, 11, 4);
+    const rng = new Rng(5);
+    const actions = xs.map(() => rng.int(3));
+    const rewards = xs.map(() => rng.next());
+    const dense = crossFitPredictions({ features: xs, actions, rewards, nActions: 3 }, { folds: 4, seed: 8, lambda: 0.5 });
+    const flat = crossFitFlat({ features: rowsOfDense(xs), actions, rewards, nActions: 3 }, { folds: 4, seed: 8, lambda: 0.5 });
+    // The reference: the dense model predicting each row's own dense vector.
+    const model = RidgeRewardModel.fit({ features: xs, actions, rewards, nActions: 3 }, { lambda: 0.5 });
+    expect([...model.predict(xs[3]!)]).toEqual([model.predictOne(xs[3]!, 0), model.predictOne(xs[3]!, 1), model.predictOne(xs[3]!, 2)]);
+    expect(dense.flatMap((p) => [...p])).toEqual([...flat]);
+  });
+});
+

@@ -7,12 +7,13 @@
  * mean with one pseudo-event), so an action with little or no data predicts its mean, or the global
  * mean, instead of 0. Predictions are clipped to the reward range [0, 1].
  */
+import { rowsOfDense, type SparseRows } from '../features/rows.js';
 import { Rng } from '../rng.js';
 
 /** Training data: one row per logged event. */
 export interface RewardModelData {
-  /** Dense features of each event's context (all of length `dim`). */
-  features: readonly Float64Array[];
+  /** Features of each event's context: dense vectors (all of length `dim`) or sparse rows. */
+  features: readonly Float64Array[] | SparseRows;
   /** Index of the logged action in the global action list (0 … nActions − 1). */
   actions: ArrayLike<number>;
   /** Observed rewards in [0, 1]. */
@@ -35,8 +36,8 @@ export interface CrossFitOptions extends RidgeOptions {
   seed?: number;
 }
 
-/** Sufficient statistics of one action's ridge problem. */
-class Suff {
+/** Sufficient statistics of one action's ridge problem (exported for the equivalence tests). */
+export class Suff {
   readonly dim: number;
   /** Upper triangle of XᵀX, row-major d×d (only j ≥ i used). */
   readonly xx: Float64Array;
@@ -62,6 +63,30 @@ class Suff {
       this.sx[i] = this.sx[i]! + xi;
       const row = i * d;
       for (let j = i; j < d; j++) xx[row + j] = xx[row + j]! + xi * x[j]!;
+    }
+    this.sy += y;
+    this.n++;
+  }
+
+  /**
+   * Add row r of `rows` with target y: the same sums as `add` of its dense vector (the dense loop's
+   * zero terms add nothing), over the nonzeros in ascending order.
+   */
+  addRow(rows: SparseRows, r: number, y: number): void {
+    const d = this.dim;
+    const xx = this.xx;
+    const { idx, val } = rows;
+    const end = rows.ptr[r + 1]!;
+    for (let p = rows.ptr[r]!; p < end; p++) {
+      const i = idx[p]!;
+      const xi = val[p]!;
+      this.xy[i] = this.xy[i]! + xi * y;
+      this.sx[i] = this.sx[i]! + xi;
+      const row = i * d;
+      for (let q = p; q < end; q++) {
+        const j = idx[q]!;
+        xx[row + j] = xx[row + j]! + xi * val[q]!;
+      }
     }
     this.sy += y;
     this.n++;
@@ -160,11 +185,12 @@ export class RidgeRewardModel {
 
   /** Fit on every row (or those `include` keeps). */
   static fit(data: RewardModelData, options: RidgeOptions = {}, include?: (i: number) => boolean): RidgeRewardModel {
-    const dim = dimOf(data);
+    const rows = rowsOf(data);
+    const dim = rows.dim;
     const stats = Array.from({ length: data.nActions }, () => new Suff(dim));
-    for (let i = 0; i < data.features.length; i++) {
+    for (let i = 0; i < rows.n; i++) {
       if (include !== undefined && !include(i)) continue;
-      stats[data.actions[i]!]!.add(data.features[i]!, data.rewards[i]!);
+      stats[data.actions[i]!]!.addRow(rows, i, data.rewards[i]!);
     }
     return RidgeRewardModel.fromStats(stats, dim, options.lambda ?? 1);
   }
@@ -179,20 +205,17 @@ export class RidgeRewardModel {
   }
 
   /** Predicted reward of every action (global order), clipped to [0, 1]. */
-  predict(x: Float64Array, out: Float64Array = new Float64Array(this.nActions)): Float64Array {
-    for (let a = 0; a < this.nActions; a++) out[a] = this.predictOne(x, a);
+  predict(x: Float64Array, out: Float64Array = new Float64Array(this.nActions), at = 0): Float64Array {
+    for (let a = 0; a < this.nActions; a++) out[at + a] = this.predictOne(x, a);
     return out;
   }
 }
 
-function dimOf(data: RewardModelData): number {
-  const first = data.features[0];
-  if (first === undefined) return 1;
-  for (const f of data.features) if (f.length !== first.length) throw new RangeError('all feature vectors must have the same length');
-  if (data.actions.length !== data.features.length || data.rewards.length !== data.features.length) {
-    throw new RangeError('features, actions and rewards must have the same length');
-  }
-  return first.length;
+/** The data's features as sparse rows, checked against its actions and rewards. */
+function rowsOf(data: RewardModelData): SparseRows {
+  const rows = 'ptr' in data.features ? data.features : rowsOfDense(data.features);
+  if (data.actions.length !== rows.n || data.rewards.length !== rows.n) throw new RangeError('features, actions and rewards must have the same length');
+  return rows;
 }
 
 /** Fold of each row: a seeded random permutation dealt round-robin into k folds. */
@@ -216,10 +239,24 @@ export function assignFolds(n: number, k: number, seed: number): Int32Array {
  * other k − 1 folds. Cost: one pass to accumulate per-fold statistics, k·A ridge solves.
  */
 export function crossFitPredictions(data: RewardModelData, options: CrossFitOptions = {}): Float64Array[] {
-  const n = data.features.length;
+  const A = data.nActions;
+  const flat = crossFitFlat(data, options);
+  const out: Float64Array[] = new Array(flat.length / Math.max(1, A));
+  for (let i = 0; i < out.length; i++) out[i] = flat.slice(i * A, (i + 1) * A);
+  return out;
+}
+
+/**
+ * `crossFitPredictions` in one flat array: row i's prediction for action a at `i·nActions + a`.
+ * Each row's features are scattered into one reused dense buffer for the prediction, so the
+ * numbers are those of the dense computation.
+ */
+export function crossFitFlat(data: RewardModelData, options: CrossFitOptions = {}): Float64Array {
+  const rows = rowsOf(data);
+  const n = rows.n;
   const k = Math.max(2, Math.floor(options.folds ?? 5));
   const lambda = options.lambda ?? 1;
-  const dim = dimOf(data);
+  const dim = rows.dim;
   const A = data.nActions;
   const fold = assignFolds(n, k, options.seed ?? 0);
   const per = Array.from({ length: k }, () => Array.from({ length: A }, () => new Suff(dim)));
@@ -227,7 +264,7 @@ export function crossFitPredictions(data: RewardModelData, options: CrossFitOpti
   for (let i = 0; i < n; i++) {
     const a = data.actions[i]!;
     if (!(a >= 0 && a < A)) throw new RangeError(`action index ${a} outside 0 … ${A - 1}`);
-    per[fold[i]!]![a]!.add(data.features[i]!, data.rewards[i]!);
+    per[fold[i]!]![a]!.addRow(rows, i, data.rewards[i]!);
   }
   for (let f = 0; f < k; f++) for (let a = 0; a < A; a++) total[a]!.addScaled(per[f]![a]!, 1);
   const models: RidgeRewardModel[] = [];
@@ -240,7 +277,14 @@ export function crossFitPredictions(data: RewardModelData, options: CrossFitOpti
     });
     models.push(RidgeRewardModel.fromStats(train, dim, lambda));
   }
-  const out: Float64Array[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = models[fold[i]!]!.predict(data.features[i]!);
+  const out = new Float64Array(n * A);
+  const x = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    const start = rows.ptr[i]!;
+    const end = rows.ptr[i + 1]!;
+    for (let p = start; p < end; p++) x[rows.idx[p]!] = rows.val[p]!;
+    models[fold[i]!]!.predict(x, out, i * A);
+    for (let p = start; p < end; p++) x[rows.idx[p]!] = 0;
+  }
   return out;
 }

@@ -8,6 +8,7 @@
 import { contentHash } from '../hash.js';
 import { deriveTextFields, expandText } from '../text.js';
 import { DecisionEventSchema, OutcomeEventSchema } from '../events.js';
+import { fastDecisionEvent, fastOutcomeEvent } from '../events-fast.js';
 import type { Context, DecisionEvent, OutcomeSignals } from '../events.js';
 import { TelemetrySchema, type TelemetryConfig } from '../config/telemetry.js';
 import { QuarantineReason, WarningCode, type Mapped, type OutcomeUpdate, type TurnFact } from './types.js';
@@ -422,17 +423,23 @@ function mapFlat(o: Obj, opts: MapOptions): Mapped[] {
 // Shape 4: canonical decision and outcome events.
 
 function mapCanonicalDecision(o: Obj, opts: MapOptions): Mapped[] {
-  const r = DecisionEventSchema.safeParse(o);
-  if (!r.success) return [quarantine(QuarantineReason.SCHEMA_INVALID, `decision event: ${firstIssue(r.error.issues)}`)];
-  const ev = r.data;
+  let ev = fastDecisionEvent(o);
+  if (ev === undefined) {
+    const r = DecisionEventSchema.safeParse(o);
+    if (!r.success) return [quarantine(QuarantineReason.SCHEMA_INVALID, `decision event: ${firstIssue(r.error.issues)}`)];
+    ev = r.data;
+  }
   const context = expandText(ev.context, opts.textKeys, opts.storeText);
   return [{ kind: 'decision', event: context === ev.context ? ev : { ...ev, context } }];
 }
 
 function mapCanonicalOutcome(o: Obj): Mapped[] {
-  const r = OutcomeEventSchema.safeParse(o);
-  if (!r.success) return [quarantine(QuarantineReason.SCHEMA_INVALID, `outcome event: ${firstIssue(r.error.issues)}`)];
-  const e = r.data;
+  let e = fastOutcomeEvent(o);
+  if (e === undefined) {
+    const r = OutcomeEventSchema.safeParse(o);
+    if (!r.success) return [quarantine(QuarantineReason.SCHEMA_INVALID, `outcome event: ${firstIssue(r.error.issues)}`)];
+    e = r.data;
+  }
   const update: OutcomeUpdate = { id: e.id, ts: e.ts };
   if (e.reward !== undefined) update.reward = e.reward;
   if (e.outcome !== undefined) update.outcome = e.outcome;

@@ -1,19 +1,21 @@
 /**
  * Off-policy evaluation of a target policy on a logged file (`umbra ope`): the log read through the
- * ingestion code path (any telemetry shape Umbra knows, or the canonical decision log), the target
- * a learned policy artifact or one `{id, probs}` line per logged event, joined by id; DM and DR use
- * a ridge reward model cross-fitted on the log's own features (the shared feature map); the offline
- * gates on request.
+ * ingestion code path (any telemetry shape Umbra knows, or the canonical decision log) into columns,
+ * the target a learned policy artifact or one `{id, probs}` line per logged event, streamed and
+ * joined by id into the same columns; DM and DR use a ridge reward model cross-fitted on the log's
+ * own features (the shared feature map, as sparse rows); the offline gates on request.
  */
 import { ErrorCode, UmbraError } from '../../core/errors.js';
-import { PROB_SUM_TOLERANCE, TargetProbsSchema, type DecisionEvent } from '../../core/events.js';
+import { PROB_SUM_TOLERANCE, TargetProbsSchema } from '../../core/events.js';
 import { FeatureMap } from '../../core/features/index.js';
 import { evaluateOfflineGates, type OfflineGateReport } from '../../core/gates/index.js';
-import { evaluateLog, type EstimatorName, type LogEvaluation, type TargetDistribution } from '../../core/ope/index.js';
+import { evaluateColumnsWith, type EstimatorName, type LogEvaluation, type OpeColumns } from '../../core/ope/index.js';
 import type { Settings } from '../../core/settings.js';
-import { loadLog } from '../../ingest/load.js';
-import { readRecords } from '../../platform/fs.js';
+import { readLogTable } from '../../ingest/read-log.js';
+import { eachRecord } from '../../platform/fs.js';
+import type { DecisionRows } from '../../store/table/decision-rows.js';
 import { loadPolicyArtifact } from '../artifacts/artifacts.js';
+import { parallelBootstrap } from './parallel-bootstrap.js';
 
 /** What to evaluate and how (the CLI's flags, resolved against the config). */
 export interface OpeJobOptions {
@@ -53,47 +55,122 @@ export interface OpeJobResult {
   targetName: string;
 }
 
-/** One logged decision as the evaluation sees it. */
-interface LoggedDecision {
-  event: DecisionEvent;
-  reward: number;
-  defaulted: boolean;
-  success: boolean | undefined;
+/** A target line's `{id, probs}` when plainly valid (what the schema gives), else undefined (the schema decides). */
+function plainTarget(v: unknown): { id: string; probs: Record<string, number> } | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as { id?: unknown; probs?: unknown };
+  if (typeof o.id !== 'string' || o.id.length < 1 || o.id.length > 256) return undefined;
+  const p = o.probs;
+  if (typeof p !== 'object' || p === null || Array.isArray(p) || Object.getPrototypeOf(p) !== Object.prototype) return undefined;
+  for (const k in p) {
+    const x = (p as Record<string, unknown>)[k];
+    if (k === '__proto__' || typeof x !== 'number' || !(x >= 0 && x <= 1)) return undefined;
+  }
+  return { id: o.id, probs: p as Record<string, number> };
 }
 
-/** The log read through the ingestion path (the only reader of `--log`). */
-async function readLog(path: string, settings: Settings, point: string | undefined): Promise<{ decisions: LoggedDecision[]; quarantined: number; duplicates: number; points: string[] }> {
-  const loaded = await loadLog(path, { config: settings.config, reward: settings.reward });
-  const points = [...new Set(loaded.episodes.map((e) => e.event.point))].sort();
-  const episodes = point === undefined ? loaded.episodes : loaded.episodesFor(point);
-  const decisions = episodes.map((e) => ({ event: e.event, reward: e.reward, defaulted: e.defaulted, success: e.event.outcome?.success }));
-  return { decisions, quarantined: loaded.counts.quarantined.total, duplicates: loaded.counts.duplicates, points };
-}
-
-/** Target distributions by event id from a `{id, probs}` JSONL file; bad lines are errors (it is the user's own file). */
-async function readTargets(path: string): Promise<Map<string, TargetDistribution>> {
-  const out = new Map<string, TargetDistribution>();
-  for await (const rec of readRecords(path)) {
-    if (rec.error !== undefined) throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not JSON: ${rec.error}`, { line: rec.line });
+/** One target line checked: bad lines are errors naming the line (it is the user's own file). */
+function targetLine(path: string, rec: { line: number; value?: unknown; error?: string }): { id: string; probs: Record<string, number> } {
+  if (rec.error !== undefined) throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not JSON: ${rec.error}`, { line: rec.line });
+  let t = plainTarget(rec.value);
+  if (t === undefined) {
     const r = TargetProbsSchema.safeParse(rec.value);
     if (!r.success) {
       const i = r.error.issues[0];
       const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
       throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not a target line {id, probs}: ${where}${i?.message ?? 'invalid'}`, { line: rec.line });
     }
-    const sum = Object.values(r.data.probs).reduce((a, b) => a + b, 0);
-    if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) {
-      throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line}: probs of "${r.data.id}" sum to ${sum}, not 1`, { line: rec.line, id: r.data.id });
-    }
-    out.set(r.data.id, r.data.probs);
+    t = r.data;
   }
-  return out;
+  let sum = 0;
+  for (const k in t.probs) sum += t.probs[k]!;
+  if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) {
+    throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line}: probs of "${t.id}" sum to ${sum}, not 1`, { line: rec.line, id: t.id });
+  }
+  return t;
 }
 
-/** The featurisation behind the reward model: the shared feature map, fitted on the log's contexts. */
-function featuresOf(events: readonly DecisionEvent[], settings: Settings): Float64Array[] {
-  const map = FeatureMap.fit(settings.features, events.map((e) => e.context));
-  return events.map((e) => map.featurize(e.context));
+/** Slot offsets of events: event k of `rows` has the actions of its table row. */
+function slotOffsets(table: { rows: DecisionRows }, rows: ArrayLike<number>): Int32Array {
+  const off = new Int32Array(rows.length + 1);
+  for (let k = 0; k < rows.length; k++) off[k + 1] = off[k]! + table.rows.actionsAt(rows[k]!).length;
+  return off;
+}
+
+/**
+ * The target file joined with the events `rows` of the table: each event's probabilities in its
+ * slots. Later lines for an id replace earlier ones; lines for other ids are ignored.
+ */
+function joinTargets(path: string, table: { rows: DecisionRows }, rows: Int32Array, off: Int32Array): { probs: Float64Array; seen: Uint8Array; foreign: Map<number, string[]> } {
+  const probs = new Float64Array(off[rows.length]!);
+  const seen = new Uint8Array(rows.length);
+  const foreign = new Map<number, string[]>();
+  const posOfRow = new Int32Array(table.rows.size).fill(-1);
+  for (let k = 0; k < rows.length; k++) posOfRow[rows[k]!] = k;
+  eachRecord(path, (rec) => {
+    const t = targetLine(path, rec);
+    const row = table.rows.rowOf(t.id);
+    const k = row < 0 ? -1 : posOfRow[row]!;
+    if (k < 0) return;
+    const actions = table.rows.actionsAt(row);
+    const o = off[k]!;
+    probs.fill(0, o, off[k + 1]!);
+    foreign.delete(k);
+    for (const a in t.probs) {
+      const j = actions.indexOf(a);
+      const p = t.probs[a]!;
+      if (j >= 0) probs[o + j] = p;
+      else if (p > 0) foreign.set(k, [...(foreign.get(k) ?? []), a]);
+    }
+    seen[k] = 1;
+  });
+  return { probs, seen, foreign };
+}
+
+/** The OPE columns of the events `rows` with their target probabilities; global actions in order of first appearance. */
+function columnsOf(table: { rows: DecisionRows }, rows: Int32Array, resolved: { reward: Float64Array; defaulted: Uint8Array; success: Int8Array }, at: Int32Array, targets: Float64Array, targetOff: Int32Array): { columns: OpeColumns; actions: string[] } {
+  const n = rows.length;
+  const off = new Int32Array(n + 1);
+  for (let k = 0; k < n; k++) off[k + 1] = off[k]! + (targetOff[k + 1]! - targetOff[k]!);
+  const slots = off[n]!;
+  const globalOf = new Map<string, number>();
+  const slotAction = new Int32Array(slots);
+  const targetProbs = new Float64Array(slots);
+  const loggingProbs = new Float64Array(slots);
+  const hasProbs = new Uint8Array(n);
+  const action = new Int32Array(n);
+  const loggingProb = new Float64Array(n);
+  const baseline = new Int32Array(n);
+  const reward = new Float64Array(n);
+  const defaulted = new Uint8Array(n);
+  const success = new Int8Array(n);
+  for (let k = 0; k < n; k++) {
+    const row = rows[k]!;
+    const actions = table.rows.actionsAt(row);
+    const o = off[k]!;
+    const withProbs = table.rows.hasProbs(row);
+    for (let j = 0; j < actions.length; j++) {
+      let g = globalOf.get(actions[j]!);
+      if (g === undefined) {
+        g = globalOf.size;
+        globalOf.set(actions[j]!, g);
+      }
+      slotAction[o + j] = g;
+      targetProbs[o + j] = targets[targetOff[k]! + j]!;
+      loggingProbs[o + j] = withProbs ? table.rows.probAt(row, j)! : NaN;
+    }
+    const a = table.rows.actionIndexAt(row);
+    action[k] = a;
+    const p = table.rows.propensityAt(row);
+    loggingProb[k] = Number.isNaN(p) && withProbs ? table.rows.probAt(row, a)! : p;
+    hasProbs[k] = withProbs ? 1 : 0;
+    baseline[k] = table.rows.baselineAt(row);
+    const i = at[k]!;
+    reward[k] = resolved.reward[i]!;
+    defaulted[k] = resolved.defaulted[i]!;
+    success[k] = resolved.success[i]!;
+  }
+  return { columns: { n, off, slotAction, nActions: globalOf.size, action, loggingProb, loggingProbs, hasProbs, targetProbs, baseline, reward, defaulted, success }, actions: [...globalOf.keys()] };
 }
 
 /** Evaluate the target on the log (see the module comment). */
@@ -102,105 +179,142 @@ export async function runOpe(o: OpeJobOptions): Promise<OpeJobResult> {
   const cfg = settings.config;
   const { estimators, seed, bootstrap, clip, switchTau, confidence, newEpisodes } = o;
   if ((o.policy === undefined) === (o.target === undefined)) throw new UmbraError(ErrorCode.USAGE, 'give exactly one of --policy FILE or --target FILE');
-    const loaded = o.policy === undefined ? undefined : loadPolicyArtifact(o.policy);
-    const point = o.point ?? loaded?.policy.point;
-    const log = await readLog(o.log, settings, point);
-    if (point === undefined && log.points.length > 1) o.note?.(`the log holds decision points ${log.points.join(', ')}; evaluating all of them (choose one with --point)`);
-    const skipped: Record<string, number> = { quarantined: log.quarantined, duplicates: log.duplicates, noTarget: 0, badTarget: 0 };
+  const loaded = o.policy === undefined ? undefined : loadPolicyArtifact(o.policy);
+  const point = o.point ?? loaded?.policy.point;
+  const log = await readLogTable(o.log, { config: cfg, reward: settings.reward });
+  const { table, resolved } = log;
 
-    // Join the target with the log.
-    let decisions = log.decisions;
-    let targets: TargetDistribution[];
-    let targetName: string;
-    if (loaded !== undefined) {
-      const p = loaded.policy;
-      targetName = loaded.version;
-      targets = decisions.map((d) => {
-        const b = d.event.baseline;
-        const probs = p.probs(d.event.context, d.event.actions, b);
-        return Object.fromEntries(d.event.actions.map((a, i) => [a, probs[i] ?? 0]));
-      });
-    } else {
-      const byId = await readTargets(o.target!);
-      targetName = o.target!;
-      const missing = decisions.filter((d) => !byId.has(d.event.id));
-      const skip = o.allowMissing === true || cfg.ope.missing_target === 'skip';
-      if (missing.length > 0 && !skip) {
-        const ex = missing.slice(0, 5).map((d) => d.event.id);
-        throw new UmbraError(
-          ErrorCode.SCHEMA,
-          `${missing.length} of ${decisions.length} logged events have no line in ${o.target} (e.g. ${ex.join(', ')}); ` +
-            'an estimate on a subset may be biased: give every event a target, or pass --allow-missing to skip and count them',
-          { missing: missing.length, examples: ex },
-        );
-      }
-      skipped.noTarget = missing.length;
-      decisions = decisions.filter((d) => byId.has(d.event.id));
-      const ok: LoggedDecision[] = [];
-      targets = [];
-      for (const d of decisions) {
-        const t = byId.get(d.event.id)!;
-        const foreign = Object.keys(t).filter((a) => !d.event.actions.includes(a) && (t[a] ?? 0) > 0);
-        if (foreign.length > 0) {
-          if (!skip) throw new UmbraError(ErrorCode.SCHEMA, `target of "${d.event.id}" gives probability to ${foreign.join(', ')}, not among the event's actions ${d.event.actions.join(', ')}`);
-          skipped.badTarget = (skipped.badTarget ?? 0) + 1;
-          continue;
-        }
-        ok.push(d);
-        targets.push(Object.fromEntries(Object.entries(t).filter(([a]) => d.event.actions.includes(a))));
-      }
-      decisions = ok;
+  // The decisions of the point (all points when none is given), in log order.
+  const points = new Set<string>();
+  let m = 0;
+  const at = new Int32Array(resolved.rows.length);
+  for (let i = 0; i < resolved.rows.length; i++) {
+    const p = table.rows.pointAt(resolved.rows[i]!);
+    points.add(p);
+    if (point === undefined || p === point) at[m++] = i;
+  }
+  const pointList = [...points].sort();
+  if (point === undefined && pointList.length > 1) o.note?.(`the log holds decision points ${pointList.join(', ')}; evaluating all of them (choose one with --point)`);
+  const skipped: Record<string, number> = { quarantined: log.counts.quarantined.total, duplicates: log.counts.duplicates, noTarget: 0, badTarget: 0 };
+  const events = m;
+  let pick = at.subarray(0, m);
+  let rows = Int32Array.from(pick, (i) => resolved.rows[i]!);
+  let off = slotOffsets(table, rows);
+
+  // Join the target with the log.
+  let targets: Float64Array;
+  let targetName: string;
+  if (loaded !== undefined) {
+    const p = loaded.policy;
+    targetName = loaded.version;
+    targets = new Float64Array(off[rows.length]!);
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k]!;
+      const actions = table.rows.actionsAt(row);
+      const b = table.rows.baselineAt(row);
+      targets.set(p.probs(table.rows.contextAt(row), actions, b >= 0 ? actions[b] : undefined), off[k]!);
     }
-    if (decisions.length === 0) throw new UmbraError(ErrorCode.NO_DATA, `no logged events to evaluate in ${o.log}${point !== undefined ? ` (point ${point})` : ''}`);
+  } else {
+    targetName = o.target!;
+    const joined = joinTargets(o.target!, table, rows, off);
+    const skip = o.allowMissing === true || cfg.ope.missing_target === 'skip';
+    let missing = 0;
+    const ex: string[] = [];
+    for (let k = 0; k < rows.length; k++) {
+      if (joined.seen[k] === 1) continue;
+      missing++;
+      if (ex.length < 5) ex.push(table.rows.idAt(rows[k]!));
+    }
+    if (missing > 0 && !skip) {
+      throw new UmbraError(
+        ErrorCode.SCHEMA,
+        `${missing} of ${rows.length} logged events have no line in ${o.target} (e.g. ${ex.join(', ')}); ` +
+          'an estimate on a subset may be biased: give every event a target, or pass --allow-missing to skip and count them',
+        { missing, examples: ex },
+      );
+    }
+    skipped.noTarget = missing;
+    const keep: number[] = [];
+    for (let k = 0; k < rows.length; k++) {
+      if (joined.seen[k] !== 1) continue;
+      const foreign = joined.foreign.get(k);
+      if (foreign !== undefined) {
+        const actions = table.rows.actionsAt(rows[k]!);
+        if (!skip) throw new UmbraError(ErrorCode.SCHEMA, `target of "${table.rows.idAt(rows[k]!)}" gives probability to ${foreign.join(', ')}, not among the event's actions ${actions.join(', ')}`);
+        skipped.badTarget = (skipped.badTarget ?? 0) + 1;
+        continue;
+      }
+      keep.push(k);
+    }
+    targets = joined.probs;
+    if (keep.length < rows.length) {
+      // Keep the joined events only, with their slots.
+      const kept = new Int32Array(keep.length);
+      const keptPick = new Int32Array(keep.length);
+      const keptOff = new Int32Array(keep.length + 1);
+      let slots = 0;
+      for (let j = 0; j < keep.length; j++) slots += off[keep[j]! + 1]! - off[keep[j]!]!;
+      const keptTargets = new Float64Array(slots);
+      for (let j = 0; j < keep.length; j++) {
+        const k = keep[j]!;
+        kept[j] = rows[k]!;
+        keptPick[j] = pick[k]!;
+        keptTargets.set(targets.subarray(off[k]!, off[k + 1]!), keptOff[j]!);
+        keptOff[j + 1] = keptOff[j]! + off[k + 1]! - off[k]!;
+      }
+      rows = kept;
+      pick = keptPick;
+      off = keptOff;
+      targets = keptTargets;
+    }
+  }
+  if (rows.length === 0) throw new UmbraError(ErrorCode.NO_DATA, `no logged events to evaluate in ${o.log}${point !== undefined ? ` (point ${point})` : ''}`);
 
-    const events = decisions.map((d) => d.event);
-    const input = {
-      events,
-      rewards: decisions.map((d) => d.reward),
-      defaulted: decisions.map((d) => d.defaulted),
-      success: decisions.map((d) => d.success),
-      targets,
-      ...(o.model === false ? {} : { features: featuresOf(events, settings) }),
-    };
-    const evaluation: LogEvaluation = evaluateLog(input, {
-      estimators,
-      clip,
-      switchTau,
-      confidence,
-      bootstrap,
-      seed,
-      minEss: cfg.ope.min_ess_warn,
-      maxTailIndex: cfg.ope.max_tail_index,
-      supportWarn: cfg.ope.support_warn,
-      folds: cfg.ope.model_folds,
-      lambda: cfg.ope.model_lambda,
-    });
-    const r = evaluation.report;
-    const gates =
-      o.gates === true
-        ? evaluateOfflineGates(
-            { candidate: r, ...(evaluation.success !== undefined ? { candidateSuccess: evaluation.success } : {}), newEpisodes: newEpisodes ?? r.n },
-            { ...cfg.promotion_criteria, confidence },
-            { interval: cfg.ope.gate_interval },
-          )
-        : undefined;
-    const result = {
-      n: r.n,
-      log: { path: o.log, events: log.decisions.length, skipped },
-      target: targetName,
-      ...(point !== undefined ? { point } : {}),
-      confidence: r.confidence,
-      estimates: r.estimates,
-      logging: r.logging,
-      diagnostics: r.diagnostics,
-      identification: r.identification,
-      warnings: r.warnings,
-      invalid: r.invalid,
-      settings: { ...r.settings, model: o.model !== false, folds: cfg.ope.model_folds, lambda: cfg.ope.model_lambda },
-      ...(evaluation.success !== undefined
-        ? { success: { n: evaluation.success.n, logging: evaluation.success.logging, estimates: evaluation.success.estimates } }
-        : {}),
-      ...(gates !== undefined ? { gates } : {}),
-    };
+  const { columns, actions } = columnsOf(table, rows, resolved, pick, targets, off);
+  if (o.model !== false) {
+    const contexts = Array.from(rows, (row) => table.rows.contextAt(row));
+    const map = FeatureMap.fit(settings.features, contexts);
+    columns.features = map.featurizeRows(contexts, rows.length);
+  }
+  const evaluation: LogEvaluation = await evaluateColumnsWith(columns, actions, {
+    estimators,
+    clip,
+    switchTau,
+    confidence,
+    bootstrap,
+    seed,
+    minEss: cfg.ope.min_ess_warn,
+    maxTailIndex: cfg.ope.max_tail_index,
+    supportWarn: cfg.ope.support_warn,
+    folds: cfg.ope.model_folds,
+    lambda: cfg.ope.model_lambda,
+  }, parallelBootstrap);
+  const r = evaluation.report;
+  const gates =
+    o.gates === true
+      ? evaluateOfflineGates(
+          { candidate: r, ...(evaluation.success !== undefined ? { candidateSuccess: evaluation.success } : {}), newEpisodes: newEpisodes ?? r.n },
+          { ...cfg.promotion_criteria, confidence },
+          { interval: cfg.ope.gate_interval },
+        )
+      : undefined;
+  const result = {
+    n: r.n,
+    log: { path: o.log, events, skipped },
+    target: targetName,
+    ...(point !== undefined ? { point } : {}),
+    confidence: r.confidence,
+    estimates: r.estimates,
+    logging: r.logging,
+    diagnostics: r.diagnostics,
+    identification: r.identification,
+    warnings: r.warnings,
+    invalid: r.invalid,
+    settings: { ...r.settings, model: o.model !== false, folds: cfg.ope.model_folds, lambda: cfg.ope.model_lambda },
+    ...(evaluation.success !== undefined
+      ? { success: { n: evaluation.success.n, logging: evaluation.success.logging, estimates: evaluation.success.estimates } }
+      : {}),
+    ...(gates !== undefined ? { gates } : {}),
+  };
   return { result, evaluation, gates, skipped, targetName };
 }

@@ -1,0 +1,13 @@
+/**
+ * Thread entry point: the Poisson bootstrap of some columns (see parallel-bootstrap.ts). Receives
+ * the columns, the resamples and the seed, answers the sums.
+ */
+import { parentPort } from 'node:worker_threads';
+import { poissonBootstrapSums } from '../../core/ope/intervals.js';
+
+if (!parentPort) throw new Error('the bootstrap worker must run in a worker thread');
+const port = parentPort;
+port.once('message', (m: { columns: Float64Array[]; resamples: number; seed: number }) => {
+  const sums = poissonBootstrapSums(m.columns, m.resamples, m.seed);
+  port.postMessage(sums, [sums.buffer as ArrayBuffer]);
+});
