@@ -102,3 +102,55 @@ export type OutcomeRequest = z.infer<typeof OutcomeRequestSchema>;
 
 /** The policy version reported when the caller's own rules served. */
 export const BASELINE_POLICY_VERSION = 'baseline';
+
+/** `POST /v1/outcome` answer (HTTP 202): accepted for the decision log, joined by `id`. */
+export const OutcomeAcceptedSchema = z.object({ ok: z.literal(true), id: z.string() });
+export type OutcomeAccepted = z.infer<typeof OutcomeAcceptedSchema>;
+
+const Count = z.number().int().min(0);
+const Counts = z.record(z.string(), Count);
+const NullableNumber = z.number().nullable();
+
+/** The shared KPIs (rates as fractions, latency in ms); null when the window has no data. */
+export const KpisSchema = z.object({
+  toolPrecision: NullableNumber,
+  successRate: NullableNumber,
+  p95LatencyMs: NullableNumber,
+  cacheHitRate: NullableNumber,
+  policyValue: NullableNumber,
+});
+
+/** `GET /v1/status` answer: the rollout, the KPIs of the recent window and this server's counters. */
+export const StatusResponseSchema = z.object({
+  stage: z.string(),
+  champion: z.string(),
+  candidate: z.string().nullable(),
+  canaryWeight: z.number(),
+  previousChampions: z.array(z.string()),
+  since: z.string(),
+  kpis: KpisSchema,
+  /** Episodes behind the KPIs. */
+  kpiWindow: Count,
+  uptimeS: Count,
+  decisions: z.object({
+    total: Count,
+    bySlice: Counts,
+    byServedBy: Counts,
+    fallbacks: Counts.meta({ description: 'Decisions answered with the baseline, by reason.' }),
+    latencyUs: z.object({ p50: NullableNumber, p99: NullableNumber }).meta({ description: 'Time to decide inside the server, in microseconds, over the recent decisions.' }),
+  }),
+  outcomes: z.object({ received: Count }),
+  log: z.object({ logged: Count, dropped: Count, errors: Count }).meta({ description: 'Decision-log writes: logged, dropped (buffer full), errors (store failures).' }),
+  shadow: z.object({
+    candidates: z.array(z.string()),
+    scored: Count,
+    dropped: Count,
+    shed: Count,
+    errors: Count,
+    timeouts: Count,
+    queueDepth: Count,
+  }),
+  policyLoadFailures: z.record(z.string(), z.string()).meta({ description: 'Versions whose policies failed to load, with the reason.' }),
+  judge: z.string().nullable().meta({ description: "The canary judge's last error, if any." }),
+});
+export type StatusResponse = z.infer<typeof StatusResponseSchema>;

@@ -2,6 +2,7 @@
  * Typed errors with stable codes. Every failure a user can see carries one of these codes; the CLI
  * and the HTTP server map codes to exit and HTTP statuses here, in one place.
  */
+import { z } from 'zod';
 
 /** Stable error codes. Never rename one: scripts and other programs match on them. */
 export const ErrorCode = {
@@ -82,6 +83,46 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_OUTPUT_UNWRITABLE: 500,
   E_INTERNAL: 500,
 };
+
+/** What each code means, in a few words (the HTTP contract's documentation shows these). */
+export const ERROR_MEANING: Readonly<Record<ErrorCode, string>> = {
+  E_USAGE: 'a command or parameter used wrongly (bad flag value, missing reason)',
+  E_CONFIG_INVALID: 'the configuration does not validate',
+  E_SCHEMA: 'the input does not match its schema (the message names the path)',
+  E_INPUT_NOT_FOUND: 'an input file does not exist',
+  E_INPUT_UNREADABLE: 'an input file cannot be read or parsed',
+  E_POLICY_NOT_FOUND: 'no such policy or bundle',
+  E_ARTIFACT_INVALID: 'an artifact is damaged or not an Umbra artifact',
+  E_ARTIFACT_MISMATCH: 'an artifact was built for another feature map, reward or config',
+  E_NO_DATA: 'not enough data to do what was asked',
+  E_UNIDENTIFIED: 'the log gives no support for the policy being evaluated',
+  E_GATE_FAILED: 'a promotion gate did not pass (force it with a reason to override)',
+  E_TRANSITION_INVALID: 'the rollout cannot make this move from its current stage',
+  E_LOCKED: 'another process holds the lock or changed the state meanwhile; try again',
+  E_NOT_RUNNING: 'the process to act on is not running',
+  E_STORE: 'the store failed or is unavailable',
+  E_AUDIT_TAMPERED: 'the audit log hash chain is broken',
+  E_UNAUTHORIZED: 'missing or wrong admin bearer token, or admin endpoints disabled',
+  E_NOT_FOUND: 'no such route or resource',
+  E_TIMEOUT: 'an operation ran out of time',
+  E_OVERLOADED: 'too busy to take the request; try again later',
+  E_OUTPUT_UNWRITABLE: 'an output file cannot be written',
+  E_INTERNAL: 'a bug: please report it with the message',
+};
+
+/**
+ * The JSON body of an HTTP error (`UmbraError.toJSON`), with `error.code` limited to `codes`
+ * (every code by default). The OpenAPI document uses one per documented error status.
+ */
+export function errorResponseSchema(codes: readonly ErrorCode[] = Object.values(ErrorCode)): z.ZodType<{ error: { code: ErrorCode; message: string; details?: unknown } }> {
+  return z.object({
+    error: z.object({
+      code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  });
+}
 
 /** An error a user may see: a stable code, a sentence, and optional structured details. */
 export class UmbraError extends Error {

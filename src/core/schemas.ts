@@ -1,13 +1,14 @@
 /**
  * JSON Schemas generated from the zod schemas: the decision log, outcome events, target
- * probabilities, shadow records and the config. `npm run schemas` writes them to schemas/; a test
+ * probabilities, shadow records and the config; and the OpenAPI document of the HTTP API. `npm run schemas` writes them to schemas/; a test
  * pins the committed files to what the code generates.
  */
 import { z } from 'zod';
 import { ConfigSchema } from './config/index.js';
+import { generateOpenApi } from './openapi.js';
 import { DecisionEventSchema, OutcomeEventSchema, ShadowRecordSchema, TargetProbsSchema, ScoreInputSchema } from './events.js';
 
-/** File name → JSON Schema object. */
+/** File name → JSON Schema object (and `openapi.json`, the OpenAPI 3.1 document). */
 export function generateSchemas(): Record<string, unknown> {
   const gen = (schema: z.ZodType, title: string, io: 'input' | 'output' = 'input'): unknown => ({
     ...z.toJSONSchema(schema, { io, unrepresentable: 'any' }),
@@ -20,5 +21,6 @@ export function generateSchemas(): Record<string, unknown> {
     'score-input.schema.json': gen(ScoreInputSchema, 'Umbra policy score input line'),
     'shadow-record.schema.json': gen(ShadowRecordSchema, 'Umbra shadow record'),
     'config.schema.json': gen(ConfigSchema, 'Umbra configuration'),
+    'openapi.json': generateOpenApi(),
   };
 }

@@ -11,6 +11,7 @@ import { DecisionEngine } from '../services/decisions/engine.js';
 import { RolloutService } from '../services/rollout/state.js';
 import { MemoryStore } from '../store/memory.js';
 import { buildApp } from './app.js';
+import { persistAlert } from '../services/monitoring/alerts.js';
 
 const settings = settingsOf({ server: { request_deadline_ms: 50 } });
 const body = { point: 'route', context: { text: 'hej' }, actions: ['micro', 'planner', 'deep'], baselineAction: 'planner', stickyKey: 'u1', id: 'd1' };
@@ -90,6 +91,20 @@ describe('decision service HTTP shell', () => {
     expect(r.json()).toMatchObject({ error: { code: 'E_TRANSITION_INVALID' } });
     const history = await app.inject({ method: 'GET', url: '/v1/admin/rollout/history', headers: { authorization: 'Bearer tok' } });
     expect(history.json().records[0]).toMatchObject({ event: 'init', to: 'production' });
+  });
+
+  it('counts alerts of every process by kind in umbra_alerts_total, from 0 and without losing concurrent ones', async () => {
+    const scrape = async (): Promise<string> => (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    const before = await scrape();
+    expect(before).toContain('# TYPE umbra_alerts_total counter');
+    for (const kind of ['rolled_back', 'drift', 'shadow_failure', 'ingest_errors', 'gate_failed', 'stage_changed']) expect(before).toContain(`umbra_alerts_total{kind="${kind}"} 0`);
+    const alert = (i: number, kind: string) => ({ id: `a${i}`, ts: new Date(0).toISOString(), kind, severity: 'critical' as const, message: 'm' });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => persistAlert(store, alert(i, 'rolled_back'))));
+    await persistAlert(store, alert(11, 'drift'));
+    const after = await scrape();
+    expect(after).toContain('umbra_alerts_total{kind="rolled_back"} 10');
+    expect(after).toContain('umbra_alerts_total{kind="drift"} 1');
+    expect(after).toContain('umbra_alerts_total{kind="shadow_failure"} 0');
   });
 
   it('reports status with the shared KPI names, and unknown routes as E_NOT_FOUND', async () => {

@@ -1,8 +1,9 @@
 /**
  * The decision service over HTTP: `POST /v1/decide`, `POST /v1/outcome`, `GET /v1/status`,
- * `GET /metrics`, the dashboard at `/` with its data (`/api/dashboard`, `/api/stream`), and the
- * admin rollout endpoints behind a bearer token. Routes only parse, call a service and format:
- * the caller of `/v1/decide` always gets an answer within the request deadline.
+ * `GET /metrics`, the dashboard at `/` with its data (`/api/dashboard`, `/api/stream`), the
+ * admin rollout endpoints behind a bearer token, and `GET /openapi.json` (the contract, generated
+ * from the same schemas the routes validate and answer with). Routes only parse, call a service
+ * and format: the caller of `/v1/decide` always gets an answer within the request deadline.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { OutcomeRequestSchema, parseDecideRequest } from '../core/api.js';
+import { OutcomeRequestSchema, parseDecideRequest, type OutcomeAccepted, type StatusResponse } from '../core/api.js';
+import { ROLLOUT_ACTIONS, ROLLOUT_ACTION_BODY, type RolloutAction, type RolloutActionBody, type RolloutActionResponse, type RolloutHistoryResponse, type RolloutVerifyResponse } from '../core/admin-api.js';
+import { generateOpenApi } from '../core/openapi.js';
 import type { Settings } from '../core/settings.js';
 import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
 import type { Bundles } from '../services/artifacts/bundles.js';
@@ -20,7 +23,7 @@ import type { RolloutService } from '../services/rollout/state.js';
 import type { RolloutController } from '../services/rollout/autopilot.js';
 import type { Alerter } from '../services/monitoring/alerts.js';
 import { buildSnapshot, buildStatus, type StatusStore } from '../services/monitoring/status.js';
-import { MANUAL_ACTIONS, runAction, type ManualAction } from '../services/rollout/manual.js';
+import { runAction } from '../services/rollout/manual.js';
 import { createMetrics } from './metrics.js';
 import type { DashboardSnapshot } from '../core/dashboard.js';
 
@@ -98,11 +101,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return sendError(reply, schemaError(parsed.error.issues));
     }
     engine.outcome(parsed.data);
-    return reply.code(202).send({ ok: true, id: parsed.data.id });
+    const accepted: OutcomeAccepted = { ok: true, id: parsed.data.id };
+    return reply.code(202).send(accepted);
   });
 
-  app.get('/v1/status', async () => {
+  app.get('/v1/status', async (): Promise<StatusResponse> => {
     const s = await buildStatus({ store: deps.store, rollout: deps.rollout, settings, now });
+    const sh = engine.shadow.stats;
     const lat = [...engine.stats.latencyUs].sort((a, b) => a - b);
     const q = (p: number): number | null => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null);
     return {
@@ -116,8 +121,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       kpiWindow: s.kpiWindow,
       uptimeS: Math.round((now() - started) / 1000),
       decisions: { total: engine.stats.decisions, bySlice: engine.stats.bySlice, byServedBy: engine.stats.byServedBy, fallbacks: engine.stats.fallbacks, latencyUs: { p50: q(0.5), p99: q(0.99) } },
+      outcomes: { received: engine.stats.outcomes },
       log: { logged: engine.stats.logged, dropped: engine.stats.logDropped, errors: engine.stats.logErrors },
-      shadow: { candidates: engine.shadow.active.map((c) => c.version), ...engine.shadow.stats },
+      shadow: { candidates: engine.shadow.active.map((c) => c.version), scored: sh.scored, dropped: sh.dropped, shed: sh.shed, errors: sh.errors, timeouts: sh.timeouts, queueDepth: sh.queueDepth },
       policyLoadFailures: engine.loadFailures,
       judge: deps.controller?.error ?? null,
     };
@@ -139,6 +145,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return snap;
   };
   app.get('/api/dashboard', async () => snapshot());
+  const openApi = JSON.stringify(generateOpenApi());
+  app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openApi));
   app.get('/api/stream', (req: FastifyRequest, reply: FastifyReply) => {
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     let lastTs = '';
@@ -179,9 +187,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (typeof at === 'string' && at !== '') {
         const t = /^\d+$/.test(at) ? Number(at) : at;
         if (typeof t === 'string' && Number.isNaN(Date.parse(t))) return sendError(reply, new UmbraError(ErrorCode.USAGE, `at must be an ISO-8601 time or epoch milliseconds, got "${at}"`));
-        return { at, ...(await deps.rollout.championAt(t)) };
+        const c = await deps.rollout.championAt(t);
+        const answer: RolloutHistoryResponse = { at, champion: c.champion, since: c.since, seq: c.seq };
+        return answer;
       }
-      return { records: await deps.rollout.history() };
+      const answer: RolloutHistoryResponse = { records: await deps.rollout.history() };
+      return answer;
     } catch (e) {
       return sendError(reply, toUmbraError(e));
     }
@@ -191,7 +202,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (denied) return sendError(reply, denied);
     try {
       const v = await deps.rollout.verify();
-      return { ok: v.ok, records: v.records, ...(v.firstBad ? { firstBad: v.firstBad } : {}) };
+      const answer: RolloutVerifyResponse = { ok: v.ok, records: v.records, ...(v.firstBad ? { firstBad: v.firstBad } : {}) };
+      return answer;
     } catch (e) {
       return sendError(reply, toUmbraError(e));
     }
@@ -200,26 +212,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.post('/v1/admin/rollout/:action', async (req, reply) => {
     const denied = unauthorized(req);
     if (denied) return sendError(reply, denied);
-    const action = (req.params as { action: string }).action;
-    if (!(MANUAL_ACTIONS as readonly string[]).includes(action)) return sendError(reply, new UmbraError(ErrorCode.NOT_FOUND, `no rollout action ${action}; one of ${MANUAL_ACTIONS.join(', ')}`));
-    const body = (req.body ?? {}) as { reason?: unknown; force?: unknown; weight?: unknown; id?: unknown };
+    const name = (req.params as { action: string }).action;
+    if (!(ROLLOUT_ACTIONS as readonly string[]).includes(name)) return sendError(reply, new UmbraError(ErrorCode.NOT_FOUND, `no rollout action ${name}; one of ${ROLLOUT_ACTIONS.join(', ')}`));
+    const action = name as RolloutAction;
+    const parsed = ROLLOUT_ACTION_BODY[action].safeParse(req.body ?? {});
+    if (!parsed.success) {
+      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
+      return sendError(reply, schemaError(parsed.error.issues));
+    }
+    const body: RolloutActionBody = parsed.data;
     try {
-      const r = await runAction(action as ManualAction, {
+      const r = await runAction(action, {
         store: deps.store,
         rollout: deps.rollout,
         settings,
         bundles: deps.bundles,
         actor: 'http:admin',
-        ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+        ...(body.reason === undefined ? {} : { reason: body.reason }),
         ...(body.force === true ? { force: true } : {}),
-        ...(typeof body.weight === 'number' ? { weight: body.weight } : {}),
-        ...(typeof body.id === 'string' ? { id: body.id } : {}),
+        ...(body.weight === undefined ? {} : { weight: body.weight }),
+        ...(body.id === undefined ? {} : { id: body.id }),
         now,
       });
       await engine.refresh();
       lastSnapshot = undefined;
       const last = r.records[r.records.length - 1];
-      return { ok: true, event: last?.event, from: last?.from, to: last?.to, version: last?.version, message: `${last?.version}: ${last?.from} → ${last?.to}` };
+      if (last === undefined) throw new UmbraError(ErrorCode.INTERNAL, `${action} applied but wrote no audit record`);
+      const answer: RolloutActionResponse = { ok: true, event: last.event, from: last.from, to: last.to, version: last.version, message: `${last.version}: ${last.from} → ${last.to}` };
+      return answer;
     } catch (e) {
       return sendError(reply, toUmbraError(e));
     }

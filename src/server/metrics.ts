@@ -5,8 +5,9 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DecisionEngine } from '../services/decisions/engine.js';
-import type { IngestLedger } from '../store/port.js';
+import type { IngestLedger, StateStore } from '../store/port.js';
 import type { RolloutService } from '../services/rollout/state.js';
+import { AlertKind, alertCounts } from '../services/monitoring/alerts.js';
 
 /** Numeric code of each rollout stage for the `umbra_rollout_stage` gauge. */
 export const STAGE_CODE: Record<string, number> = { production: 0, registered: 1, shadow: 2, canary: 3, paused: 4, rolled_back: 5, aborted: 6, rejected: 7, retired: 8 };
@@ -17,7 +18,8 @@ export interface ServerMetrics {
   httpErrors: Counter<'code'>;
 }
 
-export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedger; rollout: RolloutService; valueEstimates: () => Record<string, number | null> }): ServerMetrics {
+/** The metrics of one decision service, read from its engine, store and rollout at scrape time. */
+export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedger & StateStore; rollout: RolloutService; valueEstimates: () => Record<string, number | null> }): ServerMetrics {
   const registry = new Registry();
   const { engine, store, rollout } = deps;
   const decideSeconds = new Histogram({ name: 'umbra_decide_duration_seconds', help: 'Time to answer POST /v1/decide inside the server.', labelNames: ['served_by'] as const, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05], registers: [registry] });
@@ -41,6 +43,30 @@ export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedge
     collect() {
       this.reset();
       for (const [reason, n] of Object.entries(engine.stats.fallbacks)) this.set({ reason }, n);
+    },
+  });
+  new Gauge({
+    name: 'umbra_outcomes_total',
+    help: 'Outcomes received on POST /v1/outcome.',
+    registers: [registry],
+    collect() {
+      this.set(engine.stats.outcomes);
+    },
+  });
+  new Counter({
+    name: 'umbra_alerts_total',
+    help: 'Alerts raised by any Umbra process on this store (rolled_back, drift, shadow_failure, ingest_errors, gate_failed, stage_changed), by kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    async collect() {
+      try {
+        const counts = await alertCounts(store);
+        this.reset();
+        // every known kind from 0, so the first alert of a kind is an increase Prometheus can see
+        for (const kind of new Set([...Object.values(AlertKind), ...Object.keys(counts)])) this.inc({ kind }, counts[kind] ?? 0);
+      } catch {
+        /* a scrape must not fail because the store is busy; the counter keeps its last values */
+      }
     },
   });
   new Gauge({

@@ -17,5 +17,7 @@ export const StateKey = {
   AUDIT_HEAD: 'rollout.audit_head',
   /** The most recent alerts, newest first, for processes that did not raise them. */
   RECENT_ALERTS: 'alerts.recent',
+  /** How many alerts of each kind any process ever raised (`umbra_alerts_total` in /metrics). */
+  ALERT_COUNTS: 'alerts.counts',
 } as const;
 export type StateKey = (typeof StateKey)[keyof typeof StateKey];

@@ -27,10 +27,29 @@ export interface Alert {
   details?: unknown;
 }
 
-/** Persist an alert into the shared state's recent list (capped), so `monitor` and the dashboard of any process show it. */
+/**
+ * Persist an alert into the shared state's recent list (capped), so `monitor` and the dashboard of
+ * any process show it, and count it by kind (a counter that only grows, for Prometheus).
+ */
 export async function persistAlert(store: StateStore, a: Alert, keep = 50): Promise<void> {
   const cur = ((await store.getState(StateKey.RECENT_ALERTS))?.value ?? []) as Alert[];
   await store.setState(StateKey.RECENT_ALERTS, [a, ...cur].slice(0, keep));
+  await countAlert(store, a.kind);
+}
+
+/** Add one to the count of `kind`, by compare-and-set so two processes never lose (or undo) a count. */
+async function countAlert(store: StateStore, kind: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const entry = await store.getState(StateKey.ALERT_COUNTS);
+    const counts = (entry?.value ?? {}) as Record<string, number>;
+    const next = { ...counts, [kind]: (counts[kind] ?? 0) + 1 };
+    if ((await store.casState(StateKey.ALERT_COUNTS, entry?.version ?? null, next)) !== undefined) return;
+  }
+}
+
+/** How many alerts of each kind any process raised since the store was created. */
+export async function alertCounts(store: StateStore): Promise<Record<string, number>> {
+  return ((await store.getState(StateKey.ALERT_COUNTS))?.value ?? {}) as Record<string, number>;
 }
 
 /** The recent alerts any process raised, newest first. */

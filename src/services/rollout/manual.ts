@@ -4,6 +4,7 @@
  * whichever door they use. A manual promotion still has to pass its gates unless forced with a
  * reason, and the force is recorded.
  */
+import { ROLLOUT_ACTIONS, type RolloutAction } from '../../core/admin-api.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import type { GateReport } from '../../core/gates/index.js';
 import { gateFromVerdict, inFlight, type JudgeVerdict, type RolloutCommand } from '../../core/rollout/index.js';
@@ -14,9 +15,9 @@ import { StateKey } from '../state-keys.js';
 import { shadowGateReport } from './gates.js';
 import type { Applied, RolloutService } from './state.js';
 
-/** Actions a person can take. */
-export const MANUAL_ACTIONS = ['promote', 'pause', 'resume', 'abort', 'rollback', 'retry'] as const;
-export type ManualAction = (typeof MANUAL_ACTIONS)[number];
+/** Actions a person can take (the list lives with the HTTP contract in core/admin-api.ts). */
+export const MANUAL_ACTIONS = ROLLOUT_ACTIONS;
+export type ManualAction = RolloutAction;
 
 export interface ActionOptions {
   store: StateStore;
