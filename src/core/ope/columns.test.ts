@@ -42,7 +42,10 @@ function toLoggedSampleAsBefore(
 }
 
 
-function evaluateLogAsBefore(input: LogEvaluationInput, options: LogEvaluationOptions = {}): LogEvaluation {
+/** The input the replaced evaluation took. */
+type InputAsBefore = Omit<LogEvaluationInput, 'events' | 'targets'> & { events: readonly DecisionEvent[]; targets: readonly TargetDistribution[] };
+
+function evaluateLogAsBefore(input: InputAsBefore, options: LogEvaluationOptions = {}): LogEvaluation {
   const { events, rewards, targets } = input;
   const n = events.length;
   if (targets.length !== n || rewards.length !== n) throw new RangeError('events, rewards and targets must be aligned');
@@ -102,7 +105,7 @@ function evaluateLogAsBefore(input: LogEvaluationInput, options: LogEvaluationOp
 
 
 /** A random log: varying action lists, probs or only propensities or neither, defaults, partial success, a few bad targets. */
-function randomLog(seed: number, n: number): LogEvaluationInput & { features: Float64Array[] } {
+function randomLog(seed: number, n: number): InputAsBefore & { features: Float64Array[] } {
   const rng = new Rng(seed);
   const lists = [['a', 'b', 'c'], ['b', 'c'], ['a', 'b', 'c', 'd']];
   const events: DecisionEvent[] = [];

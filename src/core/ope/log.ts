@@ -51,17 +51,23 @@ export function toLoggedSample(
   return s;
 }
 
+/** What evaluation reads of a logged decision (a decision event, or a training episode). */
+export type LoggedDecision = Pick<DecisionEvent, 'actions' | 'action' | 'propensity' | 'probs' | 'baseline'>;
+
 /** Everything `evaluateLog` needs, aligned by position. */
 export interface LogEvaluationInput {
-  events: readonly DecisionEvent[];
+  events: readonly LoggedDecision[];
   /** Reward of each event in [0, 1]. */
   rewards: ArrayLike<number>;
   /** Whether each reward is the configured default (no outcome arrived). */
   defaulted?: ArrayLike<boolean>;
   /** Success of each event when known (for the success gate). */
   success?: ReadonlyArray<boolean | undefined>;
-  /** The target's distribution for each event. */
-  targets: readonly TargetDistribution[];
+  /**
+   * The target's distribution for each event: by action name, or as a function giving the
+   * probabilities aligned with the event's actions.
+   */
+  targets: readonly TargetDistribution[] | ((i: number) => ArrayLike<number>);
   /** Context features of each event: dense vectors of one length, or sparse rows; without them DM, DR and Switch-DR are not computed. */
   features?: readonly Float64Array[] | SparseRows;
 }
@@ -70,7 +76,7 @@ export interface LogEvaluationInput {
 export function columnsOfEvents(input: LogEvaluationInput): { columns: OpeColumns; actions: string[] } {
   const { events, rewards, targets } = input;
   const n = events.length;
-  if (targets.length !== n || rewards.length !== n) throw new RangeError('events, rewards and targets must be aligned');
+  if ((typeof targets !== 'function' && targets.length !== n) || rewards.length !== n) throw new RangeError('events, rewards and targets must be aligned');
   const actionIndex = new Map<string, number>();
   let slots = 0;
   for (const e of events) {
@@ -94,11 +100,14 @@ export function columnsOfEvents(input: LogEvaluationInput): { columns: OpeColumn
     const e = events[i]!;
     const acts = e.actions;
     off[i] = at;
-    const target = targets[i]!;
-    for (const name of Object.keys(target)) if (!acts.includes(name)) invalid[i] = 1;
+    if (typeof targets === 'function') targetProbs.set(targets(i), at);
+    else {
+      const target = targets[i]!;
+      for (const name of Object.keys(target)) if (!acts.includes(name)) invalid[i] = 1;
+      for (let k = 0; k < acts.length; k++) targetProbs[at + k] = target[acts[k]!] ?? 0;
+    }
     for (let k = 0; k < acts.length; k++) {
       slotAction[at + k] = actionIndex.get(acts[k]!)!;
-      targetProbs[at + k] = target[acts[k]!] ?? 0;
       loggingProbs[at + k] = e.probs?.[acts[k]!] ?? NaN;
     }
     at += acts.length;

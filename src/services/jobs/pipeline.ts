@@ -17,7 +17,8 @@ import type { Config } from '../../core/config/index.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import { type PolicyArtifact, parseArtifact, policyFromArtifact, type Policy } from '../../core/policies/index.js';
 import type { Settings } from '../../core/settings.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../platform/fs.js';
+import { writeJsonAtomic } from '../../platform/fs.js';
+import { AtomicLineWriter } from '../../platform/line-writer.js';
 import { VERSION } from '../../version.js';
 import { writePolicyArtifact } from '../artifacts/artifacts.js';
 import { readEpisodes, type ReadEpisodes } from '../learning/episodes.js';
@@ -167,8 +168,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineSummar
       points: Object.fromEntries(Object.entries(manifest.points).map(([p, i]) => [p, { train: i.train, validation: i.validation, actions: i.actions }])),
     };
     if (!opts.dryRun && steps.includes('dataset')) {
-      writeFileAtomic(paths.train, toJsonl(datasets.flatMap((d) => d.train)));
-      writeFileAtomic(paths.validation, toJsonl(datasets.flatMap((d) => d.validation)));
+      writeJsonl(paths.train, datasets, (d) => d.train);
+      writeJsonl(paths.validation, datasets, (d) => d.validation);
       writeJsonAtomic(paths.datasetManifest, manifest);
     }
   }
@@ -283,10 +284,16 @@ function datasetManifest(datasets: PointDataset[], read: ReadEpisodes, source: s
   };
 }
 
-function toJsonl(episodes: readonly Episode[]): string {
-  let s = '';
-  for (const e of episodes) s += `${JSON.stringify(e)}\n`;
-  return s;
+/** Episodes as JSON lines, written atomically and streamed (no string of the whole file). */
+function writeJsonl(path: string, datasets: readonly PointDataset[], part: (d: PointDataset) => readonly Episode[]): void {
+  const w = new AtomicLineWriter(path);
+  try {
+    for (const d of datasets) for (const e of part(d)) w.write(JSON.stringify(e));
+    w.close();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
 }
 
 function readJsonlEpisodes(path: string): Episode[] {

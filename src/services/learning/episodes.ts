@@ -8,7 +8,7 @@ import type { Config } from '../../core/config/index.js';
 import type { DecisionEvent } from '../../core/events.js';
 import type { Settings } from '../../core/settings.js';
 import { expandText } from '../../core/text.js';
-import { loadLog } from '../../ingest/load.js';
+import { readLogTable } from '../../ingest/read-log.js';
 import type { Episode } from './trainer.js';
 
 /** What reading a log produced. */
@@ -28,14 +28,21 @@ const MAX_INVALID_SAMPLES = 20;
 
 /**
  * Read a log into rewarded episodes: THE one place the pipeline reads input. It goes through the
- * ingestion code path (`loadLog`: Alice turn events, flat RL records, canonical decision and outcome
+ * ingestion code path (`readLogTable`: Alice turn events, flat RL records, canonical decision and outcome
  * events, `.json` arrays; deduplication, outcome joins, quarantine with reasons), then keeps each
  * decision's context with raw text expanded (never stored raw) and its reward (explicit, computed
  * from the outcome by the configured reward function, or the configured default, counted).
  */
 export async function readEpisodes(path: string, settings: Settings): Promise<ReadEpisodes> {
-  const log = await loadLog(path, { config: settings.config, reward: settings.reward });
-  const episodes: Episode[] = log.episodes.map((x) => toTrainingEpisode(x, settings.config));
+  const log = await readLogTable(path, { config: settings.config, reward: settings.reward });
+  const { rows } = log.table;
+  const { resolved } = log;
+  const episodes: Episode[] = new Array<Episode>(resolved.rows.length);
+  for (let i = 0; i < episodes.length; i++) {
+    const s = resolved.success[i]!;
+    const event = rows.eventAt(resolved.rows[i]!);
+    episodes[i] = toTrainingEpisode({ event, reward: resolved.reward[i]!, defaulted: resolved.defaulted[i] === 1 }, settings.config, s < 0 ? undefined : s === 1);
+  }
   const invalid = log.quarantine.slice(0, MAX_INVALID_SAMPLES).map((q) => ({
     at: `${basename(q.source)} offset ${q.offset}`,
     reason: q.detail !== undefined ? `${q.reason}: ${q.detail}` : q.reason,
@@ -48,7 +55,7 @@ export async function readEpisodes(path: string, settings: Settings): Promise<Re
  * with raw text expanded, the logging propensity (from `probs` when only that is given), the
  * success flag for the success gate. Used for files (`readEpisodes`) and the store (shadow retraining).
  */
-export function toTrainingEpisode(x: { event: DecisionEvent; reward: number; defaulted: boolean }, config: Pick<Config, 'features'>): Episode {
+export function toTrainingEpisode(x: { event: DecisionEvent; reward: number; defaulted: boolean }, config: Pick<Config, 'features'>, success: boolean | undefined = x.event.outcome?.success): Episode {
   const e = x.event;
   const ep: Episode = {
     id: e.id,
@@ -65,6 +72,6 @@ export function toTrainingEpisode(x: { event: DecisionEvent; reward: number; def
   if (e.probs !== undefined) ep.probs = e.probs;
   if (e.baseline !== undefined) ep.baseline = e.baseline;
   if (e.policy !== undefined) ep.policy = e.policy;
-  if (e.outcome?.success !== undefined) ep.success = e.outcome.success;
+  if (success !== undefined) ep.success = success;
   return ep;
 }

@@ -3,12 +3,11 @@
  * log: the estimators with the configured reward and with success as the reward, a reward model
  * on the policy's own features, and the offline gates read on the result.
  */
-import type { DecisionEvent } from '../../core/events.js';
 import { evaluateOfflineGates, type OfflineGateReport } from '../../core/gates/index.js';
-import { evaluateLog, type OpeReport } from '../../core/ope/index.js';
+import { columnsOfEvents, evaluateColumns, type OpeColumns, type OpeReport } from '../../core/ope/index.js';
 import type { Policy } from '../../core/policies/index.js';
 import type { Settings } from '../../core/settings.js';
-import { type Episode, type WindowSummary, loggedSamples, summariseSamples } from './trainer.js';
+import type { Episode, WindowSummary } from './trainer.js';
 
 /** Evaluation of one point's validation window. */
 export interface PointEvaluation {
@@ -29,49 +28,56 @@ export interface PointEvaluation {
  */
 export function evaluateWindow(policy: Policy, validation: readonly Episode[], settings: Settings, newEpisodes: number): PointEvaluation {
   const cfg = settings.config;
-  const summary = summariseSamples(loggedSamples(policy, validation));
+  const { columns, actions } = columnsOfEvents({
+    events: validation,
+    rewards: Float64Array.from(validation, (e) => e.reward),
+    defaulted: validation.map((e) => e.defaulted),
+    success: validation.map((e) => e.success),
+    targets: (i) => policy.probs(validation[i]!.context, validation[i]!.actions, validation[i]!.baseline),
+  });
+  const summary = windowSummary(columns);
   if (validation.length === 0) return { summary, ope: null, success: null, gates: null };
-  const events: DecisionEvent[] = validation.map((e) => {
-    const ev: DecisionEvent = { v: 1, id: e.id, ts: e.ts, point: e.point, context: e.context, actions: e.actions, action: e.action };
-    if (e.propensity !== undefined) ev.propensity = e.propensity;
-    if (e.probs !== undefined) ev.probs = e.probs;
-    if (e.baseline !== undefined) ev.baseline = e.baseline;
-    return ev;
-  });
-  const targets = validation.map((e) => {
-    const p = policy.probs(e.context, e.actions, e.baseline);
-    return Object.fromEntries(e.actions.map((a, i) => [a, p[i]!]));
-  });
-  const confidence = cfg.promotion_criteria.confidence;
-  const evaluation = evaluateLog(
-    {
-      events,
-      rewards: validation.map((e) => e.reward),
-      defaulted: validation.map((e) => e.defaulted),
-      success: validation.map((e) => e.success),
-      targets,
-      features: validation.map((e) => policy.featureMap.featurize(e.context)),
-    },
-    {
-      estimators: cfg.ope.estimators,
-      clip: cfg.ope.clip,
-      switchTau: cfg.ope.switch_tau,
-      confidence,
-      bootstrap: cfg.ope.bootstrap,
-      seed: cfg.ope.seed,
-      minEss: cfg.ope.min_ess_warn,
-      maxTailIndex: cfg.ope.max_tail_index,
-      supportWarn: cfg.ope.support_warn,
-      folds: cfg.ope.model_folds,
-      lambda: cfg.ope.model_lambda,
-    },
+  columns.features = policy.featureMap.featurizeRows(
+    validation.map((e) => e.context),
+    validation.length,
   );
+  const evaluation = evaluateColumns(columns, actions, {
+    estimators: cfg.ope.estimators,
+    clip: cfg.ope.clip,
+    switchTau: cfg.ope.switch_tau,
+    confidence: cfg.promotion_criteria.confidence,
+    bootstrap: cfg.ope.bootstrap,
+    seed: cfg.ope.seed,
+    minEss: cfg.ope.min_ess_warn,
+    maxTailIndex: cfg.ope.max_tail_index,
+    supportWarn: cfg.ope.support_warn,
+    folds: cfg.ope.model_folds,
+    lambda: cfg.ope.model_lambda,
+  });
   const gates = evaluateOfflineGates(
     { candidate: evaluation.report, ...(evaluation.success !== undefined ? { candidateSuccess: evaluation.success } : {}), newEpisodes },
     cfg.promotion_criteria,
     { interval: cfg.ope.gate_interval },
   );
   return { summary, ope: evaluation.report, success: evaluation.success ?? null, gates };
+}
+
+/** Estimator-free facts about a window in columns: the logger's value, agreement, unknown propensities, defaults. */
+function windowSummary(c: OpeColumns): WindowSummary {
+  let n = 0;
+  let r = 0;
+  let agree = 0;
+  let unknown = 0;
+  let defaulted = 0;
+  for (let i = 0; i < c.n; i++) {
+    if (c.invalid?.[i] === 1) continue;
+    n++;
+    r += c.reward[i]!;
+    agree += c.targetProbs[c.off[i]! + c.action[i]!]!;
+    if (Number.isNaN(c.loggingProb[i]!)) unknown++;
+    if (c.defaulted?.[i] === 1) defaulted++;
+  }
+  return { n, loggerValue: n > 0 ? r / n : 0, agreement: n > 0 ? agree / n : 0, unknownPropensityShare: n > 0 ? unknown / n : 0, defaultedRewards: defaulted };
 }
 
 /** The short form of a point's evaluation (manifest, artifact metrics, `--json` summary). */

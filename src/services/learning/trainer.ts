@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { policySettingsFor } from '../../core/config/policies.js';
 import { ContextSchema, type Context } from '../../core/events.js';
 import { FeatureMap } from '../../core/features/index.js';
-import type { LoggedSample } from '../../core/ope/types.js';
 import { type Policy, type PolicyArtifact, type TrainingWindow, buildArtifact, createPolicy } from '../../core/policies/index.js';
 import type { Settings } from '../../core/settings.js';
+import { isoEpochMs } from '../../core/telemetry/timestamps.js';
 import { VERSION } from '../../version.js';
 
 /** One rewarded decision: what the pipeline's dataset holds (contexts carry expanded text only). */
@@ -47,10 +47,10 @@ export interface PointDataset {
 
 /** Order episodes by time (then id, so equal timestamps are ordered the same on every run). */
 export function sortByTime(episodes: Episode[]): Episode[] {
-  return episodes
-    .map((e) => ({ e, t: Date.parse(e.ts) }))
-    .sort((a, b) => a.t - b.t || (a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0))
-    .map((x) => x.e);
+  const t = Float64Array.from(episodes, (e) => isoEpochMs(e.ts));
+  const order = Int32Array.from(episodes, (_, i) => i);
+  order.sort((a, b) => t[a]! - t[b]! || (episodes[a]!.id < episodes[b]!.id ? -1 : episodes[a]!.id > episodes[b]!.id ? 1 : 0));
+  return Array.from(order, (i) => episodes[i]!);
 }
 
 /**
@@ -137,38 +137,6 @@ export function trainingMetrics(episodes: readonly Episode[]): TrainingMetrics {
   return { n: episodes.length, meanReward: episodes.length > 0 ? sum / episodes.length : 0, defaultedRewards: defaulted, unknownPropensity: unknown, actionCounts };
 }
 
-/**
- * The off-policy evaluation input of a validation window: for each episode the target policy's
- * exact distribution, the logger's propensity (undefined when the log did not say — never replaced
- * by 1), the reward, the policy's own reward estimates as the model for DM / DR (fitted on the
- * training window, a different fold), and the baseline's index.
- */
-export function loggedSamples(policy: Policy, episodes: readonly Episode[]): LoggedSample[] {
-  const out: LoggedSample[] = [];
-  for (const e of episodes) {
-    const action = e.actions.indexOf(e.action);
-    if (action < 0) continue;
-    const s: LoggedSample = {
-      reward: e.reward,
-      action,
-      loggingProb: e.propensity,
-      targetProbs: policy.probs(e.context, e.actions, e.baseline),
-      predicted: policy.estimates(e.context, e.actions).mean.map((m) => (m < 0 ? 0 : m > 1 ? 1 : m)),
-      defaulted: e.defaulted,
-    };
-    if (e.probs !== undefined) {
-      const lp = e.probs;
-      s.loggingProbs = e.actions.map((a) => lp[a] ?? 0);
-    }
-    if (e.baseline !== undefined) {
-      const b = e.actions.indexOf(e.baseline);
-      if (b >= 0) s.baseline = b;
-    }
-    out.push(s);
-  }
-  return out;
-}
-
 /** Estimator-free facts about a validation window (the estimators live in src/core/ope). */
 export interface WindowSummary {
   n: number;
@@ -179,20 +147,4 @@ export interface WindowSummary {
   /** Share of episodes without a logging propensity. */
   unknownPropensityShare: number;
   defaultedRewards: number;
-}
-
-/** Summarise a list of samples without estimating anything off-policy. */
-export function summariseSamples(samples: readonly LoggedSample[]): WindowSummary {
-  let r = 0;
-  let agree = 0;
-  let unknown = 0;
-  let defaulted = 0;
-  for (const s of samples) {
-    r += s.reward;
-    agree += s.targetProbs[s.action] ?? 0;
-    if (s.loggingProb === undefined) unknown++;
-    if (s.defaulted === true) defaulted++;
-  }
-  const n = samples.length;
-  return { n, loggerValue: n > 0 ? r / n : 0, agreement: n > 0 ? agree / n : 0, unknownPropensityShare: n > 0 ? unknown / n : 0, defaultedRewards: defaulted };
 }
