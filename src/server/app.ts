@@ -163,7 +163,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const unauthorized = (req: FastifyRequest): UmbraError | undefined => {
     const token = deps.adminToken;
     const auth = req.headers.authorization ?? '';
-    const given = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    // The auth scheme is case-insensitive (RFC 7235 §2.1): `bearer`, `BEARER` and `Bearer` are one scheme.
+    const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
+    const given = m?.[1] ?? '';
     const ok = token !== null && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
     if (ok) return undefined;
     metrics.httpErrors.inc({ code: ErrorCode.UNAUTHORIZED });
