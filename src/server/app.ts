@@ -16,7 +16,7 @@ import type { Settings } from '../core/settings.js';
 import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
 import type { Bundles } from '../services/artifacts/bundles.js';
 import { DecisionEngine } from '../services/decisions/engine.js';
-import type { RolloutService } from '../services/rollout/state.js';
+import { auditProblemText, auditSummary, type RolloutService } from '../services/rollout/state.js';
 import type { RolloutController } from '../services/rollout/autopilot.js';
 import type { Alerter } from '../services/monitoring/alerts.js';
 import { buildSnapshot, buildStatus, type StatusStore } from '../services/monitoring/status.js';
@@ -120,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       shadow: { candidates: engine.shadow.active.map((c) => c.version), ...engine.shadow.stats },
       policyLoadFailures: engine.loadFailures,
       judge: deps.controller?.error ?? null,
+      audit: deps.rollout.audit === undefined ? null : auditSummary(deps.rollout.audit),
     };
   });
 
@@ -193,7 +194,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (denied) return sendError(reply, denied);
     try {
       const v = await deps.rollout.verify();
-      return { ok: v.ok, records: v.records, ...(v.firstBad ? { firstBad: v.firstBad } : {}) };
+      return { ok: v.ok, records: v.records, rows: v.rows, head: v.head, keys: v.keys, anchors: v.anchors, ...(v.problem ? { problem: v.problem, firstBad: { seq: v.problem.seq ?? v.records, reason: auditProblemText(v) } } : {}) };
     } catch (e) {
       return sendError(reply, toUmbraError(e));
     }
