@@ -130,6 +130,14 @@ describe('audit ledger: the state is the fold of the verified records', () => {
     const emptied = clone(rows);
     bodyOf(emptied[3]!).records = [];
     expect(verifyLedger(emptied).problem).toMatchObject({ row: 4, field: 'records' });
+    // a renamed key (one flipped byte in "state") leaves the state unchecked unless both are caught
+    const renamed = clone(rows);
+    const b = renamed[3]!.body as Record<string, unknown>;
+    b.statd = b.state;
+    delete b.state;
+    expect(verifyLedger(renamed).problem).toMatchObject({ row: 4, field: 'statd' });
+    delete b.statd;
+    expect(verifyLedger(renamed).problem).toMatchObject({ row: 4, field: 'state' });
   });
 
   it('detects records re-chained without the key, and MACs stripped, moved to an unknown key or to an older one', () => {

@@ -29,7 +29,7 @@ export interface RolloutRowBody {
   kind: 'rollout';
   records: AuditRecord[];
   /** The state after the row: a cache of the fold, checked against it. */
-  state?: RolloutState;
+  state: RolloutState;
 }
 
 export interface LedgerOptions extends FoldOptions {
@@ -123,6 +123,9 @@ export class LedgerVerifier {
     const body = row.body as Partial<RolloutRowBody> | null;
     if (typeof body !== 'object' || body === null || body.kind !== 'rollout') return fail({ seq: null, field: 'kind', reason: `audit row ${n} is not a rollout row` });
     if (!Array.isArray(body.records) || body.records.length === 0) return fail({ seq: null, field: 'records', reason: `audit row ${n} holds no records` });
+    const extra = Object.keys(body).find((k) => k !== 'kind' && k !== 'records' && k !== 'state');
+    if (extra !== undefined) return fail({ seq: null, field: extra, reason: `audit row ${n} holds an unknown field ${JSON.stringify(extra)}` });
+    if (body.state === undefined) return fail({ seq: null, field: 'state', reason: `audit row ${n} has no stored state` });
     const records: AuditRecord[] = [];
     for (const raw of body.records) {
       const c = this.chain.push(raw);
@@ -146,12 +149,10 @@ export class LedgerVerifier {
     this.state = next;
     const last = records[records.length - 1]!;
     if (row.ts !== last.ts) return fail({ seq: null, field: 'ts', reason: `audit row ${n} says time ${show(row.ts)}, its records ${show(last.ts)}` });
-    if (body.state !== undefined) {
-      const d = firstDifference(body.state, next);
-      if (d !== undefined) {
-        const field = d.path === '(root)' ? 'state' : `state.${d.path}`;
-        return fail({ seq: last.seq, field, reason: `the stored rollout state of row ${n} differs from the fold of its records at ${field}: stored ${show(d.stored)}, the records say ${show(d.derived)}` });
-      }
+    const d = firstDifference(body.state, next);
+    if (d !== undefined) {
+      const field = d.path === '(root)' ? 'state' : `state.${d.path}`;
+      return fail({ seq: last.seq, field, reason: `the stored rollout state of row ${n} differs from the fold of its records at ${field}: stored ${show(d.stored)}, the records say ${show(d.derived)}` });
     }
     this.rows = n;
     return undefined;

@@ -452,7 +452,7 @@ export class SqliteStore implements Store {
     while (left > 0) {
       const n = Math.min(PAGE_SIZE, left);
       const rows = this.guardSync('reading audit rows', () => st.all(after, n) as { seq: number; ts: string; body: string }[]);
-      for (const r of rows) yield { seq: r.seq, ts: r.ts, body: JSON.parse(r.body) as unknown };
+      for (const r of rows) yield auditRowOf(r);
       if (rows.length < n) return;
       after = rows[rows.length - 1]!.seq;
       left -= rows.length;
@@ -462,7 +462,7 @@ export class SqliteStore implements Store {
   lastAudit(): Promise<AuditRow | undefined> {
     return this.guard('reading the audit log', () => {
       const r = this.s.lastAudit!.get() as { seq: number; ts: string; body: string } | undefined;
-      return r === undefined ? undefined : { seq: r.seq, ts: r.ts, body: JSON.parse(r.body) as unknown };
+      return r === undefined ? undefined : auditRowOf(r);
     });
   }
 
@@ -493,3 +493,15 @@ export class SqliteStore implements Store {
   }
 }
 
+/**
+ * An audit row as read. Umbra writes both columns as text; a row whose values are stored as
+ * another type (a blob with the same bytes, say) was not written by Umbra and is refused, so that
+ * not even the type tag of an audit row can change unseen.
+ */
+function auditRowOf(r: { seq: number; ts: unknown; body: unknown }): AuditRow {
+  if (typeof r.ts !== 'string' || typeof r.body !== 'string') {
+    const kind = (v: unknown): string => (v instanceof Uint8Array ? 'blob' : v === null ? 'null' : typeof v);
+    throw new UmbraError(ErrorCode.STORE, `audit row ${r.seq} is not stored as text (ts: ${kind(r.ts)}, body: ${kind(r.body)}): the database was edited`);
+  }
+  return { seq: r.seq, ts: r.ts, body: JSON.parse(r.body) as unknown };
+}
