@@ -6,9 +6,12 @@
  * transition to the same state, and no state change exists without its audit records.
  *
  * The state a process uses is the fold of the verified records (core/rollout/ledger.ts), never the
- * copy stored beside them: on the first read, before every transition, on `verify`, and at least
- * every `audit.reverify_s` otherwise, the whole log is checked (chain, keys, fold against every
- * stored state, anchors kept outside the store); in between, only the rows appended since. When the
+ * copy stored beside them: on the first read (so in every CLI command and at serve start), on
+ * `verify`, and at least every `audit.reverify_s` in a long-running process, the whole log is
+ * checked (chain, keys, fold against every stored state, anchors kept outside the store); in
+ * between, and before a transition, the rows appended since and the last row (any change to it
+ * forces a full check). A process never re-reads a state it verified, so an edit of an older row
+ * cannot change what it serves; the next full check reports it. When the
  * log does not verify, `state()` gives the baseline-only state (the caller's own rules serve,
  * nothing else), `trusted` is false, `onAudit` hears about it, and transitions are refused with
  * E_AUDIT_TAMPERED until the log verifies again.
@@ -341,14 +344,16 @@ export class RolloutService {
   }
 
   /**
-   * Apply a command, after verifying the whole log. Refused transitions throw their UmbraError
-   * (E_TRANSITION_INVALID, E_GATE_FAILED, E_USAGE; E_AUDIT_TAMPERED when the log does not verify);
-   * a concurrent change is retried on the new state.
+   * Apply a command to the verified state. The log is checked first: in full on this service's
+   * first read or when a full check is due, otherwise the rows appended since and the last row
+   * against what was verified (an edit of it forces a full check). Refused transitions throw their
+   * UmbraError (E_TRANSITION_INVALID, E_GATE_FAILED, E_USAGE; E_AUDIT_TAMPERED when the log does
+   * not verify); a concurrent change is retried on the new state.
    */
   async apply(command: RolloutCommand): Promise<Applied> {
     const opts = machineOptions(this.opts.settings.config.rollout);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const cur = await this.current(attempt === 0);
+      const cur = await this.current(false);
       const t = transition(cur.state, command, Math.max(this.now(), Date.parse(cur.state.updatedAt)), opts);
       if (!t.ok) throw t.error;
       let records: AuditRecord[];
