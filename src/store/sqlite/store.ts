@@ -33,7 +33,7 @@ import { EventWrites } from './event-writes.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
 
 export { migrate };
-import { decodeCheckpoint, decodeOutcome, decodeRow, decodeTurn, jsonOf, storeError, type CheckpointRow, type DB, type DecisionRow, type DecisionTurnRow, type EpisodeRow, type OutcomeRow, type Stmt, type TurnRow } from './rows.js';
+import { auditRowOf, decodeCheckpoint, decodeOutcome, decodeRow, decodeTurn, jsonOf, storeError, type CheckpointRow, type DB, type DecisionRow, type DecisionTurnRow, type EpisodeRow, type OutcomeRow, type Stmt, type TurnRow } from './rows.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 /** One write of a group (`SqliteStore.writeGroup`). */
@@ -493,15 +493,3 @@ export class SqliteStore implements Store {
   }
 }
 
-/**
- * An audit row as read. Umbra writes both columns as text; a row whose values are stored as
- * another type (a blob with the same bytes, say) was not written by Umbra and is refused, so that
- * not even the type tag of an audit row can change unseen.
- */
-function auditRowOf(r: { seq: number; ts: unknown; body: unknown }): AuditRow {
-  if (typeof r.ts !== 'string' || typeof r.body !== 'string') {
-    const kind = (v: unknown): string => (v instanceof Uint8Array ? 'blob' : v === null ? 'null' : typeof v);
-    throw new UmbraError(ErrorCode.STORE, `audit row ${r.seq} is not stored as text (ts: ${kind(r.ts)}, body: ${kind(r.body)}): the database was edited`);
-  }
-  return { seq: r.seq, ts: r.ts, body: JSON.parse(r.body) as unknown };
-}
