@@ -216,7 +216,8 @@ export class LedgerVerifier {
       return { status: KeyCheck.FAILED, ...base, message: `no record carries a MAC although an audit key is configured: the log was rewritten without the key, or it predates audit keys (then run \`umbra rollout seal --reason …\` once)` };
     }
     const legacy = unsigned > 0 ? `; records 0–${unsigned - 1} predate audit keys and are vouched for by the first signed record` : '';
-    return { status: KeyCheck.VERIFIED, ...base, message: `every MAC matches (${signed} signed records)${legacy}` };
+    const upTo = this.problem === undefined ? '' : ` read before the problem`;
+    return { status: KeyCheck.VERIFIED, ...base, message: `every MAC matches (${signed} signed records${upTo})${legacy}` };
   }
 }
 

@@ -105,6 +105,9 @@ export function auditSummary(c: AuditCheck): { ok: boolean; checkedAt: string; r
   };
 }
 
+/** Rows checked between two turns of the event loop. */
+const YIELD_EVERY_ROWS = 32;
+
 function isRolloutBody(b: unknown): b is RolloutRowBody {
   return typeof b === 'object' && b !== null && (b as { kind?: unknown }).kind === 'rollout';
 }
@@ -161,9 +164,13 @@ export class RolloutService {
     let readProblem: LedgerProblem | undefined;
     let lastRow: LedgerRow | undefined;
     try {
+      let n = 0;
       for await (const row of this.store.audit()) {
         lastRow = row;
         if (v.push(row) !== undefined) break;
+        // A long log is checked in slices, so that a periodic check in `serve` never holds the
+        // event loop (and the decisions waiting on it) for long.
+        if (++n % YIELD_EVERY_ROWS === 0) await new Promise((r) => setImmediate(r));
       }
     } catch (e) {
       readProblem = { row: v.rowCount + 1, seq: null, reason: `audit row ${v.rowCount + 1} cannot be read: ${(e as Error).message}` };
@@ -264,10 +271,27 @@ export class RolloutService {
 
   /** Bring the verdict up to date: in full when asked, on first use or when due; else the new rows. */
   private async refresh(full: boolean): Promise<void> {
+    await this.exclusive(async () => {
+      const due = full || this.lastCheck === undefined || this.now() - this.lastFullAt >= this.reverifyMs;
+      if (due) await this.fullCheck();
+      else await this.quickCheck();
+    });
+  }
+
+  /** Run checks one at a time (a state read, a verify and the check before a transition may overlap). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     while (this.pending) await this.pending;
-    const due = full || this.lastCheck === undefined || this.now() - this.lastFullAt >= this.reverifyMs;
-    this.pending = (due ? this.fullCheck().then(() => undefined) : this.quickCheck()).finally(() => (this.pending = undefined));
-    await this.pending;
+    const p = fn();
+    const mine = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending = mine;
+    try {
+      return await p;
+    } finally {
+      if (this.pending === mine) this.pending = undefined;
+    }
   }
 
   /** Write the first row of an empty log, unless an anchor says the log held records (then they were deleted). */
@@ -418,8 +442,7 @@ export class RolloutService {
 
   /** Verify the whole log now: rows, chain, keys, fold against the stored states, anchors (and the `anchors` given). */
   async verify(anchors: readonly AuditAnchor[] = []): Promise<AuditCheck> {
-    while (this.pending) await this.pending;
-    return this.fullCheck(anchors);
+    return this.exclusive(() => this.fullCheck(anchors));
   }
 
   /** Which policy served production at a time (from a log that verifies). */
