@@ -21,7 +21,8 @@ const dist = (p: string): string => pathToFileURL(join(projectRoot, 'dist', 'src
 const contextModule = (await import(dist('app/context.js'))) as typeof import('../../src/app/context.js');
 const rolloutCore = (await import(dist('core/rollout/index.js'))) as typeof import('../../src/core/rollout/index.js');
 
-const CFG = { rollout: { retry_cooldown_s: 0 }, server: { state_poll_ms: 100 } };
+// Generous deadlines: a policy worker on a busy 2-core machine must not time out into a fallback.
+const CFG = { rollout: { retry_cooldown_s: 0 }, server: { state_poll_ms: 100, decision_deadline_ms: 2000, request_deadline_ms: 4000 } };
 const settings = settingsModule.settingsOf(CFG);
 const pass = { passed: true, summary: 'test gates' };
 const actions = ['micro', 'planner', 'deep'];
@@ -92,7 +93,7 @@ function verifyCli(dir: string, extra: string[] = []): { status: number; out: { 
 }
 
 /** Start `umbra serve` on a data directory and collect what it answers. */
-async function serveOn(dir: string): Promise<{ servedBy: Record<string, number>; reasons: Set<string>; audit: { ok: boolean; problem?: string } | null; alerts: { kind: string; severity: string; message: string }[] }> {
+async function serveOn(dir: string): Promise<{ servedBy: Record<string, number>; reasons: Set<string>; audit: { ok: boolean; problem?: string } | null; alerts: { kind: string; severity: string; message: string }[]; verifiedMetric: number | undefined }> {
   const s = await serverModule.startServer({ settings, dataDir: dir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, loaderUrl: faultLoaderUrl });
   try {
     const servedBy: Record<string, number> = {};
@@ -112,7 +113,8 @@ async function serveOn(dir: string): Promise<{ servedBy: Record<string, number>;
       if (alerts.some((a) => a.kind === 'audit_untrusted') || status.audit?.ok !== false) break;
       await new Promise((r) => setTimeout(r, 100)); // the alert is persisted in the background
     }
-    return { servedBy, reasons, audit: status.audit, alerts };
+    const metric = /^umbra_audit_verified (\d)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1];
+    return { servedBy, reasons, audit: status.audit, alerts, verifiedMetric: metric === undefined ? undefined : Number(metric) };
   } finally {
     await s.close();
   }
@@ -124,6 +126,7 @@ async function expectBaselineOnly(dir: string): Promise<void> {
   expect([...r.reasons]).toEqual(['audit_untrusted']);
   expect(r.audit?.ok).toBe(false);
   expect(r.alerts.find((a) => a.kind === 'audit_untrusted')).toMatchObject({ severity: 'critical' });
+  expect(r.verifiedMetric).toBe(0);
 }
 
 /** Every leaf of a JSON value with its path. */
@@ -154,10 +157,12 @@ describe('tampering with a copy of a real data directory', () => {
     expect(state).toMatchObject({ champion: v1, candidate: v2 });
     expect(state.versions[v2]).toMatchObject({ stage: 'canary', rollbacks: 1 });
     const r = await serveOn(dir);
-    expect(r.servedBy.fallback ?? 0).toBe(0);
+    expect(r.servedBy.fallback ?? 0, [...r.reasons].join(', ')).toBe(0);
     expect(r.servedBy.canary).toBeGreaterThan(0);
     expect(r.servedBy.production).toBeGreaterThan(100);
     expect(r.audit?.ok).toBe(true);
+    expect(r.verifiedMetric).toBe(1);
+    expect(r.alerts.some((a) => a.kind === 'audit_untrusted')).toBe(false);
   }, 60_000);
 
   it('an edit of any field of the stored state is named by verify; serve then answers with the baseline only', async () => {
