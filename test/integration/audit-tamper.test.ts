@@ -35,8 +35,8 @@ beforeAll(async () => {
   const s = await startTestServer(CFG, { loaderUrl: faultLoaderUrl });
   source = s.dataDir;
   dirs.push(source);
-  v1 = faultBundle(source, CFG, 'ok:deep');
-  v2 = faultBundle(source, CFG, 'ok:micro');
+  v1 = faultBundle(source, CFG, 'ok:deep', dirs);
+  v2 = faultBundle(source, CFG, 'ok:micro', dirs);
   const steps: Parameters<typeof s.rollout.apply>[0][] = [
     { type: 'register', id: v1, artifactHash: v1, actor: 'trainer', trigger: 'auto' },
     { type: 'start_shadow', gates: pass, actor: 'trainer', trigger: 'auto' },

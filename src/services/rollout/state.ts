@@ -173,6 +173,7 @@ export class RolloutService {
         if (++n % YIELD_EVERY_ROWS === 0) await new Promise((r) => setImmediate(r));
       }
     } catch (e) {
+      if (e instanceof UmbraError && e.code === ErrorCode.LOCKED) throw e; // busy, not damaged: the caller retries
       readProblem = { row: v.rowCount + 1, seq: null, reason: `audit row ${v.rowCount + 1} cannot be read: ${(e as Error).message}` };
     }
     const ledger = v.result();
@@ -249,7 +250,8 @@ export class RolloutService {
         this.verified = { verifier: ver.verifier, state: ledger.state, last: last.body.records[last.body.records.length - 1]!, lastRowText: stableStringify(last.body) };
         this.settle({ ...ledger, full: false, checkedAt: new Date(this.now()).toISOString(), anchors: this.lastCheck?.anchors ?? [] });
       } else await this.fullCheck();
-    } catch {
+    } catch (e) {
+      if (e instanceof UmbraError && e.code === ErrorCode.LOCKED) throw e;
       await this.fullCheck();
     }
   }
