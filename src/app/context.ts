@@ -5,14 +5,16 @@
  * services only ever receive the roles they use.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AuditRecord, RolloutState } from '../core/rollout/index.js';
 import { compileConfig } from '../core/config/index.js';
 import { compileSettings, type Settings } from '../core/settings.js';
 import { readJsonFile } from '../platform/fs.js';
 import { Bundles } from '../services/artifacts/bundles.js';
-import { Alerter, persistAlert } from '../services/monitoring/alerts.js';
-import { RolloutService } from '../services/rollout/state.js';
+import { AlertKind, Alerter, persistAlert } from '../services/monitoring/alerts.js';
+import { auditProblemText, RolloutService, type AuditCheck } from '../services/rollout/state.js';
+import { HeadFileAnchor, WebhookAnchor, type AuditAnchor } from '../services/rollout/anchor.js';
+import { envKeys, fileKeys, type AuditKeySource } from '../services/rollout/keys.js';
 import { openSqliteStore, storePath, WorkerStore, type Store } from '../store/index.js';
 
 /**
@@ -68,6 +70,29 @@ export interface WireOptions {
   now?: () => number;
   /** Called after every applied rollout transition, with the alerter at hand. */
   onTransition?: (state: RolloutState, records: AuditRecord[], alerter: Alerter) => void;
+  /** The audit key text. @default process.env.UMBRA_AUDIT_KEY */
+  auditKey?: string | undefined;
+}
+
+/**
+ * The audit keys of a data directory: `UMBRA_AUDIT_KEY` when set, else the key file
+ * (`audit.key_file`, relative to the data directory), created on the first signed record.
+ */
+export function auditKeys(settings: Settings, dataDir: string, envKey: string | undefined = process.env.UMBRA_AUDIT_KEY): AuditKeySource {
+  if (envKey !== undefined && envKey.trim() !== '') return envKeys(envKey);
+  return fileKeys(resolve(dataDir, settings.config.audit.key_file));
+}
+
+/** The anchors of a data directory: the head file beside the store, and the configured webhooks. */
+export function auditAnchors(settings: Settings, dataDir: string): AuditAnchor[] {
+  const a = settings.config.audit;
+  return [new HeadFileAnchor(resolve(dataDir, a.head_file)), ...a.anchor_webhooks.map((w) => new WebhookAnchor({ url: w.url, timeoutMs: w.timeout_ms }))];
+}
+
+/** Alerts for the audit log's verdicts: critical when it stops verifying, info when it verifies again. */
+function auditAlert(alerter: Alerter, c: AuditCheck): void {
+  if (c.ok) alerter.raise(AlertKind.AUDIT_TRUSTED, 'info', 'the audit log verifies again; the rollout state it folds to serves');
+  else alerter.raise(AlertKind.AUDIT_UNTRUSTED, 'critical', `the audit log does not verify; only the baseline serves until it does: ${auditProblemText(c)}`, { problem: c.problem, keys: c.keys.status, anchors: c.anchors });
 }
 
 /** Open the store and wire the bundles, the alerter and the rollout service on it. */
@@ -76,7 +101,16 @@ export function wire(o: WireOptions): Wired {
   const now = o.now ?? Date.now;
   const alerter = new Alerter({ config: o.settings.config.alerts, now: () => new Date(now()), onAlert: (a) => void persistAlert(store, a).catch(() => undefined) });
   const onTransition = o.onTransition;
-  const rollout = new RolloutService(store, { settings: o.settings, now, ...(onTransition === undefined ? {} : { onTransition: (s, r) => onTransition(s, r, alerter) }) });
+  const rollout = new RolloutService(store, {
+    settings: o.settings,
+    now,
+    keys: auditKeys(o.settings, o.dataDir, 'auditKey' in o ? o.auditKey : process.env.UMBRA_AUDIT_KEY),
+    anchors: auditAnchors(o.settings, o.dataDir),
+    reverifyMs: o.settings.config.audit.reverify_s * 1000,
+    onAudit: (c) => auditAlert(alerter, c),
+    onAnchorError: (name, e) => alerter.raise(AlertKind.ANCHOR_FAILED, 'warning', `${name} did not take the audit head: ${e.message}`),
+    ...(onTransition === undefined ? {} : { onTransition: (s, r) => onTransition(s, r, alerter) }),
+  });
   let closed = false;
   return {
     settings: o.settings,

@@ -65,6 +65,21 @@ export type RolloutHistoryResponse = z.infer<typeof RolloutHistoryResponseSchema
 export const RolloutVerifyResponseSchema = z.object({
   ok: z.boolean(),
   records: z.number().int().min(0),
+  rows: z.number().int().min(0),
+  head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
+  keys: z.object({
+    status: z.enum(['verified', 'unchecked', 'absent', 'failed']),
+    signed: z.number().int().min(0),
+    unsigned: z.number().int().min(0),
+    message: z.string(),
+  }),
+  anchors: z.array(z.object({
+    name: z.string(),
+    status: z.enum(['ok', 'behind', 'missing', 'failed']),
+    head: z.object({ seq: z.number().int(), hash: z.string(), row: z.number().int().optional(), ts: z.string().optional(), keyId: z.string().optional() }).optional(),
+    message: z.string(),
+  })),
+  problem: z.object({ row: z.number().int(), seq: z.number().int().nullable(), field: z.string().optional(), reason: z.string() }).optional(),
   firstBad: z.object({ seq: z.number().int(), reason: z.string() }).optional(),
 });
 export type RolloutVerifyResponse = z.infer<typeof RolloutVerifyResponseSchema>;

@@ -152,5 +152,13 @@ export const StatusResponseSchema = z.object({
   }),
   policyLoadFailures: z.record(z.string(), z.string()).meta({ description: 'Versions whose policies failed to load, with the reason.' }),
   judge: z.string().nullable().meta({ description: "The canary judge's last error, if any." }),
+  audit: z.object({
+    ok: z.boolean(),
+    checkedAt: z.string(),
+    records: Count,
+    keys: z.enum(['verified', 'unchecked', 'absent', 'failed']),
+    problem: z.string().optional(),
+    anchors: z.record(z.string(), z.string()),
+  }).nullable().meta({ description: 'The last check of the audit log (null before the first): when it fails, only the baseline is served.' }),
 });
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;

@@ -2,7 +2,7 @@
  * Stable hashes. Feature hashing, bucketing and replayable random draws depend on these never
  * changing between versions, processes or machines: they hash the UTF-8 bytes of a string.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 const encoder = new TextEncoder();
 
@@ -99,6 +99,11 @@ function sortDeep(v: unknown): unknown {
 /** Hex SHA-256 of a string (content addressing: artifacts, configs, audit chain). */
 export function sha256Hex(s: string): string {
   return createHash('sha256').update(s).digest('hex');
+}
+
+/** Hex HMAC-SHA-256 of a string under a key (the audit chain's keyed seal). */
+export function hmacSha256Hex(key: Uint8Array, s: string): string {
+  return createHmac('sha256', key).update(s).digest('hex');
 }
 
 /** Short content hash of any JSON value (first `len` hex digits of SHA-256 of its stable JSON). */

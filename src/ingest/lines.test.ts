@@ -10,6 +10,16 @@ describe('line verdicts', () => {
     expect(classifyUnparsable('\u0000\u0001binary')).toBe('not_json');
   });
 
+  it('calls a whole object with a non-JSON literal not_json, and glued or cut objects torn', () => {
+    expect(classifyUnparsable('{"trace_id":"abc","latency_ms":NaN}')).toBe('not_json');
+    expect(classifyUnparsable('  {"a":{"b":[Infinity]},"c":"}{"} ')).toBe('not_json');
+    expect(classifyUnparsable("{'a': 1}")).toBe('not_json');
+    expect(classifyUnparsable('{"a":1,}')).toBe('not_json');
+    expect(classifyUnparsable('{"a":1}{"b":2}')).toBe('torn_line');
+    expect(classifyUnparsable('{"a":1,{"b":2}')).toBe('torn_line');
+    expect(classifyUnparsable('{"a":"x}')).toBe('torn_line');
+  });
+
   it('redacts user text, shows control characters and bounds the excerpt', () => {
     const line = '{"input_text":"Vad blir vädret i Göteborg?","comment":"secret","route":"micro"}';
     const ex = excerptOf(line, 200);

@@ -11,10 +11,37 @@ const TEXT_FIELD_RE = /("(?:input_text|output_text|text|comment)"\s*:\s*")((?:[^
 /**
  * Why a line that is not JSON failed: `torn_line` when it holds a piece of a JSON object (an
  * opening brace followed by a quoted key, or a closing brace after a quoted value, as concurrent
- * writers and cut-short writes leave them), else `not_json`.
+ * writers and cut-short writes leave them), else `not_json`. A line that is one whole object, its
+ * braces balanced from the first character to the last, was written in one piece: it failed for
+ * its content (a `NaN` or `Infinity` literal, single quotes, a trailing comma), so it is `not_json`.
  */
 export function classifyUnparsable(text: string): typeof QuarantineReason.TORN_LINE | typeof QuarantineReason.NOT_JSON {
+  if (isWholeObject(text)) return QuarantineReason.NOT_JSON;
   return /\{\s*"|"\s*[:,}]|\}\s*\{/.test(text) ? QuarantineReason.TORN_LINE : QuarantineReason.NOT_JSON;
+}
+
+/** True when `text` (trimmed) opens with `{`, closes with `}` and its outer object closes only at the end (strings skipped). */
+function isWholeObject(text: string): boolean {
+  const t = text.trim();
+  if (t.length < 2 || t[0] !== '{' || t[t.length - 1] !== '}') return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      depth--;
+      if (depth < 0) return false;
+      if (depth === 0 && i !== t.length - 1) return false; // two objects glued together
+    }
+  }
+  return depth === 0 && !inString;
 }
 
 /**

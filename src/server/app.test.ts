@@ -107,6 +107,17 @@ describe('decision service HTTP shell', () => {
     expect(after).toContain('umbra_alerts_total{kind="shadow_failure"} 0');
   });
 
+  it('accepts the bearer scheme in any letter case (RFC 7235), and only the exact token', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const r = await app.inject({ method: 'GET', url: '/v1/admin/rollout/history', headers: { authorization: `${scheme} tok` } });
+      expect(r.statusCode).toBe(200);
+    }
+    for (const bad of ['bearer TOK', 'Basic tok', 'bearertok', 'bearer tok extra']) {
+      const r = await app.inject({ method: 'GET', url: '/v1/admin/rollout/history', headers: { authorization: bad } });
+      expect(r.statusCode).toBe(401);
+    }
+  });
+
   it('reports status with the shared KPI names, and unknown routes as E_NOT_FOUND', async () => {
     const s = await app.inject({ method: 'GET', url: '/v1/status' });
     expect(Object.keys(s.json().kpis).sort()).toEqual(['cacheHitRate', 'p95LatencyMs', 'policyValue', 'successRate', 'toolPrecision']);

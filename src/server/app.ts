@@ -19,7 +19,7 @@ import type { Settings } from '../core/settings.js';
 import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
 import type { Bundles } from '../services/artifacts/bundles.js';
 import { DecisionEngine } from '../services/decisions/engine.js';
-import type { RolloutService } from '../services/rollout/state.js';
+import { auditProblemText, auditSummary, type RolloutService } from '../services/rollout/state.js';
 import type { RolloutController } from '../services/rollout/autopilot.js';
 import type { Alerter } from '../services/monitoring/alerts.js';
 import { buildSnapshot, buildStatus, type StatusStore } from '../services/monitoring/status.js';
@@ -126,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       shadow: { candidates: engine.shadow.active.map((c) => c.version), scored: sh.scored, dropped: sh.dropped, shed: sh.shed, errors: sh.errors, timeouts: sh.timeouts, queueDepth: sh.queueDepth },
       policyLoadFailures: engine.loadFailures,
       judge: deps.controller?.error ?? null,
+      audit: deps.rollout.audit === undefined ? null : auditSummary(deps.rollout.audit),
     };
   });
 
@@ -171,7 +172,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const unauthorized = (req: FastifyRequest): UmbraError | undefined => {
     const token = deps.adminToken;
     const auth = req.headers.authorization ?? '';
-    const given = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    // The auth scheme is case-insensitive (RFC 7235 §2.1): `bearer`, `BEARER` and `Bearer` are one scheme.
+    const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
+    const given = m?.[1] ?? '';
     const ok = token !== null && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
     if (ok) return undefined;
     metrics.httpErrors.inc({ code: ErrorCode.UNAUTHORIZED });
@@ -202,7 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (denied) return sendError(reply, denied);
     try {
       const v = await deps.rollout.verify();
-      const answer: RolloutVerifyResponse = { ok: v.ok, records: v.records, ...(v.firstBad ? { firstBad: v.firstBad } : {}) };
+      const answer: RolloutVerifyResponse = { ok: v.ok, records: v.records, rows: v.rows, head: v.head, keys: v.keys, anchors: v.anchors, ...(v.problem ? { problem: v.problem, firstBad: { seq: v.problem.seq ?? v.records, reason: auditProblemText(v) } } : {}) };
       return answer;
     } catch (e) {
       return sendError(reply, toUmbraError(e));

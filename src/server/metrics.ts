@@ -118,6 +118,19 @@ export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedge
     },
   });
   new Gauge({
+    name: 'umbra_audit_verified',
+    help: 'Whether the rollout audit log verified at its last check (1), or not (0: only the baseline serves).',
+    registers: [registry],
+    async collect() {
+      try {
+        await rollout.state();
+      } catch {
+        /* the last verdict stands */
+      }
+      this.set(rollout.trusted ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'umbra_rollout_canary_weight_ratio',
     help: 'Share of sticky keys on the canary slice.',
     registers: [registry],

@@ -28,9 +28,13 @@ export async function startTestServer(cfg: ConfigInput = {}, o: Partial<ServeOpt
   return s;
 }
 
-/** Make a bundle whose route policy behaves as `behaviour` (see test/fixtures/fault-loader.mjs). */
-export function faultBundle(dataDir: string, cfg: ConfigInput, behaviour: string): string {
+/**
+ * Make a bundle whose route policy behaves as `behaviour` (see test/fixtures/fault-loader.mjs).
+ * The scratch folder of its artifact is pushed to `track`, when given, for the caller to remove.
+ */
+export function faultBundle(dataDir: string, cfg: ConfigInput, behaviour: string, track?: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-art-'));
+  track?.push(dir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${behaviour.replace(':', '_')}.json`);
   writeFileSync(file, JSON.stringify({ fixture: behaviour }));

@@ -4,7 +4,7 @@
  * audit table directly (an edited row, a deleted row) caught by `umbra rollout verify`, while
  * `rollout history --at` answers who served production at a time.
  */
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,9 +17,12 @@ type Server = RunningServer & { dataDir: string };
 const TOKEN = 'admin-token-for-tests';
 const pass = { passed: true, summary: 'test gates' };
 let server: Server | undefined;
+const dirs: string[] = [];
 afterEach(async () => {
+  if (server) dirs.push(server.dataDir);
   await server?.close();
   server = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -33,7 +36,7 @@ describe('admin endpoints', () => {
   it('every manual action works over HTTP with the token, and is refused without it', async () => {
     server = await startTestServer({ server: { admin_token: TOKEN }, rollout: { retry_cooldown_s: 0 } }, { loaderUrl: faultLoaderUrl });
     const s = server;
-    const v = faultBundle(s.dataDir, {}, 'ok:deep');
+    const v = faultBundle(s.dataDir, {}, 'ok:deep', dirs);
     await s.rollout.apply({ type: 'register', id: v, actor: 'test' });
     await s.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'test' });
 
@@ -91,7 +94,7 @@ describe('admin endpoints', () => {
     expect(before.body.champion).toBe('baseline');
     expect((await get(`${s.url}/v1/admin/rollout/history?at=yesterday`, auth)).status).toBe(400);
     const ver = await get(`${s.url}/v1/admin/rollout/verify`, auth);
-    expect(ver.body).toEqual({ ok: true, records: records.length });
+    expect(ver.body).toMatchObject({ ok: true, records: records.length, keys: { status: 'verified', signed: records.length } });
   }, 60_000);
 });
 
@@ -99,7 +102,7 @@ describe('audit tampering on the SQLite store', () => {
   it('verify passes untouched, fails on an edited or a deleted row; history --at names the champion', async () => {
     server = await startTestServer({}, { loaderUrl: faultLoaderUrl });
     const s = server;
-    const v = faultBundle(s.dataDir, {}, 'ok:deep');
+    const v = faultBundle(s.dataDir, {}, 'ok:deep', dirs);
     await s.rollout.apply({ type: 'register', id: v, actor: 'test' });
     await s.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'test' });
     await s.rollout.apply({ type: 'promote', gates: pass, actor: 'test' });
@@ -108,6 +111,7 @@ describe('audit tampering on the SQLite store', () => {
     await new Promise((r) => setTimeout(r, 20));
     await s.rollout.apply({ type: 'rollback', reason: 'test', actor: 'test' });
     const dataDir = s.dataDir;
+    dirs.push(dataDir);
     await s.close();
     server = undefined;
 
@@ -123,7 +127,9 @@ describe('audit tampering on the SQLite store', () => {
     expect(now.champion).toBe('baseline');
 
     const copy = (name: string): string => {
-      const dir = join(mkdtempSync(join(tmpdir(), `umbra-tamper-${name}-`)), 'data');
+      const root = mkdtempSync(join(tmpdir(), `umbra-tamper-${name}-`));
+      dirs.push(root);
+      const dir = join(root, 'data');
       mkdirSync(dir);
       copyFileSync(join(dataDir, 'umbra.db'), join(dir, 'umbra.db'));
       return dir;

@@ -9,7 +9,9 @@ import { emit, withApp } from '../context.js';
 import { globalsOf } from '../run.js';
 import { runAction, type ManualAction } from '../../services/rollout/manual.js';
 import { buildStatus } from '../../services/monitoring/status.js';
-import { ErrorCode, UmbraError } from '../../core/errors.js';
+import { ErrorCode, EXIT_STATUS, UmbraError } from '../../core/errors.js';
+import { anchorOf } from '../../services/rollout/anchor.js';
+import { auditProblemText, auditSummary, type AuditCheck } from '../../services/rollout/state.js';
 
 function actor(): string {
   try {
@@ -33,6 +35,26 @@ export function statusText(s: { stage: string; champion: string; candidate: stri
   ].join('\n');
 }
 
+/** `rollout verify --json`: the verdict, the first problem (field named), keys and anchors. */
+function verifyReport(v: AuditCheck): Record<string, unknown> {
+  return {
+    ok: v.ok,
+    records: v.records,
+    rows: v.rows,
+    head: v.head,
+    keys: v.keys,
+    anchors: v.anchors,
+    ...(v.problem ? { problem: v.problem, firstBad: { seq: v.problem.seq ?? v.records, reason: auditProblemText(v) } } : {}),
+  };
+}
+
+function verifyText(v: AuditCheck): string {
+  const lines = [v.ok ? `audit log OK: ${v.records} records in ${v.rows} transitions; chain intact; stored state matches the records` : `audit log TAMPERED at ${auditProblemText(v)}`];
+  lines.push(`keys: ${v.keys.status}: ${v.keys.message}`);
+  for (const a of v.anchors) lines.push(`anchor ${a.status.padEnd(7)} ${a.name}: ${a.message}`);
+  return lines.join('\n');
+}
+
 export function registerRollout(program: Command): void {
   const rollout = new Command('rollout').description('the rollout state machine by hand: shadow → canary → production, with rollback');
   rollout
@@ -42,7 +64,10 @@ export function registerRollout(program: Command): void {
       const g = globalsOf(cmd);
       await withApp(g, async (x) => {
         const { episodes: _e, state: _s, ...s } = await buildStatus({ store: x.store, rollout: x.rollout, settings: x.settings });
-        emit(g, s, () => statusText(s));
+        const audit = x.rollout.audit;
+        const untrusted = audit !== undefined && !audit.ok;
+        emit(g, { ...s, audit: audit === undefined ? null : auditSummary(audit) }, () => (untrusted ? `AUDIT LOG DOES NOT VERIFY — only the baseline serves: ${auditProblemText(audit)}\n` : '') + statusText(s));
+        if (untrusted) process.exitCode = EXIT_STATUS[ErrorCode.AUDIT_TAMPERED];
       });
     });
   const actions: { name: ManualAction; desc: string; needsReason: boolean }[] = [
@@ -91,13 +116,26 @@ export function registerRollout(program: Command): void {
     });
   rollout
     .command('verify')
-    .description('verify the hash chain of the audit log (detects edited, deleted or inserted records)')
-    .action(async (_o, cmd) => {
+    .description('verify the audit log: rows, hash chain, MACs (with the audit key), the stored state against the fold of the records, and the anchored heads (detects edited, deleted, inserted, forged or cut records and an edited state)')
+    .option('--anchor <file|seq:hash>', 'also check that the log reaches this head: a head file (JSON lines) or SEQ:HASH, e.g. from a webhook receiver (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (opts: { anchor?: string[] }, cmd) => {
       const g = globalsOf(cmd);
       await withApp(g, async (x) => {
-        const v = await x.rollout.verify();
-        emit(g, { ok: v.ok, records: v.records, ...(v.firstBad ? { firstBad: v.firstBad } : {}) }, () => (v.ok ? `audit log OK: ${v.records} records, chain intact` : `audit log TAMPERED at record ${v.firstBad?.seq}: ${v.firstBad?.reason}`));
-        if (!v.ok) process.exitCode = 14;
+        const v = await x.rollout.verify((opts.anchor ?? []).map(anchorOf));
+        emit(g, verifyReport(v), () => verifyText(v));
+        if (!v.ok) process.exitCode = EXIT_STATUS[ErrorCode.AUDIT_TAMPERED];
+      });
+    });
+  rollout
+    .command('seal')
+    .description('sign an audit log that has no signed record yet (written before audit keys or before UMBRA_AUDIT_KEY was set): one signed record vouching for all before it')
+    .requiredOption('--reason <text>', 'why; recorded in the audit log')
+    .action(async (opts: { reason: string }, cmd) => {
+      const g = globalsOf(cmd);
+      await withApp(g, async (x) => {
+        const r = await x.rollout.seal(actor(), opts.reason);
+        const last = r.records[r.records.length - 1]!;
+        emit(g, { ok: true, seq: last.seq, hash: last.hash, keyId: last.keyId }, () => `sealed: record ${last.seq} (key ${last.keyId}) signs the ${last.seq} records before it`);
       });
     });
   program.addCommand(rollout);

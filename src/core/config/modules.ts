@@ -12,6 +12,7 @@ import { ServerConfigSchema } from './server.js';
 import { RolloutConfigSchema } from './rollout.js';
 import { OpeConfigSchema } from './ope.js';
 import { SimConfigSchema } from './sim.js';
+import { AuditConfigSchema } from './audit.js';
 
 export const ModuleSections = {
   features: FeaturesConfigSchema.prefault({}),
@@ -24,4 +25,5 @@ export const ModuleSections = {
   rollout: RolloutConfigSchema.prefault({}),
   ope: OpeConfigSchema.prefault({}),
   sim: SimConfigSchema.prefault({}),
+  audit: AuditConfigSchema.prefault({}),
 } as const;

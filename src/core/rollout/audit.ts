@@ -5,11 +5,17 @@
  * change a chain cannot see by itself: keep the head (seq and hash) somewhere else and pass it to
  * `verifyChain` as an anchor to catch that too.
  *
+ * Keyed: a record may also carry a MAC (HMAC-SHA-256 of its hash under a key kept outside the
+ * store) and the id of that key. The MAC is not part of the hash, so the plain chain verifies with
+ * or without keys; since each hash covers the previous one, a valid MAC on a record vouches for
+ * every record before it as well. Without the key nobody can write a record whose MAC verifies,
+ * so a chain re-hashed by someone who could only write the store is told apart from the real one.
+ *
  * Pure: the store appends the records `appendRecord` returns and reads them back for
- * `verifyChain` and `championAt`.
+ * `verifyChain` and `championAt`; keys are passed in as bytes.
  */
 import { z } from 'zod';
-import { sha256Hex, stableStringify } from '../hash.js';
+import { hmacSha256Hex, sha256Hex, stableStringify } from '../hash.js';
 import { ErrorCode, UmbraError } from '../errors.js';
 import type { AuditEvent } from './machine.js';
 
@@ -37,25 +43,58 @@ export const AuditRecordSchema = z.object({
   canaryWeight: z.number(),
   /** The full gate evaluation or judge verdict, verbatim. */
   evaluation: z.unknown(),
+  /** The previous champions after a `retire` (absent on older records and on other events). */
+  previousChampions: z.array(z.string()).optional(),
   prevHash: z.string(),
   hash: z.string(),
+  /** Id of the key behind `mac` (absent on records written without a key). Not hashed. */
+  keyId: z.string().optional(),
+  /** HMAC-SHA-256 of `hash` under the key `keyId` names. Not hashed. */
+  mac: z.string().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecordSchema>;
 
 /** What the caller supplies: a machine event plus the config hash in force. */
 export type AuditBody = AuditEvent & { configHash?: string | null };
 
-/** The hash of a record: SHA-256 of the stable JSON of the record without its `hash` field. */
+/** The hash of a record: SHA-256 of the stable JSON of the record without `hash`, `keyId` and `mac`. */
 export function recordHash(record: Omit<AuditRecord, 'hash'> | AuditRecord): string {
-  const { hash: _ignored, ...rest } = record as AuditRecord;
+  const { hash: _h, keyId: _k, mac: _m, ...rest } = record as AuditRecord;
   return sha256Hex(stableStringify(rest));
+}
+
+/** A key of the audit chain: its secret bytes and a short public id derived from them. */
+export interface AuditKey {
+  /** 16 hex digits, derived from the secret (reveals nothing about it). */
+  id: string;
+  secret: Uint8Array;
+}
+
+/** The audit key of some secret bytes. */
+export function auditKeyOf(secret: Uint8Array): AuditKey {
+  return { id: hmacSha256Hex(secret, 'umbra.audit.key-id').slice(0, 16), secret };
+}
+
+/** The MAC of a record hash under a key. */
+export function recordMac(hash: string, key: AuditKey): string {
+  return hmacSha256Hex(key.secret, `umbra.audit.v1:${hash}`);
+}
+
+/** The record with its MAC under `key`. */
+export function signRecord(record: AuditRecord, key: AuditKey): AuditRecord {
+  return { ...record, keyId: key.id, mac: recordMac(record.hash, key) };
+}
+
+/** True when a record's MAC is the one `key` gives (constant-time comparison is not needed: the MAC is not secret). */
+export function macMatches(record: AuditRecord, key: AuditKey): boolean {
+  return record.mac === recordMac(record.hash, key);
 }
 
 /**
  * The next record after `prev` (null for the first). The body goes through a JSON round trip so
  * that what is hashed is exactly what a store will read back (no undefined, Dates or NaN).
  */
-export function appendRecord(prev: AuditRecord | null, body: AuditBody): AuditRecord {
+export function appendRecord(prev: AuditRecord | null, body: AuditBody, key?: AuditKey): AuditRecord {
   const clean = JSON.parse(JSON.stringify(body)) as AuditBody;
   const unhashed: Omit<AuditRecord, 'hash'> = {
     seq: prev === null ? 0 : prev.seq + 1,
@@ -72,17 +111,19 @@ export function appendRecord(prev: AuditRecord | null, body: AuditBody): AuditRe
     configHash: clean.configHash ?? null,
     canaryWeight: clean.canaryWeight ?? 0,
     evaluation: clean.evaluation ?? null,
+    ...(clean.previousChampions === undefined ? {} : { previousChampions: clean.previousChampions }),
     prevHash: prev === null ? GENESIS_HASH : prev.hash,
   };
-  return { ...unhashed, hash: recordHash(unhashed) };
+  const rec = { ...unhashed, hash: recordHash(unhashed) };
+  return key === undefined ? rec : signRecord(rec, key);
 }
 
-/** Append several events in order; returns the new records. */
-export function appendRecords(prev: AuditRecord | null, bodies: readonly AuditBody[]): AuditRecord[] {
+/** Append several events in order, signed with `key` when one is given; returns the new records. */
+export function appendRecords(prev: AuditRecord | null, bodies: readonly AuditBody[], key?: AuditKey): AuditRecord[] {
   const out: AuditRecord[] = [];
   let last = prev;
   for (const b of bodies) {
-    last = appendRecord(last, b);
+    last = appendRecord(last, b, key);
     out.push(last);
   }
   return out;
@@ -106,32 +147,56 @@ export interface ChainAnchor {
 }
 
 /**
+ * The plain chain, checked one record at a time (schema, position, link, hash, time order), so
+ * that a long log can be verified as it is read and resumed when new records arrive.
+ */
+export class ChainCursor {
+  /** Records accepted so far. */
+  count = 0;
+  /** Hash of the last accepted record (GENESIS_HASH before the first). */
+  prevHash = GENESIS_HASH;
+  private prevTs = -Infinity;
+
+  /** Check the next record; the parsed record, or why it does not fit (nothing is accepted then). */
+  push(raw: unknown): { ok: true; record: AuditRecord } | { ok: false; seq: number; reason: string } {
+    const i = this.count;
+    const parsed = AuditRecordSchema.safeParse(raw);
+    if (!parsed.success) return { ok: false, seq: i, reason: `record ${i} is malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`.trim() };
+    const r = parsed.data;
+    if (r.seq !== i) return { ok: false, seq: i, reason: `record at position ${i} says seq ${r.seq}: a record was deleted, inserted or moved` };
+    if (r.prevHash !== this.prevHash) return { ok: false, seq: i, reason: `record ${i} does not link to the record before it: a record was deleted, inserted, moved or edited` };
+    if (r.hash !== recordHash(r)) return { ok: false, seq: i, reason: `record ${i} was edited: its content no longer matches its hash` };
+    const t = Date.parse(r.ts);
+    if (Number.isNaN(t)) return { ok: false, seq: i, reason: `record ${i} has an invalid time ${JSON.stringify(r.ts)}` };
+    if (t < this.prevTs) return { ok: false, seq: i, reason: `record ${i} is older than the record before it` };
+    this.prevTs = t;
+    this.prevHash = r.hash;
+    this.count++;
+    return { ok: true, record: r };
+  }
+}
+
+/** Check that a log of `count` records whose record `anchor.seq` has hash `hashAt` reaches an anchored head. */
+export function anchorProblem(count: number, hashAt: string | undefined, anchor: ChainAnchor): { seq: number; reason: string } | undefined {
+  if (anchor.seq >= count || hashAt === undefined) return { seq: count, reason: `the log ends before the anchored record ${anchor.seq}: its tail was cut` };
+  if (hashAt !== anchor.hash) return { seq: anchor.seq, reason: `record ${anchor.seq} differs from the anchored head` };
+  return undefined;
+}
+
+/**
  * Verify a whole log: schema, positions, links, hashes and time order. With an `anchor` (the head
  * recorded elsewhere), also that the log still contains that record, so a cut tail is detected.
  */
 export function verifyChain(records: readonly unknown[], anchor?: ChainAnchor): ChainVerification {
-  let prevHash = GENESIS_HASH;
-  let prevTs = -Infinity;
-  const fail = (seq: number, reason: string): ChainVerification => ({ ok: false, records: records.length, head: null, firstBad: { seq, reason } });
-  for (let i = 0; i < records.length; i++) {
-    const parsed = AuditRecordSchema.safeParse(records[i]);
-    if (!parsed.success) return fail(i, `record ${i} is malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`.trim());
-    const r = parsed.data;
-    if (r.seq !== i) return fail(i, `record at position ${i} says seq ${r.seq}: a record was deleted, inserted or moved`);
-    if (r.prevHash !== prevHash) return fail(i, `record ${i} does not link to the record before it: a record was deleted, inserted, moved or edited`);
-    const want = recordHash(r);
-    if (r.hash !== want) return fail(i, `record ${i} was edited: its content no longer matches its hash`);
-    const t = Date.parse(r.ts);
-    if (Number.isNaN(t)) return fail(i, `record ${i} has an invalid time ${JSON.stringify(r.ts)}`);
-    if (t < prevTs) return fail(i, `record ${i} is older than the record before it`);
-    prevTs = t;
-    prevHash = r.hash;
+  const cur = new ChainCursor();
+  for (const raw of records) {
+    const r = cur.push(raw);
+    if (!r.ok) return { ok: false, records: records.length, head: null, firstBad: { seq: r.seq, reason: r.reason } };
   }
-  const head = records.length > 0 ? prevHash : null;
+  const head = records.length > 0 ? cur.prevHash : null;
   if (anchor !== undefined) {
-    const at = records[anchor.seq] as AuditRecord | undefined;
-    if (at === undefined) return { ok: false, records: records.length, head, firstBad: { seq: records.length, reason: `the log ends before the anchored record ${anchor.seq}: its tail was cut` } };
-    if (at.hash !== anchor.hash) return { ok: false, records: records.length, head, firstBad: { seq: anchor.seq, reason: `record ${anchor.seq} differs from the anchored head` } };
+    const bad = anchorProblem(records.length, (records[anchor.seq] as AuditRecord | undefined)?.hash, anchor);
+    if (bad !== undefined) return { ok: false, records: records.length, head, firstBad: bad };
   }
   return { ok: true, records: records.length, head };
 }

@@ -7,3 +7,5 @@ export * from './machine.js';
 export * from './judge.js';
 export * from './audit.js';
 export * from './drift.js';
+export * from './fold.js';
+export * from './ledger.js';

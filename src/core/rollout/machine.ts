@@ -262,8 +262,10 @@ const HANDLERS: Record<RolloutCommandType, Handler> = {
     const old = s.versions[s.champion]!;
     s.champion = c.id;
     ctx.move(c, Stage.PRODUCTION, 'promote', ctx.reason('canary gates passed: no guardrail harm, primary metric non-inferior'), cmd.gates);
-    ctx.move(old, Stage.RETIRED, 'retire', `replaced by ${c.id}; kept for instant rollback`);
     s.previousChampions = [old.id, ...s.previousChampions.filter((id) => id !== old.id)].slice(0, ctx.opts.keepChampions);
+    ctx.move(old, Stage.RETIRED, 'retire', `replaced by ${c.id}; kept for instant rollback`);
+    // The list depends on keep_champions at the time: recorded, so the fold needs no config.
+    ctx.events[ctx.events.length - 1]!.previousChampions = [...s.previousChampions];
     s.candidate = null;
   },
 

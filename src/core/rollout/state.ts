@@ -96,6 +96,8 @@ export interface AuditEvent {
   canaryWeight: number;
   /** The gate evaluation or judge verdict behind the transition, verbatim. */
   evaluation: unknown;
+  /** The previous champions after the event, on `retire` (the list is cut to `keep_champions` then). */
+  previousChampions?: string[];
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

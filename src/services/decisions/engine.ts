@@ -38,6 +38,8 @@ export const FallbackReason = {
   TIMEOUT: 'timeout',
   ENGINE_ERROR: 'engine_error',
   DEADLINE: 'deadline',
+  /** The audit log does not verify, so no learned policy may serve: the rules answer. */
+  AUDIT_UNTRUSTED: 'audit_untrusted',
 } as const;
 
 export interface DecisionEngineOptions {
@@ -86,6 +88,8 @@ export class DecisionEngine {
   private readonly shadowHost: PolicyHost;
   readonly shadow: ShadowScorer;
   private state: RolloutState | undefined;
+  /** Why nothing but the rules may serve (the audit log does not verify), when that is so. */
+  private untrusted: string | undefined;
   /** Versions whose bundles are loaded, version → points. */
   private loaded = new Map<string, Set<string>>();
   /** Failed loads with their time: retried after LOAD_RETRY_MS (a worker restart mid-load is not permanent). */
@@ -157,6 +161,7 @@ export class DecisionEngine {
           this.shadow.setCandidates(points ? [{ version: sc, points }] : []);
         } else this.shadow.setCandidates([]);
         this.state = state; // swap only after the policies it needs are loaded
+        this.untrusted = this.opts.rollout.trusted ? undefined : 'the audit log does not verify';
       } finally {
         this.refreshing = undefined;
       }
@@ -216,6 +221,7 @@ export class DecisionEngine {
     let choice: { action: string; propensity: number; probs: Record<string, number> };
     try {
       if (state === undefined) throw new UmbraError(ErrorCode.NOT_RUNNING, 'rollout state not loaded yet');
+      if (this.untrusted !== undefined) throw new UmbraError(ErrorCode.AUDIT_TAMPERED, this.untrusted);
       stage = rolloutStatus(state).stage;
       const s = servingFor(state, req.stickyKey);
       slice = s.slice;
@@ -234,8 +240,13 @@ export class DecisionEngine {
       }
     } catch (e) {
       const code = isUmbraError(e) ? e.code : ErrorCode.INTERNAL;
-      reason = code === ErrorCode.TIMEOUT ? FallbackReason.TIMEOUT : code === ErrorCode.POLICY_NOT_FOUND || code === ErrorCode.NOT_RUNNING ? FallbackReason.NO_POLICY : isUmbraError(e) && code === ErrorCode.INTERNAL ? FallbackReason.POLICY_ERROR : FallbackReason.ENGINE_ERROR;
-      how = reason === FallbackReason.TIMEOUT ? 'timeout' : reason === FallbackReason.NO_POLICY ? 'unavailable' : 'error';
+      reason =
+        code === ErrorCode.TIMEOUT ? FallbackReason.TIMEOUT
+        : code === ErrorCode.AUDIT_TAMPERED ? FallbackReason.AUDIT_UNTRUSTED
+        : code === ErrorCode.POLICY_NOT_FOUND || code === ErrorCode.NOT_RUNNING ? FallbackReason.NO_POLICY
+        : isUmbraError(e) && code === ErrorCode.INTERNAL ? FallbackReason.POLICY_ERROR
+        : FallbackReason.ENGINE_ERROR;
+      how = reason === FallbackReason.TIMEOUT ? 'timeout' : reason === FallbackReason.NO_POLICY || reason === FallbackReason.AUDIT_UNTRUSTED ? 'unavailable' : 'error';
       servedBy = ServedBy.FALLBACK;
       choice = { action: req.baselineAction, propensity: 1, probs: Object.fromEntries(req.actions.map((a) => [a, a === req.baselineAction ? 1 : 0])) };
       this.count(this.stats.fallbacks, reason);

@@ -15,6 +15,12 @@ export const AlertKind = {
   DRIFT: 'drift',
   INGEST_ERRORS: 'ingest_errors',
   SHADOW_FAILURE: 'shadow_failure',
+  /** The audit log does not verify: only the baseline serves. */
+  AUDIT_UNTRUSTED: 'audit_untrusted',
+  /** The audit log verifies again after it did not. */
+  AUDIT_TRUSTED: 'audit_trusted',
+  /** An anchor outside the store did not take the chain head. */
+  ANCHOR_FAILED: 'anchor_failed',
 } as const;
 export type AlertKind = (typeof AlertKind)[keyof typeof AlertKind];
 

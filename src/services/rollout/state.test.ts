@@ -54,7 +54,7 @@ describe('RolloutService', () => {
     rows[0]!.body.records[0]!.actor = 'mallory';
     const v = await svc.verify();
     expect(v.ok).toBe(false);
-    expect(v.firstBad?.seq).toBe(0);
+    expect(v.problem?.seq).toBe(0);
     await expect(svc.championAt(t.now)).rejects.toMatchObject({ code: 'E_AUDIT_TAMPERED' });
   });
 

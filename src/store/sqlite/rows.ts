@@ -7,7 +7,7 @@ import type { DecisionEvent, OutcomeSignals } from '../../core/events.js';
 import type { OutcomeState } from '../../core/telemetry/merge.js';
 import { SESSION_DEPTH_KEY, type StoredTurn } from '../../core/telemetry/types.js';
 import { decodeDecision } from '../codec.js';
-import type { Checkpoint } from '../port.js';
+import type { AuditRow, Checkpoint } from '../port.js';
 
 /** A better-sqlite3 connection. */
 export type DB = Database.Database;
@@ -112,4 +112,17 @@ export function jsonOf(v: unknown): string {
   const s = JSON.stringify(v) as string | undefined;
   if (s === undefined) throw new UmbraError(ErrorCode.SCHEMA, 'value is not representable as JSON');
   return s;
+}
+
+/**
+ * An audit row as read. Umbra writes both columns as text; a row whose values are stored as
+ * another type (a blob with the same bytes, say) was not written by Umbra and is refused, so that
+ * not even the type tag of an audit row can change unseen.
+ */
+export function auditRowOf(r: { seq: number; ts: unknown; body: unknown }): AuditRow {
+  if (typeof r.ts !== 'string' || typeof r.body !== 'string') {
+    const kind = (v: unknown): string => (v instanceof Uint8Array ? 'blob' : v === null ? 'null' : typeof v);
+    throw new UmbraError(ErrorCode.STORE, `audit row ${r.seq} is not stored as text (ts: ${kind(r.ts)}, body: ${kind(r.body)}): the database was edited`);
+  }
+  return { seq: r.seq, ts: r.ts, body: JSON.parse(r.body) as unknown };
 }

@@ -33,7 +33,7 @@ import { EventWrites } from './event-writes.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
 
 export { migrate };
-import { decodeCheckpoint, decodeOutcome, decodeRow, decodeTurn, jsonOf, storeError, type CheckpointRow, type DB, type DecisionRow, type DecisionTurnRow, type EpisodeRow, type OutcomeRow, type Stmt, type TurnRow } from './rows.js';
+import { auditRowOf, decodeCheckpoint, decodeOutcome, decodeRow, decodeTurn, jsonOf, storeError, type CheckpointRow, type DB, type DecisionRow, type DecisionTurnRow, type EpisodeRow, type OutcomeRow, type Stmt, type TurnRow } from './rows.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 /** One write of a group (`SqliteStore.writeGroup`). */
@@ -452,7 +452,7 @@ export class SqliteStore implements Store {
     while (left > 0) {
       const n = Math.min(PAGE_SIZE, left);
       const rows = this.guardSync('reading audit rows', () => st.all(after, n) as { seq: number; ts: string; body: string }[]);
-      for (const r of rows) yield { seq: r.seq, ts: r.ts, body: JSON.parse(r.body) as unknown };
+      for (const r of rows) yield auditRowOf(r);
       if (rows.length < n) return;
       after = rows[rows.length - 1]!.seq;
       left -= rows.length;
@@ -462,7 +462,7 @@ export class SqliteStore implements Store {
   lastAudit(): Promise<AuditRow | undefined> {
     return this.guard('reading the audit log', () => {
       const r = this.s.lastAudit!.get() as { seq: number; ts: string; body: string } | undefined;
-      return r === undefined ? undefined : { seq: r.seq, ts: r.ts, body: JSON.parse(r.body) as unknown };
+      return r === undefined ? undefined : auditRowOf(r);
     });
   }
 
