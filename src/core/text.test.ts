@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deriveText, deriveTextFields, deriveTextFieldsFast, deriveTextFieldsReference, expandText, parseTokens, textTokenHashes } from './text.js';
+import { deriveText, deriveTextFields, deriveTextFieldsFast, deriveTextFieldsReference, expandText, parseTokens, textGramHashes, textTokenHashes } from './text.js';
 
 describe('text expansion', () => {
   it('derives counts and hashed tokens, never the raw text', () => {
@@ -11,6 +11,21 @@ describe('text expansion', () => {
     expect(d.text_words).toBe(11);
     expect(JSON.stringify(d)).not.toMatch(/Göteborg|vädret/i);
     expect(parseTokens(d.text_tokens as string)).toEqual(textTokenHashes('Vad blir vädret i Göteborg imorgon? Ring 112 www.smhi.se'));
+  });
+  it('derives word bigrams and boundary-marked character 4-grams as grams', () => {
+    const fnv = (s: string, seed: number): number => {
+      let h = (0x811c9dc5 ^ seed) >>> 0;
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+      return h >>> 0;
+    };
+    // "hej" → <hej, hej>; "du" → <du> (a two-letter word is one 4-gram with its marks); then the bigram "hej du".
+    expect(textGramHashes('Hej du')).toEqual([fnv('<hej', 4), fnv('hej>', 4), fnv('<du>', 4), fnv('hej du', 3)]);
+    expect(parseTokens(deriveTextFields('Hej du').text_grams)).toEqual(textGramHashes('Hej du'));
+    expect(textGramHashes('')).toEqual([]);
+    expect(deriveTextFields('a').text_grams).toBe('');
+    // Words past MAX_WORDS count for neither tokens nor grams.
+    const long = Array.from({ length: 80 }, (_, i) => `w${i}`).join(' ');
+    expect(textGramHashes(long).length).toBe(textGramHashes(long.split(' ').slice(0, 64).join(' ')).length);
   });
   it('is case-insensitive and NFC-normalised', () => {
     expect(textTokenHashes('VÄDER')).toEqual(textTokenHashes('va\u0308der'));
@@ -59,7 +74,7 @@ describe('the fast path of the text features', () => {
     for (const s of ['', ' ', '?', 'a', many, 'İstanbul', 'ﬁne', '𝒜𝒷𝒸 abc', 'Straße STRASSE', 'ÀÉÎÕÜ àéîõü', 'tab\tsep\nline', 'ΟΔΟΣ', 'x'.repeat(5000), 'é '.repeat(3000)]) {
       expect(deriveTextFields(s)).toEqual(deriveTextFieldsReference(s));
     }
-    expect(deriveText('q', 'Hej? 42')).toEqual({ q_tokens: deriveTextFields('Hej? 42').text_tokens, q_len: 7, q_words: 2, q_qmarks: 1, q_digits: 2, q_url: false });
+    expect(deriveText('q', 'Hej? 42')).toEqual({ q_tokens: deriveTextFields('Hej? 42').text_tokens, q_grams: deriveTextFields('Hej? 42').text_grams, q_len: 7, q_words: 2, q_qmarks: 1, q_digits: 2, q_url: false });
   });
 
   it('stays exact when its bounded word cache fills and is emptied', () => {

@@ -4,13 +4,16 @@
  * feature map calls the same function on a raw text at serving time, so training and serving see
  * identical inputs. Raw text never needs to be stored.
  *
- * Tokens are the lower-cased words (letters and digits) and the character trigrams of each word
- * with boundary marks (`<ab`, `abc`, `bc>`), hashed with FNV-1a over UTF-16 code units and
- * written in base 36. Version `text/v1`; changing anything here must change the version.
+ * `<key>_tokens` holds the lower-cased words (letters and digits) and the character trigrams of
+ * each word with boundary marks (`<ab`, `abc`, `bc>`); `<key>_grams` holds the word bigrams
+ * (`ab cd`) and the boundary-marked character 4-grams (`<abc`, `abcd`, `bcd>`). Each is hashed with
+ * FNV-1a over UTF-16 code units (its own seed per kind) and written in base 36. The dense feature
+ * map reads only the tokens; the sparse one reads both. Version `text/v2` (v1 had no grams);
+ * changing anything here must change the version.
  */
 import type { Context, ContextValue } from './events.js';
 
-export const TEXT_VERSION = 'text/v1';
+export const TEXT_VERSION = 'text/v2';
 
 /** Words considered per text (the rest is ignored; counts still cover the whole text). */
 export const MAX_WORDS = 64;
@@ -27,17 +30,45 @@ function fnvCodeUnits(s: string, start: number, end: number, seed: number): numb
   return h >>> 0;
 }
 
+/** FNV seeds of the hashed kinds: words, trigrams, bigrams, 4-grams. */
+const SEED_WORD = 1;
+const SEED_TRIGRAM = 2;
+const SEED_BIGRAM = 3;
+const SEED_FOURGRAM = 4;
+
+/** The lower-cased NFC words of a text that count (the first MAX_WORDS). */
+function wordsOf(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.normalize('NFC').toLowerCase().matchAll(WORD_RE)) {
+    if (out.length >= MAX_WORDS) break;
+    out.push(m[0]);
+  }
+  return out;
+}
+
 /** The hashed tokens of a text (words and word trigrams), as numbers. */
 export function textTokenHashes(text: string): number[] {
-  const norm = text.normalize('NFC').toLowerCase();
   const out: number[] = [];
-  let n = 0;
-  for (const m of norm.matchAll(WORD_RE)) {
-    if (n++ >= MAX_WORDS) break;
-    const w = m[0];
-    out.push(fnvCodeUnits(w, 0, w.length, 1));
+  for (const w of wordsOf(text)) {
+    out.push(fnvCodeUnits(w, 0, w.length, SEED_WORD));
     const marked = `<${w}>`;
-    for (let i = 0; i + 3 <= marked.length; i++) out.push(fnvCodeUnits(marked, i, i + 3, 2));
+    for (let i = 0; i + 3 <= marked.length; i++) out.push(fnvCodeUnits(marked, i, i + 3, SEED_TRIGRAM));
+  }
+  return out;
+}
+
+/** The hashed grams of a text: per word, its character 4-grams, then its bigram with the word before. */
+export function textGramHashes(text: string): number[] {
+  const out: number[] = [];
+  const words = wordsOf(text);
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k]!;
+    const marked = `<${w}>`;
+    for (let i = 0; i + 4 <= marked.length; i++) out.push(fnvCodeUnits(marked, i, i + 4, SEED_FOURGRAM));
+    if (k > 0) {
+      const pair = `${words[k - 1]!} ${w}`;
+      out.push(fnvCodeUnits(pair, 0, pair.length, SEED_BIGRAM));
+    }
   }
   return out;
 }
@@ -45,6 +76,7 @@ export function textTokenHashes(text: string): number[] {
 /** The derived fields of a text under the key `text` (what `deriveText('text', …)` gives). */
 export interface TextFields {
   text_tokens: string;
+  text_grams: string;
   text_len: number;
   text_words: number;
   text_qmarks: number;
@@ -69,6 +101,7 @@ export function deriveTextFieldsReference(text: string): TextFields {
   for (const _ of text.matchAll(WORD_RE)) words++;
   return {
     text_tokens: textTokenHashes(text).map((h) => h.toString(36)).join(' '),
+    text_grams: textGramHashes(text).map((h) => h.toString(36)).join(' '),
     text_len: text.length,
     text_words: words,
     text_qmarks: qmarks,
@@ -123,7 +156,7 @@ function classifyWide(cp: number): number {
 const B36_CODES = Array.from('0123456789abcdefghijklmnopqrstuvwxyz', (c) => c.charCodeAt(0));
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
-/** Code units of the tokens string being built, and of the current lower-cased word. */
+/** Code units of the string being built, and of the current lower-cased word. */
 const tokOut: number[] = [];
 const lowered: number[] = [];
 const b36 = [0, 0, 0, 0, 0, 0, 0, 0];
@@ -139,19 +172,22 @@ function pushBase36(h: number): void {
   while (k < 8) tokOut.push(b36[k++]!);
 }
 
-/** Hash the word in `lowered` and its boundary-marked trigrams onto `tokOut`. */
-function emitWord(first: boolean): void {
-  let h = (FNV_OFFSET ^ 1) >>> 0;
-  for (let k = 0; k < lowered.length; k++) h = Math.imul(h ^ lowered[k]!, FNV_PRIME);
-  if (!first) tokOut.push(32);
-  pushBase36(h >>> 0);
+/** Hash the boundary-marked n-grams of the word in `lowered` onto `tokOut`, each after a space. */
+function pushMarkedGrams(n: number, seed: number): void {
   const m = lowered.length + 2;
-  for (let s = 0; s + 3 <= m; s++) {
-    let g = (FNV_OFFSET ^ 2) >>> 0;
-    for (let k = s; k < s + 3; k++) g = Math.imul(g ^ (k === 0 ? 60 : k === m - 1 ? 62 : lowered[k - 1]!), FNV_PRIME);
+  for (let s = 0; s + n <= m; s++) {
+    let g = (FNV_OFFSET ^ seed) >>> 0;
+    for (let k = s; k < s + n; k++) g = Math.imul(g ^ (k === 0 ? 60 : k === m - 1 ? 62 : lowered[k - 1]!), FNV_PRIME);
     tokOut.push(32);
     pushBase36(g >>> 0);
   }
+}
+
+/** `tokOut` as a string (without its first code unit when `skipFirst`). */
+function takeOut(skipFirst: boolean): string {
+  let piece = '';
+  for (let k = skipFirst ? 1 : 0; k < tokOut.length; k += 4096) piece += String.fromCharCode.apply(null, tokOut.slice(k, Math.min(k + 4096, tokOut.length)));
+  return piece;
 }
 
 /** Push the UTF-16 code units of code point `cp`. */
@@ -176,6 +212,16 @@ function info(text: string, i: number): number {
   return classifyWide(cp);
 }
 
+/** What one word contributes: its tokens, its 4-grams, and its lower-cased code units (for bigrams). */
+interface WordPieces {
+  tokens: string;
+  /** Space-separated 4-gram hashes (empty for words shorter than 3 code units). */
+  fourgrams: string;
+  lower: Uint16Array;
+  /** FNV state (bigram seed) after the word and the separating space: the start of a bigram with the next word. */
+  bigramStart: number;
+}
+
 /** @internal The fast path alone; undefined when the text needs the reference (exported for its tests). */
 export function deriveTextFieldsFast(text: string): TextFields | undefined {
   const n = text.length;
@@ -190,6 +236,8 @@ export function deriveTextFieldsFast(text: string): TextFields | undefined {
   let digits = 0;
   let words = 0;
   let tokens = '';
+  let grams = '';
+  let prev: WordPieces | undefined;
   let i = 0;
   while (i < n) {
     const v = info(text, i);
@@ -212,40 +260,60 @@ export function deriveTextFieldsFast(text: string): TextFields | undefined {
       if ((u & 1) === 0) break;
     }
     if (words < MAX_WORDS) {
-      const piece = wordTokens(text, i, j);
-      tokens = words === 0 ? piece : `${tokens} ${piece}`;
+      const w = wordPieces(text, i, j);
+      tokens = words === 0 ? w.tokens : `${tokens} ${w.tokens}`;
+      if (w.fourgrams !== '') grams = grams === '' ? w.fourgrams : `${grams} ${w.fourgrams}`;
+      if (prev !== undefined) {
+        let h = prev.bigramStart;
+        for (let k = 0; k < w.lower.length; k++) h = Math.imul(h ^ w.lower[k]!, FNV_PRIME);
+        tokOut.length = 0;
+        pushBase36(h >>> 0);
+        const b = takeOut(false);
+        grams = grams === '' ? b : `${grams} ${b}`;
+      }
+      prev = w;
     }
     words++;
     i = j;
   }
-  return { text_tokens: tokens, text_len: n, text_words: words, text_qmarks: qmarks, text_digits: digits, text_url: URL_RE.test(text) };
+  return { text_tokens: tokens, text_grams: grams, text_len: n, text_words: words, text_qmarks: qmarks, text_digits: digits, text_url: URL_RE.test(text) };
 }
 
 /**
- * Token pieces of words seen so far, by the word as written (lower-casing is a function of it).
- * Words follow Zipf's law, so nearly every word of a request was seen before; bounded, and simply
+ * Pieces of words seen so far, by the word as written (lower-casing is a function of it). Words
+ * follow Zipf's law, so nearly every word of a request was seen before; bounded, and simply
  * emptied when full.
  */
-const WORD_TOKENS = new Map<string, string>();
-const WORD_TOKENS_MAX = 1 << 15;
+const WORD_PIECES = new Map<string, WordPieces>();
+const WORD_PIECES_MAX = 1 << 15;
 
-/** The tokens of the word text[i, j) (every code point of it supported): its hash and its trigrams. */
-function wordTokens(text: string, i: number, j: number): string {
+/** The pieces of the word text[i, j) (every code point of it supported). */
+function wordPieces(text: string, i: number, j: number): WordPieces {
   const word = text.slice(i, j);
-  const hit = WORD_TOKENS.get(word);
+  const hit = WORD_PIECES.get(word);
   if (hit !== undefined) return hit;
   lowered.length = 0;
   for (let k = i; k < j; ) {
     pushCodePoint(info(text, k) >> 1);
     k += step;
   }
+  let h = (FNV_OFFSET ^ SEED_WORD) >>> 0;
+  let b = (FNV_OFFSET ^ SEED_BIGRAM) >>> 0;
+  for (let k = 0; k < lowered.length; k++) {
+    h = Math.imul(h ^ lowered[k]!, FNV_PRIME);
+    b = Math.imul(b ^ lowered[k]!, FNV_PRIME);
+  }
   tokOut.length = 0;
-  emitWord(true);
-  let piece = '';
-  for (let k = 0; k < tokOut.length; k += 4096) piece += String.fromCharCode.apply(null, tokOut.slice(k, k + 4096));
-  if (WORD_TOKENS.size >= WORD_TOKENS_MAX) WORD_TOKENS.clear();
-  WORD_TOKENS.set(word, piece);
-  return piece;
+  pushBase36(h >>> 0);
+  pushMarkedGrams(3, SEED_TRIGRAM);
+  const tokens = takeOut(false);
+  tokOut.length = 0;
+  pushMarkedGrams(4, SEED_FOURGRAM);
+  const fourgrams = takeOut(true);
+  const pieces: WordPieces = { tokens, fourgrams, lower: Uint16Array.from(lowered), bigramStart: Math.imul(b ^ 32, FNV_PRIME) };
+  if (WORD_PIECES.size >= WORD_PIECES_MAX) WORD_PIECES.clear();
+  WORD_PIECES.set(word, pieces);
+  return pieces;
 }
 
 /** The derived fields of a text under the key `text`: the fast path when it applies, else the reference (same result). */
@@ -259,6 +327,7 @@ export function deriveText(key: string, text: string): Record<string, ContextVal
   if (key === 'text') return { ...f };
   return {
     [`${key}_tokens`]: f.text_tokens,
+    [`${key}_grams`]: f.text_grams,
     [`${key}_len`]: f.text_len,
     [`${key}_words`]: f.text_words,
     [`${key}_qmarks`]: f.text_qmarks,

@@ -15,7 +15,7 @@ interface Summary {
   dryRun: boolean;
   dataset?: { records: number; invalid: number; points: Record<string, { train: number; validation: number }> };
   trained?: Record<string, { algorithm: string; n: number }>;
-  evaluation?: Record<string, { n: number; loggerValue: number; estimates: Record<string, { value: number | null }> }>;
+  evaluation?: Record<string, { n: number; loggerValue: number; estimates: Record<string, { value: number | null }>; selection?: { chosen: string } }>;
   policies?: Record<string, string>;
   warnings: string[];
 }
@@ -59,9 +59,20 @@ describe('umbra pipeline', () => {
     const s = umbraJson<Summary>(['pipeline', '--telemetry', log, '--config', CONFIG, '--out', out]);
     expect(s.steps).toEqual(['dataset', 'train', 'evaluate', 'package']);
     expect(Object.keys(s.trained!).sort()).toEqual(['route', 'tool']);
-    expect(s.trained!.route!.algorithm).toBe('linucb');
-    expect(s.trained!.tool!.algorithm).toBe('beta_ts');
     expect(s.dataset!.points.route).toEqual({ train: 1200, validation: 300, actions: ['deep', 'micro', 'planner'] });
+    // Model selection: every candidate estimated on the validation window, the chosen one by the highest lower bound.
+    const evaluation = JSON.parse(readFileSync(join(out, 'evaluation.json'), 'utf8')) as { points: Record<string, { selection: { chosen: string; candidates: { name: string; algorithm: string; value: number | null; lower: number | null; chosen: boolean }[] } }> };
+    for (const point of ['route', 'tool']) {
+      const sel = evaluation.points[point]!.selection;
+      expect(sel.candidates.map((c) => c.name)).toEqual(['configured', 'sparse', 'sparse-strong-l2', 'constant-best', 'rules']);
+      expect(sel.candidates.filter((c) => c.chosen).map((c) => c.name)).toEqual([sel.chosen]);
+      const chosen = sel.candidates.find((c) => c.chosen)!;
+      for (const c of sel.candidates) if (c.lower !== null) expect(chosen.lower!).toBeGreaterThanOrEqual(c.lower - 1e-9);
+      expect(s.evaluation![point]!.selection!.chosen).toBe(sel.chosen);
+      expect(s.trained![point]!.algorithm).toBe(chosen.algorithm);
+      expect(existsSync(join(out, 'models', 'holdout', `${point}.json`))).toBe(true);
+    }
+    expect(evaluation.points.route!.selection.chosen).not.toBe('rules');
 
     // Validation is the latest window of each point, never a random sample.
     const read = (f: string): { point: string; ts: string; context: Record<string, unknown> }[] =>
@@ -82,10 +93,11 @@ describe('umbra pipeline', () => {
     expect(Object.keys(manifest.evaluation).sort()).toEqual(['route', 'tool']);
     expect(manifest.config.policies).toBeDefined();
     for (const [point, file] of Object.entries(manifest.policies)) {
-      expect(file).toMatch(new RegExp(`^${point}-(linucb|beta_ts)-[0-9a-f]{16}\\.json$`));
+      expect(file).toMatch(new RegExp(`^${point}-(linucb|beta_ts|sparse|constant)-[0-9a-f]{16}\\.json$`));
       const loaded = loadPolicyArtifact(join(out, file));
       expect(loaded.artifact.point).toBe(point);
-      expect(loaded.artifact.window.n).toBe(s.dataset!.points[point]!.train);
+      // The winner is retrained on the whole window before packaging.
+      expect(loaded.artifact.window.n).toBe(s.dataset!.points[point]!.train + s.dataset!.points[point]!.validation);
       expect(loaded.artifact.metrics.evaluation).toBeDefined();
     }
     // The evaluation carries the off-policy estimates of src/core/ope for every point.
@@ -141,7 +153,7 @@ describe('umbra pipeline', () => {
     umbraJson(['bootstrap', '--episodes', '1500', '--seed', '3', '--exploration', '0.05', '--end', '2025-10-06T00:00:00Z', '--out', alice]);
     const s = umbraJson<Summary>(['pipeline', '--telemetry', alice, '--config', CONFIG, '--out', join(dir, 'alice-out')]);
     expect(Object.keys(s.policies!).sort()).toEqual(['cache', 'route', 'tool']);
-    expect(s.trained!.route!.n).toBe(1200);
+    expect(s.trained!.route!.n).toBe(1500);
     const route = loadPolicyArtifact(join(dir, 'alice-out', s.policies!.route!));
     expect(route.artifact.actions.sort()).toEqual(['deep', 'micro', 'planner']);
   });

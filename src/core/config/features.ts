@@ -39,6 +39,12 @@ export const FeaturesConfigSchema = z
      * and a decision costs O(d²) per arm, so 64 … 256 is the useful range. @default 64
      */
     dim: z.number().int().min(8).max(4096).default(64),
+    /**
+     * Size of the sparse feature space, 2^bits (the sparse learner's): words, word bigrams,
+     * character n-grams, categories, numerics, bins and interactions hashed with few collisions.
+     * The sparse learner's weights take 4 bytes per slot in memory. @default 20
+     */
+    bits: z.number().int().min(12).max(26).default(20),
     /** Seed of the signed hashing trick (murmur3). @default 1 */
     seed: z.number().int().min(0).max(0xffffffff).default(1),
     /** Context keys holding free text; they are expanded into hashed tokens and counts. @default ["text"] */

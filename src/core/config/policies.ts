@@ -24,8 +24,13 @@ export const ConservativeSchema = z
 /** Everything that defines one point's policy. */
 export const PolicySettingsSchema = z
   .object({
-    /** `linucb` (disjoint ridge per arm), `lints` (linear Thompson sampling) or `beta_ts` (Beta–Bernoulli per group). @default "linucb" */
-    algorithm: z.enum(['linucb', 'lints', 'beta_ts']).default('linucb'),
+    /**
+     * `linucb` (disjoint ridge per arm on the dense features), `lints` (linear Thompson sampling),
+     * `beta_ts` (Beta–Bernoulli per group), `sparse` (reward regression on the sparse features,
+     * trained by AdaGrad over several passes) or `constant` (one action for every context: the best
+     * by its estimated value, or the production rules' own choice). @default "linucb"
+     */
+    algorithm: z.enum(['linucb', 'lints', 'beta_ts', 'sparse', 'constant']).default('linucb'),
     /** LinUCB's width multiplier: score = estimate + alpha · sqrt(xᵀA⁻¹x). Small, because candidates learn from logs they do not control (docs/learning.md). @default 0.1 */
     alpha: z.number().min(0).default(0.1),
     /** Ridge regularisation (A starts at lambda · I). @default 1 */
@@ -48,6 +53,18 @@ export const PolicySettingsSchema = z
     prior: z.tuple([z.number().positive(), z.number().positive()]).default([1, 1]),
     /** Seed of the replayable decision draws (`drawFor(seed, id)`). @default 7 */
     seed: z.number().int().min(0).max(0xffffffff).default(7),
+    /** `sparse`: AdaGrad's base learning rate. @default 0.05 */
+    learning_rate: z.number().positive().max(10).default(0.05),
+    /** `sparse`: L2 penalty per example on the touched weights. @default 0.000001 */
+    l2: z.number().min(0).max(1).default(1e-6),
+    /** `sparse`: passes over the training window (each in a seeded order). @default 10 */
+    passes: z.number().int().min(1).max(100).default(10),
+    /** `sparse`: weight examples by 1 / logging propensity (`ips`, normalised to mean 1) or not (`none`). @default "none" */
+    weighting: z.enum(['none', 'ips']).default('none'),
+    /** `sparse`: add weights shared by every action to the per-action ones (the context's common reward level). @default false */
+    shared: z.boolean().default(false),
+    /** `constant`: serve the action of best estimated value (`best`) or the production rules' choice (`baseline`). @default "best" */
+    constant_choice: z.enum(['best', 'baseline']).default('best'),
     /** Conservative mode. @default {} */
     conservative: ConservativeSchema.prefault({}),
   })
@@ -94,10 +111,14 @@ export type PoliciesConfig = z.output<typeof PoliciesConfigSchema>;
 /** The effective settings of `point`: `default` with the point's override merged in (field by field). */
 export function policySettingsFor(cfg: PoliciesConfig, point: string): PolicySettings {
   const o = cfg.points[point];
-  if (o === undefined) return cfg.default;
-  const merged: Record<string, unknown> = { ...cfg.default };
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && k !== 'conservative') merged[k] = v;
-  merged.conservative = { ...cfg.default.conservative, ...stripUndefined(o.conservative ?? {}) };
+  return o === undefined ? cfg.default : mergePolicySettings(cfg.default, o);
+}
+
+/** `base` with the set fields of `o` (a point override or a selection candidate) merged in; other keys of `o` (a candidate's name) are ignored. */
+export function mergePolicySettings(base: PolicySettings, o: PolicyOverride): PolicySettings {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && k !== 'conservative' && k in PolicySettingsSchema.shape) merged[k] = v;
+  merged.conservative = { ...base.conservative, ...stripUndefined(o.conservative ?? {}) };
   return PolicySettingsSchema.parse(merged);
 }
 

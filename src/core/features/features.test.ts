@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Context, DecisionEvent } from '../events.js';
 import { Rng } from '../rng.js';
-import { expandText } from '../text.js';
+import { expandText, parseTokens } from '../text.js';
 import { FeatureMap, featureDefinition, featureHash } from './index.js';
 
 const def = featureDefinition({ dim: 64, interactions: [['intent', 'lang']] });
@@ -118,16 +118,17 @@ describe('feature map', () => {
           reward: rng.next(),
           outcome: { success: rng.next() < 0.8, latency_ms: rng.next() * 5000, cost_usd: rng.next() * 0.01, cache_hit: rng.next() < 0.3 },
         }));
-        const before = events.map((e) => Array.from(fm.featurize(e.context)));
+        const both = (c: Context): unknown => [Array.from(fm.featurize(c)), fm.featurizeSparse(c).entries()];
+        const before = events.map((e) => both(e.context));
         // Permute actions, rewards and outcomes across events: features must not move.
         const perm = events.map((_, i) => i).sort(() => rng.next() - 0.5);
         const shuffled = events.map((e, i) => ({ ...e, action: events[perm[i]!]!.action, reward: events[perm[i]!]!.reward, outcome: events[perm[i]!]!.outcome }));
-        const after = shuffled.map((e) => Array.from(fm.featurize(e.context)));
+        const after = shuffled.map((e) => both(e.context));
         expect(after).toEqual(before);
         // The action and post-decision measurements smuggled into a context are ignored.
         for (const e of events) {
           const smuggled = { ...e.context, latency_ms: 99, success: true, cost_usd: 1, cache_hit: false, tool_ok: true, action: e.action, reward: 0.3, e2e_full_ms: 1843 };
-          expect(Array.from(fm.featurize(smuggled))).toEqual(Array.from(fm.featurize(e.context)));
+          expect(both(smuggled)).toEqual(both(e.context));
         }
       }),
       { numRuns: 25, seed: 42 },
@@ -165,5 +166,74 @@ describe('feature map', () => {
     const back = new FeatureMap(j.definition, j.stats);
     expect(back.hash).toBe(fm.hash);
     for (const c of contexts(20, 6)) expect(Array.from(back.featurize(c))).toEqual(Array.from(fm.featurize(c)));
+  });
+});
+
+describe('feature map, sparse form', () => {
+  const sparseDef = featureDefinition({ dim: 64, bits: 18, interactions: [['intent', 'lang']] });
+
+  it('gives sorted distinct indices below 2^bits with a bias, the same for raw and stored text', () => {
+    const fm = FeatureMap.fit(sparseDef, contexts(200));
+    for (const ctx of contexts(50, 3)) {
+      const v = fm.featurizeSparse(ctx).entries();
+      for (let t = 1; t < v.length; t++) expect(v[t]![0]).toBeGreaterThan(v[t - 1]![0]);
+      expect(v.every(([i, x]) => i >= 0 && i < 2 ** 18 && x !== 0 && Number.isFinite(x))).toBe(true);
+      expect(v.some(([, x]) => x === 1)).toBe(true);
+      const stored = JSON.parse(JSON.stringify(expandText(ctx, ['text']))) as Context;
+      expect(fm.featurizeSparse(stored).entries()).toEqual(v);
+    }
+  });
+
+  it('turns a text into one bag of its tokens and grams, of unit length, with sublinear counts', () => {
+    const bare = featureDefinition({ bits: 20, exclude_keys: ['text_len', 'text_words', 'text_qmarks', 'text_digits', 'text_url'] });
+    const fm = FeatureMap.fit(bare, []);
+    const bias = fm.featurizeSparse({}).entries();
+    expect(bias).toHaveLength(1);
+    const bag = (text: string): [number, number][] => fm.featurizeSparse({ text }).entries().filter(([i]) => i !== bias[0]![0]);
+    const one = bag('boka ett bord');
+    expect(Math.hypot(...one.map(([, x]) => x))).toBeCloseTo(1, 12);
+    const e = expandText({ text: 'boka ett bord' });
+    const distinct = new Set([...parseTokens(e.text_tokens as string), ...parseTokens(e.text_grams as string)]).size;
+    expect(one.length).toBeLessThanOrEqual(distinct);
+    expect(one.length).toBeGreaterThan(distinct - 3);
+    // A repeated word weighs 1 + ln 2 against 1, before normalisation: repetition counts, sublinearly.
+    const twice = bag('bord bord');
+    const once = bag('bord');
+    expect(twice.length).toBeGreaterThan(once.length);
+    const max = Math.max(...twice.map(([, x]) => x));
+    const min = Math.min(...twice.map(([, x]) => x));
+    expect(max / min).toBeCloseTo(1 + Math.log(2), 9);
+    // Grams without tokens still count; tokens without grams (a text/v1 log) too.
+    const tokensOnly = fm.featurizeSparse({ text_tokens: e.text_tokens! }).entries();
+    const gramsOnly = fm.featurizeSparse({ text_grams: e.text_grams! }).entries();
+    expect(tokensOnly.length).toBeGreaterThan(1);
+    expect(gramsOnly.length).toBeGreaterThan(1);
+  });
+
+  it('names the same features as the dense form: a category, a numeric, a cyclic key and an interaction each move it', () => {
+    const fm = FeatureMap.fit(sparseDef, contexts(200));
+    const base = contexts(1, 11)[0]!;
+    const at = (c: Context): string => JSON.stringify(fm.featurizeSparse(c).entries());
+    for (const change of [{ lang: base.lang === 'sv' ? 'en' : 'sv' }, { session_depth: 99 }, { hour: ((base.hour as number) + 6) % 24 }, { intent: 'other' }]) {
+      expect(at({ ...base, ...change })).not.toBe(at(base));
+    }
+    const plain = new FeatureMap(featureDefinition({ dim: 64, bits: 18 }), fm.stats);
+    expect(at(base)).not.toBe(JSON.stringify(plain.featurizeSparse(base).entries()));
+    expect(at({ ...base, unseen_numeric: 5 })).toBe(at(base));
+  });
+
+  it('gives rows equal to the vectors one by one, and the same after the artifact round trip', () => {
+    const fm = FeatureMap.fit(sparseDef, contexts(200));
+    const cs = contexts(30, 12);
+    const rows = fm.featurizeSparseRows(cs);
+    expect(rows.dim).toBe(2 ** 18);
+    const j = JSON.parse(JSON.stringify(fm.toJSON())) as ReturnType<FeatureMap['toJSON']>;
+    const back = new FeatureMap(j.definition, j.stats);
+    cs.forEach((c, r) => {
+      const want = back.featurizeSparse(c).entries();
+      const got: [number, number][] = [];
+      for (let t = rows.ptr[r]!; t < rows.ptr[r + 1]!; t++) got.push([rows.idx[t]!, rows.val[t]!]);
+      expect(got).toEqual(want);
+    });
   });
 });

@@ -1,17 +1,22 @@
 /**
  * The one feature map, shared by training and serving. The original system hashed features one way
  * when training and another when serving and let the action and its outcome leak into the inputs;
- * here a single function turns a decision context (and nothing else) into a dense Float64Array, and
- * its definition is hashed so that a model can refuse a context encoded differently.
+ * here one walk over a decision context (and nothing else) names its features, and two forms read
+ * that walk: a dense Float64Array of dimension d (LinUCB, the OPE reward model) and a sparse vector
+ * in a 2^bits hashed space (the sparse learner; see sparse.ts). The definition is hashed so that a
+ * model can refuse a context encoded differently.
  *
+ * Dense form:
  * Layout of the d dimensions:
  * - slot 0: bias (always 1);
  * - slots 1 … m: dedicated numeric slots, one per numeric key seen at fit time (cyclic keys take two:
  *   sin and cos); m is at most `numeric_share · (d − 1)`, later numeric keys are hashed instead;
  * - slots m+1 … d−1: signed hashing trick (murmur3 with the configured seed) of categories
  *   `key=value` (strings and booleans), of quantile bins of configured numeric keys, of text tokens
- *   (`<key>_tokens`, words and character trigrams, weighted 1/√n per text) and of configured
- *   interactions.
+ *   (`<key>_tokens`, words and character trigrams, weighted 1/√n per text; the grams are left to
+ *   the sparse form) and of configured interactions.
+ * Sparse form: the same names hashed (murmur3) into 2^bits indices, numerics under `#key`, cyclic
+ * keys under `key@sin` / `key@cos`, a bias, and each text as one bag of its tokens and grams.
  * Numerics are standardised with mean and standard deviation frozen at fit time; null, NaN and
  * absent values are missing (they contribute nothing, i.e. the mean); numeric keys not seen at fit
  * time are ignored.
@@ -21,12 +26,15 @@ import type { Context, ContextValue } from '../events.js';
 import { contentHash, fmix32, murmur3 } from '../hash.js';
 import { TEXT_VERSION, expandText } from '../text.js';
 import { FeaturesConfigSchema, type FeaturesConfig } from '../config/features.js';
+import { BIAS_NAME, binName, categoryName, cyclicNames, eachToken, numericName, quantileEdges } from './names.js';
 import { SparseRowsBuilder, type SparseRows } from './rows.js';
+import { SparseCollector, SparseVector } from './sparse.js';
 
 export { rowsOfDense, SparseRowsBuilder, type SparseRows } from './rows.js';
+export { SparseVector } from './sparse.js';
 
-/** Version of the feature-map algorithm; part of the definition hash. */
-export const FEATURES_VERSION = 'features/v1';
+/** Version of the feature-map algorithm; part of the definition hash (v2: the sparse form). */
+export const FEATURES_VERSION = 'features/v2';
 
 /** The definition of a feature map: the effective `features` config section. */
 export const FeatureDefinitionSchema = FeaturesConfigSchema;
@@ -81,9 +89,21 @@ function normaliseDefinition(def: FeatureDefinition): FeatureDefinition {
 
 const CACHE_LIMIT = 65_536;
 
-/** Keys whose values the feature map derives from text (tokens are handled apart from categories). */
+/** Keys whose values the feature map derives from text (tokens and grams are handled apart from categories). */
 function tokenKeysOf(textKeys: readonly string[]): Set<string> {
-  return new Set(textKeys.map((k) => `${k}_tokens`));
+  return new Set(textKeys.flatMap((k) => [`${k}_tokens`, `${k}_grams`]));
+}
+
+/** What one walk over a context reports, read by the dense or the sparse form. */
+interface FeatureSink {
+  /** A fitted numeric key (its index in the frozen statistics) with its standardised value. */
+  numeric(i: number, key: string, z: number): void;
+  /** A cyclic key with a slot, as the sine and cosine of its angle. */
+  cyclic(key: string, slot: number, sin: number, cos: number): void;
+  /** A hashed feature by name (category, bin, interaction). */
+  named(name: string, v: number): void;
+  /** One text key's tokens and grams (either may be absent). */
+  text(tokens: string | undefined, grams: string | undefined): void;
 }
 
 /**
@@ -118,6 +138,41 @@ export class FeatureMap {
   private readonly clip: number;
   private readonly catCache = new Map<string, number>();
   private readonly binEdges = new Map<string, Float64Array>();
+  /** For each `<key>_tokens` and `<key>_grams`: both names of its text key. */
+  private readonly textPair = new Map<string, { tokens: string; grams: string }>();
+  /** Size of the sparse space: 2^bits. */
+  readonly bits: number;
+  private readonly sparse: SparseCollector;
+  private readonly sparseScratch = new SparseVector();
+  private readonly biasIndex: number;
+  private denseOut: Float64Array = new Float64Array(0);
+  private tokenWeight = 0;
+  private readonly addDenseToken = (h: number): void => this.addAt(this.denseOut, h, this.tokenWeight);
+  private readonly denseSink: FeatureSink = {
+    numeric: (i, key, z) => {
+      const slot = this.numericSlot[i]!;
+      if (slot > 0) this.denseOut[slot] = z;
+      else this.addHashed(this.denseOut, numericName(key), z);
+    },
+    cyclic: (_key, slot, sin, cos) => {
+      this.denseOut[slot] = sin;
+      this.denseOut[slot + 1] = cos;
+    },
+    named: (name, v) => this.addHashed(this.denseOut, name, v),
+    text: (tokens) => {
+      if (tokens !== undefined) this.addTokens(this.denseOut, tokens);
+    },
+  };
+  private readonly sparseSink: FeatureSink = {
+    numeric: (_i, key, z) => this.sparse.named(numericName(key), z),
+    cyclic: (key, _slot, sin, cos) => {
+      const [s, c] = cyclicNames(key);
+      this.sparse.named(s, sin);
+      this.sparse.named(c, cos);
+    },
+    named: (name, v) => this.sparse.named(name, v),
+    text: (tokens, grams) => this.sparse.text(tokens, grams),
+  };
 
   constructor(definition: FeatureDefinition, stats?: FeatureStats) {
     this.definition = definition;
@@ -133,6 +188,14 @@ export class FeatureMap {
     this.seed = definition.seed >>> 0;
     this.tokenSeed = murmur3('tokens', this.seed);
     this.clip = definition.clip;
+    for (const k of definition.text_keys) {
+      const pair = { tokens: `${k}_tokens`, grams: `${k}_grams` };
+      this.textPair.set(pair.tokens, pair);
+      this.textPair.set(pair.grams, pair);
+    }
+    this.bits = definition.bits;
+    this.sparse = new SparseCollector(this.bits, this.seed, this.tokenSeed);
+    this.biasIndex = this.sparse.indexOf(BIAS_NAME);
     for (const [k, p] of Object.entries(definition.cyclic)) this.cyclicPeriod.set(k, p);
     const budget = Math.floor(definition.numeric_share * (this.dim - 1));
     let slot = 1;
@@ -216,44 +279,40 @@ export class FeatureMap {
   }
 
   /**
-   * The feature vector of a context, written into `out` (allocated when not given). Only the
+   * The dense feature vector of a context, written into `out` (allocated when not given). Only the
    * context is read: the action and anything measured after the decision cannot reach it.
    */
   featurize(context: Context, out: Float64Array = new Float64Array(this.dim)): Float64Array {
     if (out.length !== this.dim) throw new RangeError(`feature buffer has length ${out.length}, not the dimension ${this.dim}`);
     out.fill(0);
     out[0] = 1;
-    const ctx = expandText(context, this.textKeys);
-    for (const key in ctx) {
-      const v = ctx[key];
-      if (v === null || v === undefined || this.excluded.has(key)) continue;
-      if (typeof v === 'number') {
-        if (!Number.isFinite(v)) continue;
-        const cs = this.cyclicSlot.get(key);
-        if (cs !== undefined) {
-          const angle = (2 * Math.PI * v) / this.cyclicPeriod.get(key)!;
-          out[cs] = Math.sin(angle);
-          out[cs + 1] = Math.cos(angle);
-          continue;
-        }
-        const edges = this.binEdges.get(key);
-        if (edges !== undefined) this.addHashed(out, binName(key, edges, v), 1);
-        const i = this.numericIndex.get(key);
-        if (i === undefined) continue;
-        const z = this.standardiseAt(i, key, v);
-        const slot = this.numericSlot[i]!;
-        if (slot > 0) out[slot] = z;
-        else this.addHashed(out, `#${key}`, z);
-        continue;
-      }
-      if (typeof v === 'string' && this.tokenKeys.has(key)) {
-        this.addTokens(out, v);
-        continue;
-      }
-      this.addHashed(out, categoryName(key, v), 1);
-    }
-    for (const [a, b] of this.interactions) this.addInteraction(out, ctx, a, b);
+    this.denseOut = out;
+    this.walk(context, this.denseSink);
     return out;
+  }
+
+  /**
+   * The sparse feature vector of a context in the 2^bits space, written into `out` (a reused scratch
+   * when not given: copy what must outlive the next call). Same walk, same names as `featurize`.
+   */
+  featurizeSparse(context: Context, out: SparseVector = this.sparseScratch): SparseVector {
+    const c = this.sparse;
+    c.begin();
+    c.add(this.biasIndex, 1);
+    this.walk(context, this.sparseSink);
+    return c.finish(out);
+  }
+
+  /** The sparse vectors of many contexts as rows over dimension 2^bits. */
+  featurizeSparseRows(contexts: Iterable<Context>, rowsHint = 1024): SparseRows {
+    const b = new SparseRowsBuilder(2 ** this.bits, rowsHint, rowsHint * 64);
+    const v = new SparseVector();
+    for (const ctx of contexts) {
+      this.featurizeSparse(ctx, v);
+      for (let t = 0; t < v.n; t++) b.entry(v.idx[t]!, v.val[t]!);
+      b.endRow();
+    }
+    return b.build();
   }
 
   /**
@@ -265,6 +324,41 @@ export class FeatureMap {
     const x = new Float64Array(this.dim);
     for (const c of contexts) b.pushDense(this.featurize(c, x));
     return b.build();
+  }
+
+  /** The one walk over a context: every feature it has, by kind, to `sink`. */
+  private walk(context: Context, sink: FeatureSink): void {
+    const ctx = expandText(context, this.textKeys);
+    for (const key in ctx) {
+      const v = ctx[key];
+      if (v === null || v === undefined || this.excluded.has(key)) continue;
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) continue;
+        const cs = this.cyclicSlot.get(key);
+        if (cs !== undefined) {
+          const angle = (2 * Math.PI * v) / this.cyclicPeriod.get(key)!;
+          sink.cyclic(key, cs, Math.sin(angle), Math.cos(angle));
+          continue;
+        }
+        const edges = this.binEdges.get(key);
+        if (edges !== undefined) sink.named(binName(key, edges, v), 1);
+        const i = this.numericIndex.get(key);
+        if (i !== undefined) sink.numeric(i, key, this.standardiseAt(i, key, v));
+        continue;
+      }
+      if (typeof v === 'string' && this.tokenKeys.has(key)) {
+        const pair = this.textPair.get(key)!;
+        if (pair.tokens === key) {
+          const g = ctx[pair.grams];
+          sink.text(v, typeof g === 'string' ? g : undefined);
+        } else if (typeof ctx[pair.tokens] !== 'string') {
+          sink.text(undefined, v);
+        }
+        continue;
+      }
+      sink.named(categoryName(key, v), 1);
+    }
+    for (const [a, b] of this.interactions) this.addInteraction(sink, ctx, a, b);
   }
 
   /** The standardised (and clipped) value of a numeric key, or undefined when the key was not fitted. */
@@ -287,38 +381,25 @@ export class FeatureMap {
       if (this.catCache.size >= CACHE_LIMIT) this.catCache.clear();
       this.catCache.set(name, h);
     }
+    this.addAt(out, h, value);
+  }
+
+  /** Add ±value at the hashed slot of `h` (its low bit is the sign). */
+  private addAt(out: Float64Array, h: number, value: number): void {
     const slot = this.hashBase + ((h >>> 1) % this.hashSize);
     out[slot] = out[slot]! + ((h & 1) === 1 ? -value : value);
   }
 
-  /** Hash the base-36 token ids of a `<key>_tokens` value without allocating. */
+  /** Dense form of a text: its tokens (not its grams), each weighted 1/√(number of tokens). */
   private addTokens(out: Float64Array, tokens: string): void {
     if (this.hashSize <= 0 || tokens.length === 0) return;
     let count = 1;
     for (let i = 0; i < tokens.length; i++) if (tokens.charCodeAt(i) === 32) count++;
-    const w = 1 / Math.sqrt(count);
-    let acc = 0;
-    let any = false;
-    for (let i = 0; i <= tokens.length; i++) {
-      const c = i < tokens.length ? tokens.charCodeAt(i) : 32;
-      if (c === 32) {
-        if (any) {
-          const h = fmix32((acc ^ this.tokenSeed) >>> 0);
-          const slot = this.hashBase + ((h >>> 1) % this.hashSize);
-          out[slot] = out[slot]! + ((h & 1) === 1 ? -w : w);
-        }
-        acc = 0;
-        any = false;
-        continue;
-      }
-      const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
-      if (d < 0) continue;
-      acc = acc * 36 + d;
-      any = true;
-    }
+    this.tokenWeight = 1 / Math.sqrt(count);
+    eachToken(tokens, this.tokenSeed, fmix32, this.addDenseToken);
   }
 
-  private addInteraction(out: Float64Array, ctx: Context, a: string, b: string): void {
+  private addInteraction(sink: FeatureSink, ctx: Context, a: string, b: string): void {
     const va = ctx[a];
     const vb = ctx[b];
     if (va === null || va === undefined || vb === null || vb === undefined) return;
@@ -330,10 +411,10 @@ export class FeatureMap {
     const zb = lb === undefined && typeof vb === 'number' ? this.standardise(b, vb) : undefined;
     if (la === undefined && za === undefined) return;
     if (lb === undefined && zb === undefined) return;
-    if (la !== undefined && lb !== undefined) this.addHashed(out, `${la}&${lb}`, 1);
-    else if (za !== undefined && zb !== undefined) this.addHashed(out, `${a}*${b}`, za * zb);
-    else if (za !== undefined) this.addHashed(out, `${a}*${lb!}`, za);
-    else this.addHashed(out, `${b}*${la!}`, zb!);
+    if (la !== undefined && lb !== undefined) sink.named(`${la}&${lb}`, 1);
+    else if (za !== undefined && zb !== undefined) sink.named(`${a}*${b}`, za * zb);
+    else if (za !== undefined) sink.named(`${a}*${lb!}`, za);
+    else sink.named(`${b}*${la!}`, zb!);
   }
 
   /** The categorical label of a value, or undefined for a plain (unbinned) numeric. */
@@ -347,31 +428,4 @@ export class FeatureMap {
   toJSON(): { definition: FeatureDefinition; hash: string; stats: FeatureStats } {
     return { definition: this.definition, hash: this.hash, stats: this.stats };
   }
-}
-
-/** Quantile edges splitting `values` into at most `bins` bins (duplicates removed). */
-function quantileEdges(values: number[], bins: number): number[] {
-  const sorted = Float64Array.from(values).sort();
-  const edges: number[] = [];
-  for (let j = 1; j < bins; j++) {
-    const e = sorted[Math.min(sorted.length - 1, Math.floor((j * sorted.length) / bins))]!;
-    if (edges.length === 0 || e > edges[edges.length - 1]!) edges.push(e);
-  }
-  return edges;
-}
-
-/** The category of v's bin: `key#b=<number of edges ≤ v>`. */
-function binName(key: string, edges: Float64Array, v: number): string {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (edges[mid]! <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return `${key}#b=${lo}`;
-}
-
-function categoryName(key: string, v: Exclude<ContextValue, null>): string {
-  return `${key}=${typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v)}`;
 }

@@ -10,8 +10,10 @@ import { ErrorCode, UmbraError } from '../errors.js';
 import { FeatureDefinitionSchema, FeatureMap, FeatureStatsSchema, featureHash } from '../features/index.js';
 import { contentHash } from '../hash.js';
 import { BetaTsPolicy, type BetaParams } from './beta.js';
+import { ConstantPolicy, type ConstantParams } from './constant.js';
 import { LinearPolicy, type LinearParams } from './linear.js';
 import type { Policy } from './policy.js';
+import { SparsePolicy, type SparseParams } from './sparse.js';
 
 /** Format tag of policy artifacts. */
 export const ARTIFACT_FORMAT = 'umbra.policy/v1';
@@ -44,6 +46,26 @@ export const BetaParamsSchema = z
     prior: z.tuple([z.number().positive(), z.number().positive()]),
     groups: z.array(z.object({ group: z.string(), arms: z.array(BetaArmSchema) }).strict()),
     pooled: z.array(BetaArmSchema),
+  })
+  .strict();
+
+const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
+
+/** Parameters of `sparse` policies: per-action statistics and the hashed weight table. */
+export const SparseParamsSchema = z
+  .object({
+    bits: z.number().int().min(12).max(26),
+    shared: z.boolean(),
+    arms: z.array(z.object({ action: z.string().min(1), n: z.number().int().min(0), sumReward: z.number().min(0), residual: z.number().min(0) }).strict()),
+    table: z.object({ count: z.number().int().min(0), index: Base64, weight: Base64, adagrad: Base64 }).strict(),
+  })
+  .strict();
+
+/** Parameters of `constant` policies. */
+export const ConstantParamsSchema = z
+  .object({
+    choice: z.enum(['best', 'baseline']),
+    arms: z.array(z.object({ action: z.string().min(1), n: z.number().int().min(0), weightedReward: z.number().min(0), weight: z.number().min(0) }).strict()),
   })
   .strict();
 
@@ -85,6 +107,8 @@ export const PolicyArtifactSchema = z.discriminatedUnion('kind', [
   z.object({ ...Common, kind: z.literal('linucb'), params: LinearParamsSchema }).strict(),
   z.object({ ...Common, kind: z.literal('lints'), params: LinearParamsSchema }).strict(),
   z.object({ ...Common, kind: z.literal('beta_ts'), params: BetaParamsSchema }).strict(),
+  z.object({ ...Common, kind: z.literal('sparse'), params: SparseParamsSchema }).strict(),
+  z.object({ ...Common, kind: z.literal('constant'), params: ConstantParamsSchema }).strict(),
 ]);
 export type PolicyArtifact = z.infer<typeof PolicyArtifactSchema>;
 
@@ -115,8 +139,16 @@ export function buildArtifact(policy: Policy, meta: ArtifactMeta): PolicyArtifac
     metrics: meta.metrics,
     createdWith: meta.createdWith,
   } as const;
-  if (policy.kind === 'beta_ts') return { ...common, kind: 'beta_ts', params: policy.toParams() as BetaParams };
-  return { ...common, kind: policy.kind, params: policy.toParams() as LinearParams };
+  switch (policy.kind) {
+    case 'beta_ts':
+      return { ...common, kind: 'beta_ts', params: policy.toParams() as BetaParams };
+    case 'sparse':
+      return { ...common, kind: 'sparse', params: policy.toParams() as SparseParams };
+    case 'constant':
+      return { ...common, kind: 'constant', params: policy.toParams() as ConstantParams };
+    default:
+      return { ...common, kind: policy.kind, params: policy.toParams() as LinearParams };
+  }
 }
 
 /** Content hash of an artifact (16 hex digits). */
@@ -142,8 +174,11 @@ export function parseArtifact(raw: unknown, source = 'artifact'): PolicyArtifact
   if (a.features.hash !== expect || a.featureHash !== expect) {
     throw new UmbraError(ErrorCode.ARTIFACT_INVALID, `${source}: its feature hash does not match its own feature definition (edited or corrupted)`);
   }
-  if (a.kind !== 'beta_ts' && a.params.d !== a.features.definition.dim) {
+  if ((a.kind === 'linucb' || a.kind === 'lints') && a.params.d !== a.features.definition.dim) {
     throw new UmbraError(ErrorCode.ARTIFACT_INVALID, `${source}: model dimension ${a.params.d} differs from the feature dimension ${a.features.definition.dim}`);
+  }
+  if (a.kind === 'sparse' && a.params.bits !== a.features.definition.bits) {
+    throw new UmbraError(ErrorCode.ARTIFACT_INVALID, `${source}: model table of 2^${a.params.bits} differs from the feature space of 2^${a.features.definition.bits}`);
   }
   if (a.settings.algorithm !== a.kind) {
     throw new UmbraError(ErrorCode.ARTIFACT_INVALID, `${source}: kind ${a.kind} differs from settings.algorithm ${a.settings.algorithm}`);
@@ -179,8 +214,21 @@ export function checkCompatibility(a: PolicyArtifact, expected: Compatibility, s
 }
 
 /** The live policy of an artifact (identical probabilities to the policy it was built from). */
-export function policyFromArtifact(a: PolicyArtifact): Policy {
+export function policyFromArtifact(a: PolicyArtifact, source = 'artifact'): Policy {
   const fm = new FeatureMap(a.features.definition, a.features.stats);
-  if (a.kind === 'beta_ts') return BetaTsPolicy.fromParams(a.point, a.settings, fm, a.params);
-  return LinearPolicy.fromParams(a.point, a.settings, fm, a.params);
+  try {
+    switch (a.kind) {
+      case 'beta_ts':
+        return BetaTsPolicy.fromParams(a.point, a.settings, fm, a.params);
+      case 'sparse':
+        return SparsePolicy.fromParams(a.point, a.settings, fm, a.params);
+      case 'constant':
+        return ConstantPolicy.fromParams(a.point, a.settings, fm, a.params);
+      default:
+        return LinearPolicy.fromParams(a.point, a.settings, fm, a.params);
+    }
+  } catch (e) {
+    if (e instanceof RangeError) throw new UmbraError(ErrorCode.ARTIFACT_INVALID, `${source}: ${e.message}`);
+    throw e;
+  }
 }

@@ -72,11 +72,11 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe('policies: exact distributions', () => {
   it('probabilities are a distribution for every kind, setting and action list (property)', () => {
-    const trained = { linucb: fitted('linucb'), lints: fitted('lints'), beta_ts: fitted('beta_ts', 600, { group_by: 'intent' }) };
+    const trained = { linucb: fitted('linucb'), lints: fitted('lints'), beta_ts: fitted('beta_ts', 600, { group_by: 'intent' }), sparse: fitted('sparse'), constant: fitted('constant') };
     const ctxs = world(9, 30).map((e) => e.context);
     fc.assert(
       fc.property(
-        fc.constantFrom('linucb', 'lints', 'beta_ts'),
+        fc.constantFrom('linucb', 'lints', 'beta_ts', 'sparse', 'constant'),
         fc.subarray([...ACTIONS, 'new_action'], { minLength: 1 }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.double({ min: 0, max: 0.2, noNaN: true }),
@@ -104,6 +104,9 @@ describe('policies: exact distributions', () => {
       ['linucb', { exploration: 'softmax', temperature: 0.2 }],
       ['lints', { ts_scale: 2, epsilon: 0.05 }],
       ['beta_ts', { epsilon: 0.1 }],
+      ['sparse', { epsilon: 0.3 }],
+      ['sparse', { exploration: 'softmax', temperature: 0.1 }],
+      ['constant', { epsilon: 0.2 }],
     ] as const) {
       const p = fitted(kind, 200, over);
       const ctx = world(11, 1)[0]!.context;
@@ -250,7 +253,7 @@ describe('conservative mode', () => {
 
 describe('artifacts', () => {
   it('round-trip exactly: a loaded policy gives identical probabilities', () => {
-    for (const kind of ['linucb', 'lints', 'beta_ts'] as const) {
+    for (const kind of ['linucb', 'lints', 'beta_ts', 'sparse', 'constant'] as const) {
       const p = fitted(kind, 800, { group_by: 'intent' });
       p.update(world(20, 1)[0]!.context, 'deep', 0.7); // an online update after the batch
       const art = buildArtifact(p, meta());

@@ -14,6 +14,8 @@ export const PolicyKind = {
   LINUCB: 'linucb',
   LINTS: 'lints',
   BETA_TS: 'beta_ts',
+  SPARSE: 'sparse',
+  CONSTANT: 'constant',
 } as const;
 export type PolicyKind = (typeof PolicyKind)[keyof typeof PolicyKind];
 
@@ -30,6 +32,8 @@ export interface TrainingExample {
   context: Context;
   action: string;
   reward: number;
+  /** The logging propensity of the action, when known (importance weighting and `constant` values read it). */
+  propensity?: number | undefined;
 }
 
 /** Per-action estimates (a reward model for DM / DR and the numbers behind conservative mode). */
@@ -61,10 +65,13 @@ export interface Policy {
   decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision;
   /** The model's per-action estimates for a context. */
   estimates(context: Context, actions: readonly string[]): Estimates;
-  /** Learn from one event (online); equal, up to rounding, to batch training on the same events. */
+  /**
+   * Learn from one event (online). For `linucb`, `lints`, `beta_ts` and `constant` equal, up to
+   * rounding, to batch training on the same events; `sparse` takes one more AdaGrad step.
+   */
   update(context: Context, action: string, reward: number): void;
-  /** Learn from many events at once (batch). */
-  fit(examples: Iterable<TrainingExample>): void;
+  /** Learn from many events at once (batch); `trainingSeed` seeds whatever is random in training (the sparse learner's pass orders). */
+  fit(examples: Iterable<TrainingExample>, trainingSeed?: number): void;
   /** Serialisable model parameters (the artifact's `params`). Canonicalises numerical state first. */
   toParams(): unknown;
 }

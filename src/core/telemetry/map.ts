@@ -165,6 +165,7 @@ function routeContext(opts: MapOptions, text: string | undefined, lang: unknown,
     const f = deriveTextFields(text);
     ctx = {
       text_tokens: f.text_tokens,
+      text_grams: f.text_grams,
       text_len: f.text_len,
       text_words: f.text_words,
       text_qmarks: f.text_qmarks,

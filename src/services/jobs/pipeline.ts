@@ -23,7 +23,8 @@ import { VERSION } from '../../version.js';
 import { writePolicyArtifact } from '../artifacts/artifacts.js';
 import { readEpisodes, type ReadEpisodes } from '../learning/episodes.js';
 import { compactEvaluation, evaluateWindow, type CompactEvaluation, type PointEvaluation } from '../learning/evaluate.js';
-import { type Episode, EpisodeSchema, type PointDataset, type TrainingMetrics, splitByTime, trainPoint, trainingMetrics, windowOf } from '../learning/trainer.js';
+import { selectAndTrain, type SelectionReport } from '../learning/select.js';
+import { type Episode, EpisodeSchema, type PointDataset, type TrainedPoint, type TrainingMetrics, splitByTime, trainPoint, trainingMetrics, windowOf } from '../learning/trainer.js';
 
 /** Pipeline steps (`all` runs the four in order). */
 export const PipelineStep = {
@@ -101,7 +102,7 @@ export interface PipelineSummary {
   steps: ConcreteStep[];
   dryRun: boolean;
   dataset?: { records: number; invalid: number; duplicates: number; points: Record<string, { train: number; validation: number; actions: string[] }> };
-  trained?: Record<string, { algorithm: string; n: number; meanReward: number; actions: string[] }>;
+  trained?: Record<string, { algorithm: string; n: number; meanReward: number; actions: string[]; candidate?: string }>;
   evaluation?: Record<string, CompactEvaluation>;
   policies?: Record<string, string>;
   manifest?: string;
@@ -151,6 +152,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineSummar
   let datasets: PointDataset[] | undefined;
   let models: Map<string, { policy: Policy; artifact: PolicyArtifact }> | undefined;
   let evaluation: EvaluationFile | undefined;
+  const selections = new Map<string, StoredSelection>();
 
   // A dry run always reads the input: validating it is the point of a dry run.
   if (steps.includes('dataset') || opts.dryRun === true) {
@@ -194,13 +196,30 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineSummar
         warn(`point ${point} has ${ds.train.length} training episode(s), fewer than training.min_episodes = ${cfg.training.min_episodes}; not trained`);
         continue;
       }
-      opts.progress?.begin(`train ${point}`, ds.train.length);
-      const trained = trainPoint(point, ds.train, settings);
-      opts.progress?.tick(ds.train.length);
-      opts.progress?.end();
+      let trained: TrainedPoint;
+      if (cfg.training.candidates.length === 0) {
+        opts.progress?.begin(`train ${point}`, ds.train.length);
+        trained = trainPoint(point, ds.train, settings);
+        opts.progress?.tick(ds.train.length);
+        opts.progress?.end();
+      } else {
+        let ticked = 0;
+        const sel = selectAndTrain(point, ds, settings, ds.train.length + ds.validation.length, (done, total) => {
+          if (done === 0) opts.progress?.begin(`select ${point}`, total);
+          opts.progress?.tick(done - ticked);
+          ticked = done;
+          if (done === total) opts.progress?.end();
+        });
+        trained = sel.final;
+        selections.set(point, { selection: sel.selection, policy: sel.holdout.trained.policy, evaluation: sel.holdout.evaluation });
+        writeJsonAtomic(join(paths.modelsDir, 'holdout', `${safeName(point)}.json`), sel.holdout.trained.artifact);
+        writeJsonAtomic(join(paths.modelsDir, 'selection', `${safeName(point)}.json`), sel.selection);
+        note(`${point}: chose ${sel.selection.chosen} of ${sel.selection.candidates.length} candidates`);
+      }
       models.set(point, { policy: trained.policy, artifact: trained.artifact });
       writeJsonAtomic(join(paths.modelsDir, `${safeName(point)}.json`), trained.artifact);
-      summary.trained[point] = { algorithm: trained.artifact.kind, n: trained.metrics.n, meanReward: trained.metrics.meanReward, actions: trained.artifact.actions };
+      const chosen = selections.get(point)?.selection.chosen;
+      summary.trained[point] = { algorithm: trained.artifact.kind, n: trained.metrics.n, meanReward: trained.metrics.meanReward, actions: trained.artifact.actions, ...(chosen !== undefined ? { candidate: chosen } : {}) };
     }
     if (models.size === 0) throw new UmbraError(ErrorCode.NO_DATA, 'no decision point had enough episodes to train', { warnings: summary.warnings });
   }
@@ -213,7 +232,14 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineSummar
       const validation = datasets.find((d) => d.point === point)?.validation ?? [];
       opts.progress?.begin(`evaluate ${point}`, validation.length);
       const ds = datasets.find((d) => d.point === point);
-      evaluation.points[point] = evaluateWindow(m.policy, validation, settings, (ds?.train.length ?? 0) + validation.length);
+      const sel = selections.get(point) ?? readSelection(paths, point);
+      if (sel !== undefined) {
+        // The honest number: the chosen candidate trained on the training window, on the validation window.
+        const ev = sel.evaluation ?? evaluateWindow(sel.policy, validation, settings, (ds?.train.length ?? 0) + validation.length);
+        evaluation.points[point] = { ...ev, selection: sel.selection };
+      } else {
+        evaluation.points[point] = evaluateWindow(m.policy, validation, settings, (ds?.train.length ?? 0) + validation.length);
+      }
       opts.progress?.tick(validation.length);
       opts.progress?.end();
       if (validation.length === 0) warn(`point ${point} has an empty validation window (training.validation_fraction = ${cfg.training.validation_fraction})`);
@@ -348,6 +374,22 @@ function readModels(paths: ReturnType<typeof pipelinePaths>): Map<string, { poli
   }
   if (out.size === 0) throw new UmbraError(ErrorCode.NO_DATA, `no trained models in ${paths.modelsDir}: run \`umbra pipeline --step train\` first`);
   return out;
+}
+
+/** A selection written by an earlier `--step train`: its report and the chosen candidate's training-window policy. */
+function readSelection(paths: ReturnType<typeof pipelinePaths>, point: string): StoredSelection | undefined {
+  const report = join(paths.modelsDir, 'selection', `${safeName(point)}.json`);
+  const holdout = join(paths.modelsDir, 'holdout', `${safeName(point)}.json`);
+  if (!existsSync(report) || !existsSync(holdout)) return undefined;
+  const artifact = parseArtifact(JSON.parse(readFileSync(holdout, 'utf8')), `holdout model of ${point}`);
+  return { selection: JSON.parse(readFileSync(report, 'utf8')) as SelectionReport, policy: policyFromArtifact(artifact) };
+}
+
+/** A point's selection: its report and the chosen candidate's training-window policy (with its evaluation when at hand). */
+interface StoredSelection {
+  selection: SelectionReport;
+  policy: Policy;
+  evaluation?: PointEvaluation;
 }
 
 function readEvaluation(paths: ReturnType<typeof pipelinePaths>): EvaluationFile | undefined {

@@ -5,9 +5,41 @@
  */
 import { evaluateOfflineGates, type OfflineGateReport } from '../../core/gates/index.js';
 import { columnsOfEvents, evaluateColumns, type OpeColumns, type OpeReport } from '../../core/ope/index.js';
+import type { IntervalMethod } from '../../core/ope/intervals.js';
 import type { Policy } from '../../core/policies/index.js';
 import type { Settings } from '../../core/settings.js';
 import type { Episode, WindowSummary } from './trainer.js';
+
+/** What selection recorded about one candidate. */
+export interface CandidateReport {
+  name: string;
+  algorithm: string;
+  /** The settings the candidate changes (its config entry without the name). */
+  changes: Record<string, unknown>;
+  /** Estimate on the validation window (null: not identified, or not evaluated). */
+  value: number | null;
+  /** The selection interval at the selection confidence. */
+  ci: [number, number] | null;
+  /** Its lower end: the selection criterion. */
+  lower: number | null;
+  chosen: boolean;
+  /** Why it was skipped, lost or won, in words. */
+  note: string;
+}
+
+/** The record of one point's selection (evaluation.json, the `--json` summary, the dashboard). */
+export interface SelectionReport {
+  estimator: string;
+  interval: IntervalMethod;
+  confidence: number;
+  /** Validation episodes the candidates were estimated on. */
+  n: number;
+  chosen: string;
+  /** Episodes the packaged policy was trained on (the whole window when refitted). */
+  refit: { n: number } | null;
+  candidates: CandidateReport[];
+  rule: string;
+}
 
 /** Evaluation of one point's validation window. */
 export interface PointEvaluation {
@@ -18,6 +50,8 @@ export interface PointEvaluation {
   success: OpeReport | null;
   /** The promotion gates read on the report (null when the window is empty). */
   gates: OfflineGateReport | null;
+  /** Model selection, when the policy was chosen among candidates (the numbers above are the chosen candidate's). */
+  selection?: SelectionReport;
 }
 
 /**
@@ -87,6 +121,8 @@ export interface CompactEvaluation {
   estimates: Record<string, { value: number | null; ci: [number, number] | null }>;
   identified: boolean | null;
   gates: { pass: boolean; verdict: string; summary: string } | null;
+  /** Model selection in brief: the chosen candidate and each candidate's estimate and lower bound. */
+  selection?: { chosen: string; candidates: { name: string; algorithm: string; value: number | null; lower: number | null }[] };
 }
 
 export function compactEvaluation(e: PointEvaluation): CompactEvaluation {
@@ -98,5 +134,8 @@ export function compactEvaluation(e: PointEvaluation): CompactEvaluation {
     estimates,
     identified: e.ope === null ? null : e.ope.identification.status === 'identified',
     gates: e.gates === null ? null : { pass: e.gates.pass, verdict: e.gates.verdict, summary: e.gates.summary },
+    ...(e.selection !== undefined
+      ? { selection: { chosen: e.selection.chosen, candidates: e.selection.candidates.map((c) => ({ name: c.name, algorithm: c.algorithm, value: c.value, lower: c.lower })) } }
+      : {}),
   };
 }

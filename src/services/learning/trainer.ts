@@ -6,7 +6,7 @@
  * No file I/O here: src/services/pipeline.ts reads and writes.
  */
 import { z } from 'zod';
-import { policySettingsFor } from '../../core/config/policies.js';
+import { type PolicySettings, policySettingsFor } from '../../core/config/policies.js';
 import { ContextSchema, type Context } from '../../core/events.js';
 import { FeatureMap } from '../../core/features/index.js';
 import { type Policy, type PolicyArtifact, type TrainingWindow, buildArtifact, createPolicy } from '../../core/policies/index.js';
@@ -100,12 +100,15 @@ export interface TrainingMetrics {
   actionCounts: Record<string, number>;
 }
 
-/** Fit the feature map and the configured policy of one point on its training window. */
-export function trainPoint(point: string, train: readonly Episode[], settings: Settings, extraMetrics: Record<string, unknown> = {}): TrainedPoint {
+/** Fit the feature map and the point's policy (the configured one, or `policySettings`) on a window. */
+export function trainPoint(point: string, train: readonly Episode[], settings: Settings, extraMetrics: Record<string, unknown> = {}, policySettings?: PolicySettings): TrainedPoint {
   const config = settings.config;
   const fm = FeatureMap.fit(settings.features, contextsOf(train));
-  const policy = createPolicy(point, policySettingsFor(config.policies, point), fm);
-  policy.fit(train.map((e) => ({ context: e.context, action: e.action, reward: e.reward })));
+  const policy = createPolicy(point, policySettings ?? policySettingsFor(config.policies, point), fm);
+  policy.fit(
+    train.map((e) => ({ context: e.context, action: e.action, reward: e.reward, propensity: e.propensity })),
+    config.training.seed,
+  );
   const metrics = trainingMetrics(train);
   const artifact = buildArtifact(policy, {
     rewardHash: settings.fingerprint.rewardHash,

@@ -1,6 +1,7 @@
 /**
  * One shadow retraining: episodes from the store → several challengers (a grid of exploration
- * settings) trained and evaluated side by side on the latest validation window → the best one,
+ * settings; in each, every point's policy chosen by the pipeline's model selection, see
+ * learning/select.ts) trained and evaluated side by side on the latest validation window → the best one,
  * by the lower confidence bound of its route value, saved as a candidate bundle with its gate
  * report. The shadow controller runs this in a child process (retrain-child.ts), so a crash or a
  * `kill -9` mid-training leaves the previous candidate and the controller untouched: a bundle is
@@ -15,6 +16,8 @@ import type { EventReader } from '../../store/port.js';
 import { splitByTime, trainPoint, type Episode } from '../learning/trainer.js';
 import { toTrainingEpisode } from '../learning/episodes.js';
 import { evaluateWindow, type PointEvaluation } from '../learning/evaluate.js';
+import { selectAndTrain } from '../learning/select.js';
+import type { PolicyArtifact } from '../../core/policies/index.js';
 import { writePolicyArtifact } from '../artifacts/artifacts.js';
 import type { BundleManifest, Bundles } from '../artifacts/bundles.js';
 import { lowerBound } from '../../core/gates/index.js';
@@ -27,7 +30,7 @@ export interface ChallengerResult {
   lower: number | null;
   estimate: number | null;
   gatesPassed: boolean;
-  points: Record<string, { n: number; gates: string | null; estimate: number | null }>;
+  points: Record<string, { n: number; gates: string | null; estimate: number | null; candidate?: string }>;
 }
 
 export interface RetrainResult {
@@ -95,12 +98,22 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
       for (const point of wanted) {
         const ds = datasets.find((d) => d.point === point);
         if (!ds || ds.train.length < cfg.training.min_episodes) continue;
-        const trained = trainPoint(point, ds.train, ccfg);
-        const ev = evaluateWindow(trained.policy, ds.validation, ccfg, o.newEpisodes);
+        let artifact: PolicyArtifact;
+        let ev: PointEvaluation;
+        if (cfg.training.candidates.length === 0) {
+          const trained = trainPoint(point, ds.train, ccfg);
+          artifact = trained.artifact;
+          ev = evaluateWindow(trained.policy, ds.validation, ccfg, o.newEpisodes);
+        } else {
+          // The same model selection as the pipeline: the packaged policy is the chosen candidate, retrained on the whole window.
+          const sel = selectAndTrain(point, ds, ccfg, o.newEpisodes);
+          artifact = sel.final.artifact;
+          ev = { ...sel.holdout.evaluation, selection: sel.selection };
+        }
         evals[point] = ev;
         const dir = join(tmp, name);
-        files[point] = writePolicyArtifact(dir, trained.artifact).path;
-        points[point] = { n: ds.train.length, gates: ev.gates?.summary ?? null, estimate: primary(ev, ccfg).estimate };
+        files[point] = writePolicyArtifact(dir, artifact).path;
+        points[point] = { n: ds.train.length, gates: ev.gates?.summary ?? null, estimate: primary(ev, ccfg).estimate, ...(ev.selection ? { candidate: ev.selection.chosen } : {}) };
       }
       if (Object.keys(files).length === 0) continue;
       const key = evals.route !== undefined ? evals.route : Object.values(evals)[0];
@@ -125,7 +138,7 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
         gates,
         chosen: best.res.name,
         challengers: results.map((r) => r.res),
-        points: Object.fromEntries(Object.entries(best.evals).map(([p, e]) => [p, { gates: e.gates, summary: e.summary }])),
+        points: Object.fromEntries(Object.entries(best.evals).map(([p, e]) => [p, { gates: e.gates, summary: e.summary, ...(e.selection ? { selection: e.selection } : {}) }])),
       },
     });
     return { version: bundle.version, bundle, episodes: episodes.length, newEpisodes: o.newEpisodes, lastSeq, challengers: results.map((r) => r.res), chosen: best.res.name, gates };

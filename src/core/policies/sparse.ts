@@ -1,0 +1,214 @@
+/**
+ * The sparse learner as a policy (`algorithm: "sparse"`): per-action reward regression on the
+ * sparse features (sparse-model.ts), greedy on the estimates (or a softmax of them), wrapped by the
+ * one exploration formula of explore.ts, so its distribution is exact and replayable like every
+ * other policy's. Actions without training data get the prior (the mean reward so far) and only the
+ * exploration share.
+ */
+import type { PolicySettings } from '../config/policies.js';
+import type { Context } from '../events.js';
+import type { FeatureMap, SparseVector } from '../features/index.js';
+import { finalDistribution, greedyFromScores } from './explore.js';
+import { type Decision, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward, drawDecision } from './policy.js';
+import { type SparseArm, type SparseExamples, SparseModel, type SparseTable, decodeTable, encodeTable } from './sparse-model.js';
+
+/** Serialised parameters of a sparse policy. */
+export interface SparseParams {
+  bits: number;
+  shared: boolean;
+  arms: { action: string; n: number; sumReward: number; residual: number }[];
+  table: SparseTable;
+}
+
+/** Largest importance weight after normalisation to mean 1 (documented in docs/learning.md). */
+export const MAX_IMPORTANCE_WEIGHT = 20;
+
+/** Per-call scratch sized to the largest action list seen. */
+class Scratch {
+  known = new Uint8Array(4);
+  score = new Float64Array(4);
+  mean = new Float64Array(4);
+  width = new Float64Array(4);
+  g = new Float64Array(4);
+
+  ensure(k: number): void {
+    if (this.known.length >= k) return;
+    this.known = new Uint8Array(k);
+    this.score = new Float64Array(k);
+    this.mean = new Float64Array(k);
+    this.width = new Float64Array(k);
+    this.g = new Float64Array(k);
+  }
+}
+
+/** Importance weights 1/p normalised to mean 1 and capped (unknown propensities weigh like the mean). */
+export function importanceWeights(propensities: readonly (number | undefined)[]): Float64Array {
+  const w = new Float64Array(propensities.length);
+  let sum = 0;
+  let known = 0;
+  propensities.forEach((p, i) => {
+    if (p !== undefined && p > 0) {
+      w[i] = 1 / p;
+      sum += w[i]!;
+      known++;
+    }
+  });
+  const mean = known > 0 ? sum / known : 1;
+  for (let i = 0; i < w.length; i++) w[i] = Math.min(MAX_IMPORTANCE_WEIGHT, (w[i] === 0 ? mean : w[i]!) / mean);
+  return w;
+}
+
+/** Reward regression on sparse features, one weight vector per action in one hashed table. */
+export class SparsePolicy implements Policy {
+  readonly kind = PolicyKind.SPARSE;
+  readonly point: string;
+  readonly settings: PolicySettings;
+  readonly featureMap: FeatureMap;
+  private readonly model: SparseModel;
+  private readonly s = new Scratch();
+  private count = 0;
+
+  constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
+    if (settings.algorithm !== 'sparse') throw new RangeError(`not the sparse algorithm: ${settings.algorithm}`);
+    this.point = point;
+    this.settings = settings;
+    this.featureMap = featureMap;
+    this.model = new SparseModel(featureMap.bits, settings.shared);
+  }
+
+  get n(): number {
+    return this.count;
+  }
+
+  /** Mean reward over everything learned (the estimate of actions without data), summed in arm order. */
+  get priorMean(): number {
+    let sum = 0;
+    let n = 0;
+    for (const a of this.model.arms) {
+      sum += a.sumReward;
+      n += a.n;
+    }
+    return n > 0 ? sum / n : 0.5;
+  }
+
+  knownActions(): string[] {
+    return this.model.arms.filter((a) => a.n > 0).map((a) => a.action);
+  }
+
+  probs(context: Context, actions: readonly string[], baseline?: string | undefined): number[] {
+    const x = this.featureMap.featurizeSparse(context);
+    const k = actions.length;
+    this.score(x, actions);
+    const s = this.s;
+    const have = greedyFromScores(this.settings, k, s, s.g);
+    const out = new Array<number>(k);
+    finalDistribution(this.settings, k, s, s.g, have, baselineIndex(actions, baseline), out);
+    return out;
+  }
+
+  decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision {
+    return drawDecision(this.settings.seed, this.point, id, actions, this.probs(context, actions, baseline));
+  }
+
+  estimates(context: Context, actions: readonly string[]): Estimates {
+    this.score(this.featureMap.featurizeSparse(context), actions);
+    const k = actions.length;
+    const mean: number[] = [];
+    const width: number[] = [];
+    const known: boolean[] = [];
+    for (let i = 0; i < k; i++) {
+      mean.push(this.s.mean[i]!);
+      width.push(this.s.width[i]!);
+      known.push(this.s.known[i] === 1);
+    }
+    return { mean, width, known };
+  }
+
+  /** Fill the scratch with mean, width, known and the greedy score (the mean) of each action. */
+  private score(x: SparseVector, actions: readonly string[]): void {
+    const k = actions.length;
+    const s = this.s;
+    s.ensure(k);
+    const lambda = this.settings.lambda;
+    let priorWidth = -1;
+    let priorMean = 0;
+    for (let i = 0; i < k; i++) {
+      const arm = this.model.arm(actions[i]!);
+      if (arm === undefined || arm.n === 0) {
+        if (priorWidth < 0) {
+          let q = 0;
+          for (let t = 0; t < x.n; t++) q += x.val[t]! * x.val[t]!;
+          priorWidth = Math.sqrt(q / lambda);
+          priorMean = this.priorMean;
+        }
+        s.known[i] = 0;
+        s.mean[i] = priorMean;
+        s.width[i] = priorWidth;
+        s.score[i] = -Infinity;
+        continue;
+      }
+      const m = this.model.predict(x.idx, x.val, 0, x.n, arm.salt);
+      s.known[i] = 1;
+      s.mean[i] = m;
+      s.width[i] = this.model.width(x.idx, x.val, 0, x.n, arm, lambda);
+      s.score[i] = m;
+    }
+  }
+
+  update(context: Context, action: string, reward: number): void {
+    checkReward(reward);
+    const x = this.featureMap.featurizeSparse(context);
+    const arm = this.model.armFor(action);
+    this.model.step(x.idx, x.val, 0, x.n, arm.salt, reward, 1, this.settings.learning_rate, this.settings.l2);
+    arm.n++;
+    arm.sumReward += reward;
+    this.count++;
+  }
+
+  fit(examples: Iterable<TrainingExample>, trainingSeed = 0): void {
+    const list = [...examples];
+    for (const e of list) checkReward(e.reward);
+    const rows = this.featureMap.featurizeSparseRows(
+      list.map((e) => e.context),
+      list.length,
+    );
+    const arms: SparseArm[] = [];
+    const index = new Map<string, number>();
+    const arm = new Int32Array(list.length);
+    list.forEach((e, k) => {
+      let a = index.get(e.action);
+      if (a === undefined) {
+        a = arms.length;
+        index.set(e.action, a);
+        arms.push(this.model.armFor(e.action));
+      }
+      arm[k] = a;
+    });
+    const weight = this.settings.weighting === 'ips' ? importanceWeights(list.map((e) => e.propensity)) : new Float64Array(list.length).fill(1);
+    const ex: SparseExamples = { n: list.length, ptr: rows.ptr, idx: rows.idx, val: rows.val, arm, reward: Float64Array.from(list, (e) => e.reward), weight };
+    this.model.train(ex, arms, { learningRate: this.settings.learning_rate, l2: this.settings.l2, passes: this.settings.passes, seed: trainingSeed });
+    this.count += list.length;
+  }
+
+  toParams(): SparseParams {
+    return {
+      bits: this.model.bits,
+      shared: this.model.shared,
+      arms: this.model.arms.map((a) => ({ action: a.action, n: a.n, sumReward: a.sumReward, residual: a.residual })),
+      table: encodeTable(this.model),
+    };
+  }
+
+  /** Rebuild from serialised parameters (bit-identical weights, so identical probabilities). */
+  static fromParams(point: string, settings: PolicySettings, featureMap: FeatureMap, p: SparseParams): SparsePolicy {
+    if (p.bits !== featureMap.bits) throw new RangeError(`model table of 2^${p.bits} differs from the feature map's 2^${featureMap.bits}`);
+    if (p.shared !== settings.shared) throw new RangeError(`model shared=${p.shared} differs from settings.shared=${settings.shared}`);
+    const pol = new SparsePolicy(point, settings, featureMap);
+    for (const a of p.arms) {
+      pol.model.restoreArm(a);
+      pol.count += a.n;
+    }
+    decodeTable(pol.model, p.table);
+    return pol;
+  }
+}
