@@ -18,8 +18,10 @@ export const MIN_SECRET_BYTES = 16;
  */
 export function parseSecrets(text: string, where: string): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const raw of text.split(/[\n,]/)) {
-    const line = raw.replace(/#.*$/, '').trim();
+  // Comments first (a comment may hold commas), then the separators.
+  const pieces = text.split('\n').flatMap((l) => l.replace(/#.*$/, '').split(','));
+  for (const raw of pieces) {
+    const line = raw.trim();
     if (line === '') continue;
     const bytes = /^[0-9a-fA-F]+$/.test(line) && line.length % 2 === 0 && line.length >= 2 * MIN_SECRET_BYTES ? Buffer.from(line, 'hex') : Buffer.from(line, 'utf8');
     if (bytes.length < MIN_SECRET_BYTES) throw new UmbraError(ErrorCode.CONFIG_INVALID, `a key in ${where} is too short: at least ${MIN_SECRET_BYTES} bytes (32 hex digits) are needed`);
