@@ -598,6 +598,32 @@ function renderEvaluation(s) {
   $('diag-n').textContent = fmtCount(d.n);
 }
 
+function renderSelection(s) {
+  const sel = s.selection ?? null;
+  const key = JSON.stringify(sel);
+  if (key === state.selectionKey) return;
+  state.selectionKey = key;
+  $('selection-box').hidden = sel === null;
+  if (sel === null) return;
+  $('selection-version').textContent = sel.version;
+  const fmt = (x) => (isNum(x) ? x.toFixed(3) : '—');
+  const rows = [];
+  for (const [point, p] of Object.entries(sel.points ?? {})) {
+    for (const c of p.candidates ?? []) {
+      const chosen = c.name === p.chosen;
+      rows.push(
+        h('tr', chosen ? { class: 'chosen', title: 'chosen: the highest lower bound' } : null,
+          h('td', { class: 'mono' }, point),
+          h('td', { class: 'mono' }, `${chosen ? '★ ' : ''}${c.name}`, h('span', { class: 'muted' }, ` ${c.algorithm}`)),
+          h('td', { class: 'num' }, fmt(c.value)),
+          h('td', { class: 'num' }, fmt(c.lower)),
+        ),
+      );
+    }
+  }
+  $('selection').tBodies[0].replaceChildren(...rows.slice(0, MAX_LIST_ROWS));
+}
+
 function renderCounts(s) {
   const c = s.counts ?? {};
   const withRate = (id, part, whole) => {
@@ -717,6 +743,7 @@ function apply(raw) {
     ['kpis', renderKpis],
     ['slices', renderSlices],
     ['evaluation', renderEvaluation],
+    ['selection', renderSelection],
     ['counts', renderCounts],
     ['history', renderHistory],
     ['alerts', renderAlerts],

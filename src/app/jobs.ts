@@ -5,4 +5,4 @@
  */
 export { runBootstrap, type BootstrapRunOptions, type BootstrapSummary } from '../services/jobs/bootstrap.js';
 export { runSimulate, type SimulateOptions, type SimulateSummary } from '../services/jobs/simulate.js';
-export { runPipeline, PipelineStep, type PipelineSummary, type ProgressSink } from '../services/jobs/pipeline.js';
+export { runPipeline, PipelineStep, type PipelineSummary, type ProgressSink, type CompactEvaluation } from '../services/jobs/pipeline.js';

@@ -47,6 +47,40 @@ export const AlertSchema = z.object({
   message: z.string(),
 });
 
+/** One point's model selection in brief. */
+export const SelectionSummarySchema = z.object({
+  chosen: z.string(),
+  candidates: z.array(z.object({ name: z.string(), algorithm: z.string(), value: NullableNum, lower: NullableNum })),
+});
+export type SelectionSummary = z.infer<typeof SelectionSummarySchema>;
+
+/**
+ * The per-point selections recorded in a bundle's evaluation, whichever wrote it: the pipeline
+ * (point → compact evaluation with `selection`) or a shadow retrain (`points` → point → full
+ * report with `selection`). Anything else gives an empty record.
+ */
+export function selectionsOfEvaluation(evaluation: unknown): Record<string, SelectionSummary> {
+  const out: Record<string, SelectionSummary> = {};
+  if (typeof evaluation !== 'object' || evaluation === null) return out;
+  const e = evaluation as Record<string, unknown>;
+  const byPoint = typeof e.points === 'object' && e.points !== null ? (e.points as Record<string, unknown>) : e;
+  for (const [point, v] of Object.entries(byPoint)) {
+    const sel = typeof v === 'object' && v !== null ? (v as { selection?: unknown }).selection : undefined;
+    const r = SelectionSummarySchema.safeParse(
+      typeof sel === 'object' && sel !== null
+        ? {
+            chosen: (sel as { chosen?: unknown }).chosen,
+            candidates: Array.isArray((sel as { candidates?: unknown }).candidates)
+              ? ((sel as { candidates: Record<string, unknown>[] }).candidates.map((c) => ({ name: c.name, algorithm: c.algorithm, value: c.value ?? null, lower: c.lower ?? null })))
+              : undefined,
+          }
+        : undefined,
+    );
+    if (r.success) out[point] = r.data;
+  }
+  return out;
+}
+
 export const DashboardSnapshotSchema = z.object({
   ts: z.string(),
   status: z.object({
@@ -72,5 +106,16 @@ export const DashboardSnapshotSchema = z.object({
   }),
   history: z.array(AuditEntrySchema),
   alerts: z.array(AlertSchema),
+  /**
+   * Model selection behind the policy in flight (the candidate, else the champion), per point: the
+   * chosen candidate and every candidate's validation estimate and lower bound. Null when the
+   * policy's bundle records none.
+   */
+  selection: z
+    .object({
+      version: z.string(),
+      points: z.record(z.string(), SelectionSummarySchema),
+    })
+    .nullable(),
 });
 export type DashboardSnapshot = z.infer<typeof DashboardSnapshotSchema>;

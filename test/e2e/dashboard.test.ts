@@ -92,6 +92,20 @@ function fixtureSnapshot(nowS: number, seed = SEED): DashboardSnapshot {
       { ts: iso(nowS - 5 * 3600), kind: 'ingest_errors', severity: 'warning', message: 'quarantine rate 0.6% over the last hour (threshold 0.5%)' },
       { ts: iso(nowS - 3600), kind: 'guardrail', severity: 'critical', message: 'p95 latency guardrail: canary 2,310 ms vs control 1,790 ms (n = 609)' },
     ],
+    selection: {
+      version: 'route-linucb-3f9a2c1e',
+      points: {
+        route: {
+          chosen: 'sparse',
+          candidates: [
+            { name: 'configured', algorithm: 'linucb', value: 0.704, lower: 0.657 },
+            { name: 'sparse', algorithm: 'sparse', value: 0.729, lower: 0.685 },
+            { name: 'constant-best', algorithm: 'constant', value: 0.639, lower: 0.6 },
+            { name: 'rules', algorithm: 'constant', value: 0.666, lower: 0.655 },
+          ],
+        },
+      },
+    },
   });
 }
 
@@ -108,6 +122,7 @@ function emptySnapshot(nowS: number): DashboardSnapshot {
     counts: { decisions: 0, quarantined: { total: 0, byReason: {} }, shadowScored: 0, shadowDropped: 0, fallbacks: 0 },
     history: [],
     alerts: [],
+    selection: null,
   });
 }
 
@@ -183,6 +198,11 @@ describe.skipIf(!hasChromium)('dashboard page (Chromium)', () => {
     expect(await page.locator('#agreement').textContent()).toBe('78.1%');
     expect(await page.locator('#alerts li').first().getAttribute('data-severity')).toBe('critical');
     expect(await page.locator('#quarantine tbody tr').count()).toBe(4);
+    // The model selection behind the candidate: every candidate, the chosen one marked.
+    expect(await page.locator('#selection-box').isVisible()).toBe(true);
+    expect(await page.locator('#selection tbody tr').count()).toBe(4);
+    expect(await page.locator('#selection tbody tr.chosen td').nth(1).textContent()).toBe('★ sparse sparse');
+    expect(await page.locator('#selection tbody tr').nth(3).locator('td').nth(3).textContent()).toBe('0.655');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
@@ -283,6 +303,7 @@ describe.skipIf(!hasChromium)('dashboard page (Chromium)', () => {
     expect(await page.locator('#history-empty').isVisible()).toBe(true);
     expect(await page.locator('#alerts-empty').isVisible()).toBe(true);
     expect(await page.locator('#candidate').textContent()).toBe('none');
+    expect(await page.locator('#selection-box').isVisible()).toBe(false);
 
     // The first measurements: one point per series (a degenerate range for every chart).
     const t = nowS + 60;

@@ -62,13 +62,20 @@ export function renderMonitor(s: DashboardSnapshot, extra: { shadowMode: boolean
   L.push('alerts');
   if (s.alerts.length === 0) L.push('  (none)');
   for (const a of s.alerts.slice(0, 5)) L.push(`  ${a.ts} ${a.severity.toUpperCase().padEnd(8)} ${a.kind}: ${a.message}`);
+  if (s.selection !== null) {
+    const f = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(3));
+    L.push(`selection  ${s.selection.version}`);
+    for (const [point, sel] of Object.entries(s.selection.points)) {
+      L.push(`  ${point}: ${sel.chosen} of ${sel.candidates.map((c) => `${c.name} ${f(c.value)} (lower ${f(c.lower)})`).join(', ')}`);
+    }
+  }
   const h = s.history[0];
   if (h) L.push(`last transition  ${h.ts} ${h.policy ?? ''} ${h.from ?? '-'} → ${h.to ?? '-'} by ${h.actor}${h.reason ? `: ${h.reason}` : ''}`);
   return L.join('\n');
 }
 
-async function frame({ store, rollout, settings }: Wired, shadowMode: boolean): Promise<{ snap: DashboardSnapshot; text: string }> {
-  const snap = await buildSnapshot({ store, rollout, settings });
+async function frame({ store, rollout, settings, bundles }: Wired, shadowMode: boolean): Promise<{ snap: DashboardSnapshot; text: string }> {
+  const snap = await buildSnapshot({ store, rollout, settings, bundles });
   const stats = await readShadowStats(store);
   const cand = snap.status.candidate;
   const gates = (await store.getState(StateKey.SHADOW_GATES))?.value as { version: string; report: { summary: string } } | undefined;

@@ -6,7 +6,7 @@ import { type Command, Option } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
 import { join } from 'node:path';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
-import { type PipelineSummary, type ProgressSink, runPipeline } from '../../app/jobs.js';
+import { type CompactEvaluation, type PipelineSummary, type ProgressSink, runPipeline } from '../../app/jobs.js';
 import { dataDirOf, emit, interactive, note, settingsFor } from '../context.js';
 import { globalsOf } from '../run.js';
 
@@ -35,7 +35,9 @@ function human(s: PipelineSummary): string {
     lines.push(`dataset: ${s.dataset.records} record(s), ${s.dataset.invalid} invalid, ${s.dataset.duplicates} duplicate(s)`);
     for (const [p, d] of Object.entries(s.dataset.points)) lines.push(`  ${p}: ${d.train} train / ${d.validation} validation, actions ${d.actions.join(', ')}`);
   }
-  if (s.trained) for (const [p, t] of Object.entries(s.trained)) lines.push(`trained ${p}: ${t.algorithm} on ${t.n} episodes (mean reward ${t.meanReward.toFixed(3)})`);
+  if (s.trained) {
+    for (const [p, t] of Object.entries(s.trained)) lines.push(`trained ${p}: ${t.algorithm}${t.candidate !== undefined ? ` (candidate ${t.candidate})` : ''} on ${t.n} episodes (mean reward ${t.meanReward.toFixed(3)})`);
+  }
   if (s.evaluation) {
     for (const [p, e] of Object.entries(s.evaluation)) {
       const est = Object.entries(e.estimates)
@@ -43,12 +45,21 @@ function human(s: PipelineSummary): string {
         .join(', ');
       lines.push(`evaluated ${p}: n ${e.n}, logger ${e.loggerValue.toFixed(3)}${est ? `, ${est}` : ''}${e.identified === false ? ' (not identified by this log)' : ''}`);
       if (e.gates !== null) lines.push(`  gates: ${e.gates.summary}`);
+      if (e.selection !== undefined) lines.push(...selectionTable(e.selection));
     }
   }
   if (s.policies) for (const [p, f] of Object.entries(s.policies)) lines.push(`policy ${p}: ${f}`);
   if (s.manifest) lines.push(`manifest: ${s.manifest}`);
   if (s.plan) lines.push('plan:', ...s.plan.map((l) => `  ${l}`));
   return lines.join('\n');
+}
+
+/** The candidates of a point's model selection as an aligned table, the chosen one marked. */
+export function selectionTable(sel: NonNullable<CompactEvaluation['selection']>): string[] {
+  const f = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(4));
+  const width = Math.max(9, ...sel.candidates.map((c) => c.name.length));
+  const rows = sel.candidates.map((c) => `  ${c.name === sel.chosen ? '*' : ' '} ${c.name.padEnd(width)}  ${c.algorithm.padEnd(8)}  ${f(c.value).padStart(8)}  ${f(c.lower).padStart(8)}`);
+  return [`  selection (highest lower bound wins; * chosen):`, `    ${'candidate'.padEnd(width)}  ${'kind'.padEnd(8)}  ${'estimate'.padStart(8)}  ${'lower'.padStart(8)}`, ...rows];
 }
 
 /** Register `umbra pipeline`. */

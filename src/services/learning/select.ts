@@ -4,7 +4,7 @@
  * validation window with the configured estimator (DR by default) and its interval. The candidate
  * with the highest lower confidence bound wins, so a candidate that looks better only because its
  * estimate is noisy does not; the constant best action is always in the set, so nothing that cannot
- * beat its lower bound is chosen. Ties go to the earlier candidate. The winner is then retrained on
+ * beat its lower bound is chosen. Ties (within 10⁻⁴) go to the earlier candidate. The winner is then retrained on
  * the whole window (training + validation) for packaging; its reported evaluation stays the one of
  * its training-window model on the validation window, the only honest number.
  */
@@ -47,8 +47,12 @@ function changesOf(c: Candidate): Record<string, unknown> {
   return out;
 }
 
-/** Lower bounds closer than this are a tie (summation order alone moves them by less). */
-const TIE = 1e-9;
+/**
+ * Lower bounds closer than this (on the [0, 1] reward scale) are a tie, won by the earlier
+ * candidate: no validation window resolves a difference that small, and policies that agree on
+ * every validation decision differ by rounding alone.
+ */
+const TIE = 1e-4;
 
 const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(4));
 

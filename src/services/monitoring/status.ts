@@ -10,12 +10,13 @@ import type { Settings } from '../../core/settings.js';
 import { KpiAccumulator } from '../../core/telemetry/kpis.js';
 import { evaluateOffPolicy, type LoggedSample } from '../../core/ope/index.js';
 import { rolloutStatus, type AuditRecord, type RolloutState } from '../../core/rollout/index.js';
-import type { DashboardSnapshot } from '../../core/dashboard.js';
+import { selectionsOfEvaluation, type DashboardSnapshot } from '../../core/dashboard.js';
 import type { Episode, EventReader, IngestLedger, ShadowLog, StateStore } from '../../store/port.js';
 import type { RolloutService } from '../rollout/state.js';
 import { parseServedTag } from '../rollout/served-tag.js';
 import { readShadowStats } from '../shadow/stats.js';
 import { recentAlerts, type Alert } from './alerts.js';
+import type { Bundles } from '../artifacts/bundles.js';
 
 /** The fields of `GET /v1/status` and `umbra rollout status --json`. */
 export interface StatusReport {
@@ -37,6 +38,8 @@ export interface StatusSources {
   store: StatusStore;
   rollout: RolloutService;
   settings: Settings;
+  /** The bundles, to show the model selection behind the policy in flight. */
+  bundles?: Pick<Bundles, 'read'>;
   /** Decisions (of the KPI point) in the recent window. @default 20000 */
   window?: number;
   now?: () => number;
@@ -186,5 +189,17 @@ export async function buildSnapshot(src: StatusSources & { alerts?: readonly Ale
     },
     history,
     alerts: (src.alerts ?? (await recentAlerts(src.store))).slice(0, 20).map((a) => ({ ts: a.ts, kind: a.kind, severity: a.severity, message: a.message })),
+    selection: selectionInFlight(src, status.candidate ?? (status.champion === BASELINE_POLICY_VERSION ? null : status.champion)),
   };
+}
+
+/** The model selection recorded in the bundle of `version` (null without one, or when it records none). */
+function selectionInFlight(src: StatusSources, version: string | null): DashboardSnapshot['selection'] {
+  if (version === null || src.bundles === undefined) return null;
+  try {
+    const points = selectionsOfEvaluation(src.bundles.read(version).evaluation);
+    return Object.keys(points).length > 0 ? { version, points } : null;
+  } catch {
+    return null; // a missing or unreadable bundle shows as "no selection", never as an error of the page
+  }
 }
