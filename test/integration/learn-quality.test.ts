@@ -26,8 +26,6 @@ import type { Kpis } from '../../src/core/events.js';
 /** Under CI the shared data must be there (a missing folder fails loudly); elsewhere skip without it. */
 const runShared = hasSharedData || process.env.CI === 'true';
 
-const LOG_SEED = 1;
-
 const SIM_LOG_SEED = 1;
 const SIM_EVAL_SEED = 2;
 
