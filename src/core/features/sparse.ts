@@ -39,6 +39,9 @@ export class SparseVector {
 const MAX_ENTRIES = 1 << 20;
 const POS = 1 << 20;
 const NAME_CACHE_LIMIT = 65_536;
+/** 1 + ln c for the counts a text's bag can hold without a call to Math.log. */
+const SUBLINEAR = Float64Array.from({ length: 256 }, (_, c) => (c === 0 ? 0 : 1 + Math.log(c)));
+const sublinear = (c: number): number => (c < 256 ? SUBLINEAR[c]! : 1 + Math.log(c));
 
 /** Collects the entries of one context (`begin`, then `named` / `text` / `add`, then `finish`). */
 export class SparseCollector {
@@ -121,7 +124,7 @@ export class SparseCollector {
     for (let s = 0; s < m; ) {
       let e = s + 1;
       while (e < m && bag[e] === bag[s]) e++;
-      const w = 1 + Math.log(e - s);
+      const w = sublinear(e - s);
       norm2 += w * w;
       s = e;
     }
@@ -129,7 +132,7 @@ export class SparseCollector {
     for (let s = 0; s < m; ) {
       let e = s + 1;
       while (e < m && bag[e] === bag[s]) e++;
-      this.add(bag[s]!, (1 + Math.log(e - s)) * inv);
+      this.add(bag[s]!, sublinear(e - s) * inv);
       s = e;
     }
   }

@@ -111,7 +111,7 @@ export class SparsePolicy implements Policy {
   }
 
   estimates(context: Context, actions: readonly string[]): Estimates {
-    this.score(this.featureMap.featurizeSparse(context), actions);
+    this.score(this.featureMap.featurizeSparse(context), actions, true);
     const k = actions.length;
     const mean: number[] = [];
     const width: number[] = [];
@@ -124,8 +124,11 @@ export class SparsePolicy implements Policy {
     return { mean, width, known };
   }
 
-  /** Fill the scratch with mean, width, known and the greedy score (the mean) of each action. */
-  private score(x: SparseVector, actions: readonly string[]): void {
+  /**
+   * Fill the scratch with mean, known and the greedy score (the mean) of each action, and the width
+   * when `withWidth` (conservative mode and `estimates` read it; a plain decision does not).
+   */
+  private score(x: SparseVector, actions: readonly string[], withWidth = this.settings.conservative.enabled): void {
     const k = actions.length;
     const s = this.s;
     s.ensure(k);
@@ -150,7 +153,7 @@ export class SparsePolicy implements Policy {
       const m = this.model.predict(x.idx, x.val, 0, x.n, arm.salt);
       s.known[i] = 1;
       s.mean[i] = m;
-      s.width[i] = this.model.width(x.idx, x.val, 0, x.n, arm, lambda);
+      s.width[i] = withWidth ? this.model.width(x.idx, x.val, 0, x.n, arm, lambda) : 0;
       s.score[i] = m;
     }
   }
