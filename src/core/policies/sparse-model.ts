@@ -56,13 +56,16 @@ export interface SparseExamples {
   weight: Float64Array;
 }
 
-/** Per-action weights in one hashed Float32 table, with AdaGrad's sums beside them. */
+/**
+ * Per-action weights in one hashed Float32 table, with AdaGrad's sums beside them: slot i holds its
+ * weight at `wg[2i]` and its sum at `wg[2i + 1]`, so an update touches one cache line, not two.
+ */
 export class SparseModel {
   readonly bits: number;
   readonly mask: number;
   readonly shared: boolean;
-  readonly w: Float32Array;
-  readonly g: Float32Array;
+  /** Interleaved weights and AdaGrad sums (2 · 2^bits). */
+  readonly wg: Float32Array;
   readonly arms: SparseArm[] = [];
   private readonly byAction = new Map<string, SparseArm>();
 
@@ -70,8 +73,7 @@ export class SparseModel {
     this.bits = bits;
     this.mask = (1 << bits) - 1;
     this.shared = shared;
-    this.w = new Float32Array(1 << bits);
-    this.g = new Float32Array(1 << bits);
+    this.wg = new Float32Array(2 << bits);
   }
 
   arm(action: string): SparseArm | undefined {
@@ -91,21 +93,26 @@ export class SparseModel {
 
   /** The predicted reward of a context's entries [from, to) for the action of `salt`. */
   predict(idx: Int32Array, val: Float64Array, from: number, to: number, salt: number): number {
-    const w = this.w;
+    const wg = this.wg;
     let s = 0;
-    for (let t = from; t < to; t++) s += w[idx[t]! ^ salt]! * val[t]!;
-    if (this.shared) for (let t = from; t < to; t++) s += w[idx[t]!]! * val[t]!;
+    for (let t = from; t < to; t++) s += wg[(idx[t]! ^ salt) << 1]! * val[t]!;
+    if (this.shared) for (let t = from; t < to; t++) s += wg[idx[t]! << 1]! * val[t]!;
     return s;
+  }
+
+  /** The weight of slot i. */
+  weight(i: number): number {
+    return this.wg[i << 1]!;
   }
 
   /** The width sqrt(Σ x_i² / (λ + G_i / σ²)) of a context's entries for one arm (see the module comment). */
   width(idx: Int32Array, val: Float64Array, from: number, to: number, arm: SparseArm, lambda: number): number {
-    const g = this.g;
+    const wg = this.wg;
     const inv = 1 / Math.max(arm.residual, MIN_RESIDUAL);
     let s = 0;
     for (let t = from; t < to; t++) {
       const x = val[t]!;
-      s += (x * x) / (lambda + g[idx[t]! ^ arm.salt]! * inv);
+      s += (x * x) / (lambda + wg[((idx[t]! ^ arm.salt) << 1) | 1]! * inv);
     }
     return Math.sqrt(s);
   }
@@ -119,15 +126,15 @@ export class SparseModel {
   }
 
   private update(idx: Int32Array, val: Float64Array, from: number, to: number, salt: number, err: number, lr: number, l2: number): void {
-    const w = this.w;
-    const g = this.g;
+    const wg = this.wg;
     for (let t = from; t < to; t++) {
-      const i = idx[t]! ^ salt;
-      const gi = err * val[t]! + l2 * w[i]!;
+      const j = (idx[t]! ^ salt) << 1;
+      const w = wg[j]!;
+      const gi = err * val[t]! + l2 * w;
       if (gi === 0) continue;
-      const acc = g[i]! + gi * gi;
-      g[i] = acc;
-      w[i] = w[i]! - (lr * gi) / Math.sqrt(acc);
+      const acc = wg[j + 1]! + gi * gi;
+      wg[j + 1] = acc;
+      wg[j] = w - (lr * gi) / Math.sqrt(acc);
     }
   }
 
@@ -203,18 +210,20 @@ function toBase64(bytes: Uint8Array): string {
 
 /** The nonzero slots of a model as a stored table. */
 export function encodeTable(m: SparseModel): SparseTable {
+  const wg = m.wg;
+  const slots = wg.length >> 1;
   let count = 0;
-  for (let i = 0; i < m.w.length; i++) if (m.w[i] !== 0 || m.g[i] !== 0) count++;
+  for (let i = 0; i < slots; i++) if (wg[2 * i] !== 0 || wg[2 * i + 1] !== 0) count++;
   const index = new DataView(new ArrayBuffer(count * 4));
   const weight = new DataView(new ArrayBuffer(count * 4));
   const adagrad = new DataView(new ArrayBuffer(count * 4));
   let k = 0;
   let prev = 0;
-  for (let i = 0; i < m.w.length; i++) {
-    if (m.w[i] === 0 && m.g[i] === 0) continue;
+  for (let i = 0; i < slots; i++) {
+    if (wg[2 * i] === 0 && wg[2 * i + 1] === 0) continue;
     index.setUint32(k * 4, i - prev, true);
-    weight.setFloat32(k * 4, m.w[i]!, true);
-    adagrad.setFloat32(k * 4, m.g[i]!, true);
+    weight.setFloat32(k * 4, wg[2 * i]!, true);
+    adagrad.setFloat32(k * 4, wg[2 * i + 1]!, true);
     prev = i;
     k++;
   }
@@ -231,11 +240,12 @@ export function decodeTable(m: SparseModel, t: SparseTable): void {
   const index = read(t.index, 'index');
   const weight = read(t.weight, 'weight');
   const adagrad = read(t.adagrad, 'adagrad');
+  const slots = m.wg.length >> 1;
   let i = 0;
   for (let k = 0; k < t.count; k++) {
     i += index.getUint32(k * 4, true);
-    if (i >= m.w.length || (k > 0 && index.getUint32(k * 4, true) === 0)) throw new RangeError(`sparse table index ${i} out of order or outside 2^${m.bits}`);
-    m.w[i] = weight.getFloat32(k * 4, true);
-    m.g[i] = adagrad.getFloat32(k * 4, true);
+    if (i >= slots || (k > 0 && index.getUint32(k * 4, true) === 0)) throw new RangeError(`sparse table index ${i} out of order or outside 2^${m.bits}`);
+    m.wg[2 * i] = weight.getFloat32(k * 4, true);
+    m.wg[2 * i + 1] = adagrad.getFloat32(k * 4, true);
   }
 }
