@@ -59,6 +59,11 @@ export const PolicySettingsSchema = z
     l2: z.number().min(0).max(1).default(1e-6),
     /** `sparse`: passes over the training window (each in a seeded order). @default 10 */
     passes: z.number().int().min(1).max(100).default(10),
+    /**
+     * `sparse`: most example updates of one training over all its passes: a large window gets fewer
+     * passes (never fewer than one), so training time stays bounded. @default 3000000
+     */
+    max_updates: z.number().int().min(1).default(3_000_000),
     /** `sparse`: weight examples by 1 / logging propensity (`ips`, normalised to mean 1) or not (`none`). @default "none" */
     weighting: z.enum(['none', 'ips']).default('none'),
     /** `sparse`: add weights shared by every action to the per-action ones (the context's common reward level). @default false */

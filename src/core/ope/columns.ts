@@ -52,6 +52,12 @@ export interface LogEvaluationOptions extends OpeOptions {
   folds?: number;
   /** Ridge penalty of the reward model. @default 1 */
   lambda?: number;
+  /**
+   * Reward-model predictions to reuse, by reward (`reward` or `success`): targets evaluated on the
+   * same logged events with the same features share one model, which does not depend on the target.
+   * Filled on first use. Only pass one cache for columns whose logged part and features are equal.
+   */
+  modelCache?: Map<string, Float64Array>;
 }
 
 /** The evaluation of one target on one log. */
@@ -91,8 +97,9 @@ function selectRows(rows: SparseRows, pick: Int32Array): SparseRows {
  */
 function accumulateRows(c: OpeColumns, pick: Int32Array, y: ArrayLike<number>, withDefaulted: boolean, options: LogEvaluationOptions, collect: boolean): OpeAccumulator {
   const A = c.nActions;
-  let predictions: Float64Array | undefined;
-  if (c.features !== undefined && pick.length >= 2) {
+  const cacheKey = withDefaulted ? 'reward' : 'success';
+  let predictions: Float64Array | undefined = c.features !== undefined ? options.modelCache?.get(cacheKey) : undefined;
+  if (predictions === undefined && c.features !== undefined && pick.length >= 2) {
     const rows = pick.length === c.n ? c.features : selectRows(c.features, pick);
     const actions = new Int32Array(pick.length);
     const rewards = new Float64Array(pick.length);
@@ -102,6 +109,7 @@ function accumulateRows(c: OpeColumns, pick: Int32Array, y: ArrayLike<number>, w
       rewards[k] = y[i]!;
     }
     predictions = crossFitFlat({ features: rows, actions, rewards, nActions: A }, { folds: options.folds ?? 5, lambda: options.lambda ?? 1, seed: options.seed ?? 0 });
+    options.modelCache?.set(cacheKey, predictions);
   }
   const acc = new OpeAccumulator(options, { collectBootstrap: collect });
   // One sample object and one set of arrays per action count, reused: the estimators keep nothing.

@@ -41,6 +41,8 @@ export interface SparseTraining {
   learningRate: number;
   l2: number;
   passes: number;
+  /** Most example updates over all passes (passes shrink to fit, never below one). @default Infinity */
+  maxUpdates?: number;
   /** Seed of the pass orders. */
   seed: number;
 }
@@ -54,6 +56,12 @@ export interface SparseExamples {
   arm: Int32Array;
   reward: Float64Array;
   weight: Float64Array;
+}
+
+/** The passes a training of `n` examples makes: `passes`, fewer when `maxUpdates` says so, at least one. */
+export function passesFor(n: number, o: Pick<SparseTraining, 'passes' | 'maxUpdates'>): number {
+  const budget = o.maxUpdates ?? Infinity;
+  return Math.max(1, Math.min(o.passes, n > 0 ? Math.floor(budget / n) : o.passes));
 }
 
 /**
@@ -151,7 +159,8 @@ export class SparseModel {
       a.n++;
       a.sumReward += ex.reward[k]!;
     }
-    for (let pass = 0; pass < o.passes; pass++) {
+    const passes = passesFor(ex.n, o);
+    for (let pass = 0; pass < passes; pass++) {
       const rng = new Rng(o.seed, pass + 1);
       for (let k = ex.n - 1; k > 0; k--) {
         const j = rng.int(k + 1);

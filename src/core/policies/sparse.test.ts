@@ -4,6 +4,7 @@ import type { Context } from '../events.js';
 import { FeatureMap, featureDefinition } from '../features/index.js';
 import { contentHash } from '../hash.js';
 import { Rng } from '../rng.js';
+import { passesFor } from './sparse-model.js';
 import { ConstantPolicy, SparsePolicy, buildArtifact, createPolicy, importanceWeights, MAX_IMPORTANCE_WEIGHT, parseArtifact, policyFromArtifact, type TrainingExample } from './index.js';
 
 const ACTIONS = ['alarm', 'music', 'weather', 'news'];
@@ -67,6 +68,23 @@ describe('sparse learner', () => {
     const other = new SparsePolicy('route', settings(), FeatureMap.fit(def, data.map((e) => e.context)));
     other.fit(data, 43);
     expect(contentHash(buildArtifact(other, meta()))).not.toBe(contentHash(a));
+  });
+
+  it('caps its passes by max_updates (never below one) and trains from prepared rows exactly as from contexts', () => {
+    expect(passesFor(1000, { passes: 10 })).toBe(10);
+    expect(passesFor(1000, { passes: 10, maxUpdates: 3500 })).toBe(3);
+    expect(passesFor(1000, { passes: 10, maxUpdates: 10 })).toBe(1);
+    const data = textWorld(1, 2000);
+    const fm = FeatureMap.fit(def, data.map((e) => e.context));
+    const capped = new SparsePolicy('route', { ...settings(), max_updates: 2000 }, fm);
+    capped.fit(data);
+    const full = new SparsePolicy('route', settings(), fm);
+    full.fit(data);
+    expect(contentHash(buildArtifact(capped, meta()))).not.toBe(contentHash(buildArtifact(full, meta())));
+    const fromRows = new SparsePolicy('route', settings(), fm);
+    fromRows.fitRows(fm.featurizeSparseRows(data.map((e) => e.context), data.length), data);
+    expect(JSON.stringify(buildArtifact(fromRows, meta()))).toBe(JSON.stringify(buildArtifact(full, meta())));
+    expect(() => fromRows.fitRows(fm.featurizeSparseRows([], 0), data)).toThrow(RangeError);
   });
 
   it('loads to bit-identical probabilities and estimates, after an online step too', () => {

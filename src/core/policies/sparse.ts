@@ -7,7 +7,7 @@
  */
 import type { PolicySettings } from '../config/policies.js';
 import type { Context } from '../events.js';
-import type { FeatureMap, SparseVector } from '../features/index.js';
+import type { FeatureMap, SparseRows, SparseVector } from '../features/index.js';
 import { finalDistribution, greedyFromScores } from './explore.js';
 import { type Decision, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward, drawDecision } from './policy.js';
 import { type SparseArm, type SparseExamples, SparseModel, type SparseTable, decodeTable, encodeTable } from './sparse-model.js';
@@ -170,11 +170,20 @@ export class SparsePolicy implements Policy {
 
   fit(examples: Iterable<TrainingExample>, trainingSeed = 0): void {
     const list = [...examples];
-    for (const e of list) checkReward(e.reward);
-    const rows = this.featureMap.featurizeSparseRows(
-      list.map((e) => e.context),
-      list.length,
+    this.fitRows(
+      this.featureMap.featurizeSparseRows(
+        list.map((e) => e.context),
+        list.length,
+      ),
+      list,
+      trainingSeed,
     );
+  }
+
+  /** `fit` with the examples' sparse feature rows already at hand (row k is `list[k]`'s context under this feature map). */
+  fitRows(rows: SparseRows, list: readonly TrainingExample[], trainingSeed = 0): void {
+    if (rows.n !== list.length) throw new RangeError(`${rows.n} feature rows for ${list.length} examples`);
+    for (const e of list) checkReward(e.reward);
     const arms: SparseArm[] = [];
     const index = new Map<string, number>();
     const arm = new Int32Array(list.length);
@@ -189,7 +198,7 @@ export class SparsePolicy implements Policy {
     });
     const weight = this.settings.weighting === 'ips' ? importanceWeights(list.map((e) => e.propensity)) : new Float64Array(list.length).fill(1);
     const ex: SparseExamples = { n: list.length, ptr: rows.ptr, idx: rows.idx, val: rows.val, arm, reward: Float64Array.from(list, (e) => e.reward), weight };
-    this.model.train(ex, arms, { learningRate: this.settings.learning_rate, l2: this.settings.l2, passes: this.settings.passes, seed: trainingSeed });
+    this.model.train(ex, arms, { learningRate: this.settings.learning_rate, l2: this.settings.l2, passes: this.settings.passes, maxUpdates: this.settings.max_updates, seed: trainingSeed });
     this.count += list.length;
   }
 
