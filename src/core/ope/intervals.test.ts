@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BOOTSTRAP_BLOCK,
   PoissonBootstrap,
+  addBlockSums,
+  poissonBootstrapBlockSums,
+  poissonBootstrapSums,
   bernsteinHalfWidth,
   bernsteinInterval,
   clampInterval,
@@ -9,6 +13,7 @@ import {
   sortedQuantile,
   zFor,
 } from './intervals.js';
+import { Rng } from '../rng.js';
 
 describe('normal interval', () => {
   it('is mean ± z √(var/n) with z = 1.959964 at 95 %', () => {
@@ -125,6 +130,31 @@ describe('Poisson bootstrap', () => {
           expect(w[r * (K + 1) + k], `K ${K}, column ${k}, resample ${r}`).toBe(one[r * 2]);
           expect(w[r * (K + 1) + K]).toBe(one[r * 2 + 1]);
         }
+      }
+    }
+  });
+
+  it('split at any block boundary (head summed, tail as per-block sums), gives the single pass bit for bit', () => {
+    for (const K of [1, 3, 4, 7, 9]) {
+      const n = 5 * BOOTSTRAP_BLOCK + 333;
+      const rng = new Rng(K);
+      const cols = Array.from({ length: K }, () => Float64Array.from({ length: n }, () => rng.next() * 3 - 1));
+      const whole = poissonBootstrapSums(cols, 37, 5);
+      for (const headBlocks of [0, 1, 3, 5]) {
+        const cut = headBlocks * BOOTSTRAP_BLOCK;
+        const head = poissonBootstrapSums(
+          cols.map((c) => c.subarray(0, cut)),
+          37,
+          5,
+        );
+        const tail = poissonBootstrapBlockSums(
+          cols.map((c) => c.slice(cut)),
+          37,
+          5,
+          headBlocks,
+        );
+        expect(tail.length).toBe((6 - headBlocks) * 37 * (K + 1));
+        expect(addBlockSums(head, tail)).toEqual(whole);
       }
     }
   });

@@ -95,7 +95,9 @@ const POISSON_TABLE: Uint8Array = (() => {
   return t;
 })();
 
-const BLOCK = 1024;
+/** Events per block of the streaming bootstrap: the random stream is drawn block by block. */
+export const BOOTSTRAP_BLOCK = 1024;
+const BLOCK = BOOTSTRAP_BLOCK;
 
 /**
  * Streaming Poisson bootstrap over K columns of per-event contributions. Every event gets, in each
@@ -113,6 +115,7 @@ export class PoissonBootstrap {
   private readonly zero = new Float64Array(BLOCK);
   private fill = 0;
   private readonly acc: Float64Array;
+  private blockVisit: ((sums: Float64Array) => void) | undefined;
   private a: number;
   private b: number;
   private c: number;
@@ -147,6 +150,40 @@ export class PoissonBootstrap {
     if (this.columns > 2) b[2]![i] = v2;
     if (this.columns > 3) b[3]![i] = v3;
     if (++this.fill === BLOCK) this.flush();
+  }
+
+  /**
+   * Advance the random stream past `blocks` full blocks of events without summing anything: a
+   * bootstrap that starts there draws the counts a single pass would draw for its events.
+   */
+  skipBlocks(blocks: number): void {
+    if (this.fill !== 0) throw new RangeError('skipBlocks before any push');
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    const calls = blocks * this.resamples * (BLOCK / 2);
+    for (let k = 0; k < calls; k++) {
+      const t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (c << 21) | (c >>> 11);
+      c = (c + t) | 0;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+  }
+
+  /**
+   * Per-block sums instead of running totals: after every block, `visit` gets that block's sums
+   * alone (layout of `sums()`), which are then cleared. Adding them in block order to a running
+   * total gives exactly the running total a single pass keeps.
+   */
+  onBlock(visit: (sums: Float64Array) => void): void {
+    this.blockVisit = visit;
   }
 
   /** Per-resample sums (see the class comment). Flushes the pending block; more pushes may follow. */
@@ -239,6 +276,10 @@ export class PoissonBootstrap {
     this.b = b;
     this.c = c;
     this.d = d;
+    if (this.blockVisit !== undefined) {
+      this.blockVisit(acc);
+      acc.fill(0);
+    }
   }
 
   /** Columns g … g+7 of a block in one pass over the random stream; returns the stream state after it. */
@@ -328,9 +369,8 @@ export class PoissonBootstrap {
 
 /**
  * The sums of a `PoissonBootstrap` fed the given columns (one array per column, all of one length)
- * event by event: the same counts and the same sums. Columns split among threads, each run with the
- * same seed and resamples, give the same counts (the random stream does not depend on the columns)
- * and each column its same sums; `mergeBootstrapSums` puts the parts together.
+ * event by event: the same counts and the same sums. A log split at a block boundary among threads
+ * (this on the head, `poissonBootstrapBlockSums` on the tail) gives the same sums through `addBlockSums`.
  */
 export function poissonBootstrapSums(columns: readonly Float64Array[], resamples: number, seed: number): Float64Array {
   const K = columns.length;
@@ -344,17 +384,36 @@ export function poissonBootstrapSums(columns: readonly Float64Array[], resamples
   return b.sums();
 }
 
-/** The sums of all columns from the sums of consecutive column groups (layout of `PoissonBootstrap.sums`). */
-export function mergeBootstrapSums(parts: readonly { sums: Float64Array; columns: number }[], resamples: number): Float64Array {
-  const K = parts.reduce((x, p) => x + p.columns, 0);
-  const out = new Float64Array(resamples * (K + 1));
-  for (let r = 0; r < resamples; r++) {
-    let k0 = 0;
-    for (const p of parts) {
-      for (let k = 0; k < p.columns; k++) out[r * (K + 1) + k0 + k] = p.sums[r * (p.columns + 1) + k]!;
-      k0 += p.columns;
-    }
-    out[r * (K + 1) + K] = parts[0]!.sums[r * (parts[0]!.columns + 1) + parts[0]!.columns]!;
+/**
+ * The bootstrap of the events from block `firstBlock` on, as per-block sums: `blocks` rows of
+ * `resamples · (K + 1)` values, row j the sums of block `firstBlock + j` alone. The columns hold only
+ * those events. A thread that bootstraps the tail of a log this way and a thread that runs
+ * `poissonBootstrapSums` on the head give, through `addBlockSums`, exactly the single pass's sums.
+ */
+export function poissonBootstrapBlockSums(columns: readonly Float64Array[], resamples: number, seed: number, firstBlock: number): Float64Array {
+  const K = columns.length;
+  const n = columns[0]?.length ?? 0;
+  const width = resamples * (K + 1);
+  const out = new Float64Array(Math.ceil(n / BLOCK) * width);
+  const b = new PoissonBootstrap(K, resamples, seed);
+  b.skipBlocks(firstBlock);
+  let j = 0;
+  b.onBlock((sums) => {
+    out.set(sums, j * width);
+    j++;
+  });
+  const row = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < K; k++) row[k] = columns[k]![i]!;
+    b.push(row);
   }
+  b.sums();
   return out;
+}
+
+/** Add per-block sums (`poissonBootstrapBlockSums`) to running totals, block by block, in order. */
+export function addBlockSums(total: Float64Array, blocks: Float64Array): Float64Array {
+  const width = total.length;
+  for (let o = 0; o < blocks.length; o += width) for (let k = 0; k < width; k++) total[k] = total[k]! + blocks[o + k]!;
+  return total;
 }

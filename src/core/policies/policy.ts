@@ -5,7 +5,7 @@
  */
 import type { PolicySettings } from '../config/policies.js';
 import type { Context } from '../events.js';
-import type { FeatureMap } from '../features/index.js';
+import type { FeatureMap, SparseRows } from '../features/index.js';
 import { murmur3 } from '../hash.js';
 import { drawFor, pickIndex } from '../rng.js';
 
@@ -72,6 +72,11 @@ export interface Policy {
   update(context: Context, action: string, reward: number): void;
   /** Learn from many events at once (batch); `trainingSeed` seeds whatever is random in training (the sparse learner's pass orders). */
   fit(examples: Iterable<TrainingExample>, trainingSeed?: number): void;
+  /**
+   * `fit` from the examples' sparse feature rows under this policy's feature map, made once and
+   * shared by several trainings on one window. Only policies that train on sparse rows have it.
+   */
+  fitRows?(rows: SparseRows, examples: readonly TrainingExample[], trainingSeed?: number): void;
   /** Serialisable model parameters (the artifact's `params`). Canonicalises numerical state first. */
   toParams(): unknown;
 }

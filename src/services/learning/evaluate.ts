@@ -6,6 +6,7 @@
 import { evaluateOfflineGates, type OfflineGateReport } from '../../core/gates/index.js';
 import { columnsOfEvents, evaluateColumns, type OpeColumns, type OpeReport } from '../../core/ope/index.js';
 import type { IntervalMethod } from '../../core/ope/intervals.js';
+import type { FeatureMap, SparseRows } from '../../core/features/index.js';
 import type { Policy } from '../../core/policies/index.js';
 import type { Settings } from '../../core/settings.js';
 import type { Episode, WindowSummary } from './trainer.js';
@@ -60,7 +61,29 @@ export interface PointEvaluation {
  * with success as the reward) and read the offline gates (`evaluateOfflineGates`). The estimator-free
  * summary is computed here.
  */
-export function evaluateWindow(policy: Policy, validation: readonly Episode[], settings: Settings, newEpisodes: number): PointEvaluation {
+/**
+ * What evaluations of several policies on one validation window share when the policies share one
+ * feature map (the candidates of a selection): the window's feature rows and the cross-fitted
+ * reward model's predictions, which depend on the logged data and the features, not on the target.
+ */
+export class WindowEvaluationCache {
+  private rows: SparseRows | undefined;
+  private map: FeatureMap | undefined;
+  readonly models = new Map<string, Float64Array>();
+
+  /** The rows of `validation` under `fm`; refuses a second feature map (the cache would be wrong for it). */
+  rowsFor(fm: FeatureMap, validation: readonly Episode[]): SparseRows {
+    if (this.map !== undefined && this.map !== fm) throw new RangeError('one evaluation cache serves one feature map');
+    this.map = fm;
+    this.rows ??= fm.featurizeRows(
+      validation.map((e) => e.context),
+      validation.length,
+    );
+    return this.rows;
+  }
+}
+
+export function evaluateWindow(policy: Policy, validation: readonly Episode[], settings: Settings, newEpisodes: number, cache?: WindowEvaluationCache): PointEvaluation {
   const cfg = settings.config;
   const { columns, actions } = columnsOfEvents({
     events: validation,
@@ -71,10 +94,13 @@ export function evaluateWindow(policy: Policy, validation: readonly Episode[], s
   });
   const summary = windowSummary(columns);
   if (validation.length === 0) return { summary, ope: null, success: null, gates: null };
-  columns.features = policy.featureMap.featurizeRows(
-    validation.map((e) => e.context),
-    validation.length,
-  );
+  columns.features =
+    cache !== undefined
+      ? cache.rowsFor(policy.featureMap, validation)
+      : policy.featureMap.featurizeRows(
+          validation.map((e) => e.context),
+          validation.length,
+        );
   const evaluation = evaluateColumns(columns, actions, {
     estimators: cfg.ope.estimators,
     clip: cfg.ope.clip,
@@ -87,6 +113,7 @@ export function evaluateWindow(policy: Policy, validation: readonly Episode[], s
     supportWarn: cfg.ope.support_warn,
     folds: cfg.ope.model_folds,
     lambda: cfg.ope.model_lambda,
+    ...(cache !== undefined ? { modelCache: cache.models } : {}),
   });
   const gates = evaluateOfflineGates(
     { candidate: evaluation.report, ...(evaluation.success !== undefined ? { candidateSuccess: evaluation.success } : {}), newEpisodes },

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../core/rng.js';
 import { settingsOf } from '../../core/settings.js';
-import { selectAndTrain } from './select.js';
-import type { Episode, PointDataset } from './trainer.js';
+import { evaluateWindow, WindowEvaluationCache } from './evaluate.js';
+import { candidatesOf, selectAndTrain } from './select.js';
+import { type Episode, type PointDataset, PreparedWindow, trainPoint } from './trainer.js';
 
 /**
  * A two-action world with known truth: the rules serve `a` (logged with probability 1 − pB), `b` is
@@ -110,5 +111,25 @@ describe('model selection', () => {
     const kept = selectAndTrain('route', blind, only, 600);
     expect(kept.selection.chosen).toBe('mine');
     expect(kept.selection.candidates[0]!.note).toMatch(/no candidate has an identified lower bound/);
+  });
+
+  it('shares one feature map, one set of rows and one reward model among candidates, with the numbers each would get alone', () => {
+    const ds = split(world(7, 2400, 0.3, 0.5, 0.8), 600);
+    const withText = { ...ds, train: ds.train.map((e, i) => ({ ...e, context: { ...e.context, text: i % 3 === 0 ? 'boka ett bord' : 'spela musik' } })) };
+    const s2 = settingsOf({ policies: { default: { epsilon: 0, algorithm: 'sparse' } }, training: { candidates: [{ name: 'sparse' }, { name: 'strong', l2: 0.3 }] } });
+    const prepared = new PreparedWindow(withText.train, s2);
+    const cache = new WindowEvaluationCache();
+    for (const c of candidatesOf('route', s2)) {
+      const alone = trainPoint('route', withText.train, s2, {}, c.policy);
+      const shared = trainPoint('route', withText.train, s2, {}, c.policy, prepared);
+      expect(JSON.stringify(shared.artifact)).toBe(JSON.stringify(alone.artifact));
+      const a = evaluateWindow(alone.policy, ds.validation, s2, 2400);
+      const b = evaluateWindow(shared.policy, ds.validation, s2, 2400, cache);
+      expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    }
+    expect(cache.models.size).toBeGreaterThan(0);
+    expect(() => trainPoint('route', ds.train, s2, {}, undefined, prepared)).toThrow(RangeError);
+    const other = trainPoint('route', ds.train, s2);
+    expect(() => evaluateWindow(other.policy, ds.validation, s2, 2400, cache)).toThrow(RangeError);
   });
 });

@@ -12,10 +12,10 @@ import type { Candidate } from '../../core/config/training.js';
 import { mergePolicySettings, policySettingsFor, type PolicySettings } from '../../core/config/policies.js';
 import { lowerBound } from '../../core/gates/index.js';
 import type { Settings } from '../../core/settings.js';
-import { type CandidateReport, evaluateWindow, type PointEvaluation, type SelectionReport } from './evaluate.js';
+import { type CandidateReport, evaluateWindow, WindowEvaluationCache, type PointEvaluation, type SelectionReport } from './evaluate.js';
 
 export type { CandidateReport, SelectionReport };
-import { type Episode, type PointDataset, type TrainedPoint, trainPoint } from './trainer.js';
+import { type Episode, type PointDataset, PreparedWindow, type TrainedPoint, trainPoint } from './trainer.js';
 
 /** A point after selection. */
 export interface SelectedPoint {
@@ -67,6 +67,10 @@ export function selectAndTrain(point: string, ds: PointDataset, settings: Settin
   const confidence = cfg.promotion_criteria.confidence;
   const candidates = candidatesOf(point, settings);
   const hasBaseline = ds.validation.some((e) => e.baseline !== undefined);
+  // One feature map and one set of feature rows for every candidate's training, one reward model
+  // for every candidate's evaluation: the same window gives them all the same ones.
+  const prepared = new PreparedWindow(ds.train, settings);
+  const evalCache = new WindowEvaluationCache();
   const results: { report: CandidateReport; trained?: TrainedPoint; evaluation?: PointEvaluation; policy: PolicySettings }[] = [];
   candidates.forEach(({ candidate, policy }, i) => {
     progress?.(i, candidates.length, candidate.name);
@@ -76,8 +80,8 @@ export function selectAndTrain(point: string, ds: PointDataset, settings: Settin
       results.push({ report, policy });
       return;
     }
-    const trained = trainPoint(point, ds.train, settings, { candidate: candidate.name }, policy);
-    const evaluation = evaluateWindow(trained.policy, ds.validation, settings, newEpisodes);
+    const trained = trainPoint(point, ds.train, settings, { candidate: candidate.name }, policy, prepared);
+    const evaluation = evaluateWindow(trained.policy, ds.validation, settings, newEpisodes, evalCache);
     const est = evaluation.ope?.estimates[estimator];
     if (est !== undefined && est.value !== null) {
       report.value = est.value;

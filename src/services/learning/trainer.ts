@@ -8,8 +8,8 @@
 import { z } from 'zod';
 import { type PolicySettings, policySettingsFor } from '../../core/config/policies.js';
 import { ContextSchema, type Context } from '../../core/events.js';
-import { FeatureMap } from '../../core/features/index.js';
-import { type Policy, type PolicyArtifact, type TrainingWindow, buildArtifact, createPolicy } from '../../core/policies/index.js';
+import { FeatureMap, type SparseRows } from '../../core/features/index.js';
+import { type Policy, type PolicyArtifact, type TrainingExample, type TrainingWindow, buildArtifact, createPolicy } from '../../core/policies/index.js';
 import type { Settings } from '../../core/settings.js';
 import { isoEpochMs } from '../../core/telemetry/timestamps.js';
 import { VERSION } from '../../version.js';
@@ -100,15 +100,48 @@ export interface TrainingMetrics {
   actionCounts: Record<string, number>;
 }
 
-/** Fit the feature map and the point's policy (the configured one, or `policySettings`) on a window. */
-export function trainPoint(point: string, train: readonly Episode[], settings: Settings, extraMetrics: Record<string, unknown> = {}, policySettings?: PolicySettings): TrainedPoint {
+/**
+ * A training window prepared once for several trainings on it (the candidates of a selection): its
+ * feature map, fitted once (fitting is deterministic, so every training would fit the same one),
+ * and its sparse feature rows, made on first use and shared by every policy that trains from rows.
+ */
+export class PreparedWindow {
+  readonly episodes: readonly Episode[];
+  readonly featureMap: FeatureMap;
+  private rows: SparseRows | undefined;
+
+  constructor(episodes: readonly Episode[], settings: Settings) {
+    this.episodes = episodes;
+    this.featureMap = FeatureMap.fit(settings.features, contextsOf(episodes));
+  }
+
+  /** The episodes' contexts as sparse rows under the feature map (row k is episode k). */
+  sparseRows(): SparseRows {
+    this.rows ??= this.featureMap.featurizeSparseRows(contextsOf(this.episodes), this.episodes.length);
+    return this.rows;
+  }
+}
+
+/**
+ * Fit the feature map and the point's policy (the configured one, or `policySettings`) on a window;
+ * with `prepared` (the same window, prepared), its feature map and rows are reused.
+ */
+export function trainPoint(
+  point: string,
+  train: readonly Episode[],
+  settings: Settings,
+  extraMetrics: Record<string, unknown> = {},
+  policySettings?: PolicySettings,
+  prepared?: PreparedWindow,
+): TrainedPoint {
+  if (prepared !== undefined && prepared.episodes !== train) throw new RangeError('a prepared window must be the window trained on');
   const config = settings.config;
-  const fm = FeatureMap.fit(settings.features, contextsOf(train));
+  const fm = prepared?.featureMap ?? FeatureMap.fit(settings.features, contextsOf(train));
   const policy = createPolicy(point, policySettings ?? policySettingsFor(config.policies, point), fm);
-  policy.fit(
-    train.map((e) => ({ context: e.context, action: e.action, reward: e.reward, propensity: e.propensity })),
-    config.training.seed,
-  );
+  // Episodes are training examples as they are (context, action, reward, propensity): no copies.
+  const examples: readonly TrainingExample[] = train;
+  if (prepared !== undefined && policy.fitRows !== undefined) policy.fitRows(prepared.sparseRows(), examples, config.training.seed);
+  else policy.fit(examples, config.training.seed);
   const metrics = trainingMetrics(train);
   const artifact = buildArtifact(policy, {
     rewardHash: settings.fingerprint.rewardHash,
