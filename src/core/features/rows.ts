@@ -19,9 +19,14 @@ export interface SparseRows {
   readonly val: Float64Array;
 }
 
-/** Builds rows one by one, growing its buffers as needed. */
+/**
+ * Builds rows one by one. Its buffers grow toward the size the rows so far project for `rowsHint`
+ * rows (not by doubling blindly), and `build` hands them over without a copy when they are nearly
+ * full, so a million rows cost about their own size, not two or three times it.
+ */
 export class SparseRowsBuilder {
   readonly dim: number;
+  private readonly rowsHint: number;
   private ptr: Int32Array;
   private idx: Int32Array;
   private val: Float64Array;
@@ -30,9 +35,11 @@ export class SparseRowsBuilder {
 
   constructor(dim: number, rowsHint = 1024, nnzHint = rowsHint * 16) {
     this.dim = dim;
-    this.ptr = new Int32Array(rowsHint + 1);
-    this.idx = new Int32Array(nnzHint);
-    this.val = new Float64Array(nnzHint);
+    this.rowsHint = Math.max(1, rowsHint);
+    this.ptr = new Int32Array(this.rowsHint + 1);
+    const first = Math.max(16, Math.min(nnzHint, 1 << 16));
+    this.idx = new Int32Array(first);
+    this.val = new Float64Array(first);
   }
 
   /** Append the nonzeros of a dense vector as one row. */
@@ -46,17 +53,24 @@ export class SparseRowsBuilder {
 
   /** Add one entry to the row being built (columns must come in ascending order). */
   entry(j: number, v: number): void {
-    if (this.nnz === this.idx.length) {
-      const idx = new Int32Array(this.idx.length * 2);
-      idx.set(this.idx);
-      this.idx = idx;
-      const val = new Float64Array(this.val.length * 2);
-      val.set(this.val);
-      this.val = val;
-    }
+    if (this.nnz === this.idx.length) this.grow();
     this.idx[this.nnz] = j;
     this.val[this.nnz] = v;
     this.nnz++;
+  }
+
+  /** Room for the projected total: the entries per row so far times the rows expected, plus 5 %. */
+  private grow(): void {
+    const rows = Math.max(1, this.rows);
+    const expected = this.rows < this.rowsHint ? this.rowsHint : this.rows * 2;
+    const projected = Math.ceil((this.nnz / rows) * expected * 1.05);
+    const size = Math.max(projected, this.nnz + 1024, Math.ceil(this.nnz * 1.25));
+    const idx = new Int32Array(size);
+    idx.set(this.idx);
+    this.idx = idx;
+    const val = new Float64Array(size);
+    val.set(this.val);
+    this.val = val;
   }
 
   /** Close the row being built. */
@@ -70,8 +84,10 @@ export class SparseRowsBuilder {
     this.ptr[this.rows] = this.nnz;
   }
 
+  /** The rows. Buffers at most a quarter larger than their contents are handed over as views, not copied. */
   build(): SparseRows {
-    return { n: this.rows, dim: this.dim, ptr: this.ptr.slice(0, this.rows + 1), idx: this.idx.slice(0, this.nnz), val: this.val.slice(0, this.nnz) };
+    const fit = <T extends Int32Array | Float64Array>(a: T, n: number): T => (a.length <= n * 1.25 + 64 ? (a.subarray(0, n) as T) : (a.slice(0, n) as T));
+    return { n: this.rows, dim: this.dim, ptr: fit(this.ptr, this.rows + 1), idx: fit(this.idx, this.nnz), val: fit(this.val, this.nnz) };
   }
 }
 

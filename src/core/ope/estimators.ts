@@ -42,13 +42,19 @@ export interface AccumulatorOptions {
   collectBootstrap?: boolean;
 }
 
-/** A growable Float64 array. */
+/**
+ * A growable Float64 array in shared memory, so that a bootstrap on other threads reads the
+ * collected contributions in place instead of a copy.
+ */
 class Growable {
-  data = new Float64Array(4096);
+  data = Growable.alloc(4096);
   n = 0;
+  private static alloc(length: number): Float64Array {
+    return new Float64Array(new SharedArrayBuffer(length * 8));
+  }
   push(x: number): void {
     if (this.n === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
+      const next = Growable.alloc(this.data.length * 2);
       next.set(this.data);
       this.data = next;
     }

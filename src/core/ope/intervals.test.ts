@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BOOTSTRAP_BLOCK,
   PoissonBootstrap,
-  addBlockSums,
-  poissonBootstrapBlockSums,
+  joinResampleSums,
   poissonBootstrapSums,
   bernsteinHalfWidth,
   bernsteinInterval,
@@ -134,27 +132,17 @@ describe('Poisson bootstrap', () => {
     }
   });
 
-  it('split at any block boundary (head summed, tail as per-block sums), gives the single pass bit for bit', () => {
+  it('split by resamples between two instances, gives the single pass bit for bit', () => {
     for (const K of [1, 3, 4, 7, 9]) {
-      const n = 5 * BOOTSTRAP_BLOCK + 333;
+      const n = 5 * 1024 + 333;
       const rng = new Rng(K);
       const cols = Array.from({ length: K }, () => Float64Array.from({ length: n }, () => rng.next() * 3 - 1));
       const whole = poissonBootstrapSums(cols, 37, 5);
-      for (const headBlocks of [0, 1, 3, 5]) {
-        const cut = headBlocks * BOOTSTRAP_BLOCK;
-        const head = poissonBootstrapSums(
-          cols.map((c) => c.subarray(0, cut)),
-          37,
-          5,
-        );
-        const tail = poissonBootstrapBlockSums(
-          cols.map((c) => c.slice(cut)),
-          37,
-          5,
-          headBlocks,
-        );
-        expect(tail.length).toBe((6 - headBlocks) * 37 * (K + 1));
-        expect(addBlockSums(head, tail)).toEqual(whole);
+      for (const split of [0, 1, 18, 36, 37]) {
+        const low = poissonBootstrapSums(cols, 37, 5, { from: 0, to: split });
+        const high = poissonBootstrapSums(cols, 37, 5, { from: split, to: 37 });
+        expect(low.subarray(split * (K + 1)).every((x) => x === 0)).toBe(true);
+        expect(joinResampleSums(low, high, split, K)).toEqual(whole);
       }
     }
   });

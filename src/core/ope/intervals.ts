@@ -77,6 +77,29 @@ export function percentileInterval(stats: ArrayLike<number>, confidence: number)
   return [sortedQuantile(xs, a), sortedQuantile(xs, 1 - a)];
 }
 
+/**
+ * Advance an sfc32 state (a, b, c, d in `st`) by `calls` outputs, as the kernels draw them. A small
+ * function of its own: inlined in the kernels' large bodies the same loop runs several times slower.
+ */
+function advance(st: Int32Array, calls: number): void {
+  let a = st[0]!;
+  let b = st[1]!;
+  let c = st[2]!;
+  let d = st[3]!;
+  for (let k = 0; k < calls; k++) {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+  }
+  st[0] = a;
+  st[1] = b;
+  st[2] = c;
+  st[3] = d;
+}
+
 /** Poisson(1) variates indexed by 16 random bits: entry u is the smallest k with CDF(k) > (u + ½)/65536. */
 const POISSON_TABLE: Uint8Array = (() => {
   const t = new Uint8Array(65536);
@@ -95,9 +118,7 @@ const POISSON_TABLE: Uint8Array = (() => {
   return t;
 })();
 
-/** Events per block of the streaming bootstrap: the random stream is drawn block by block. */
-export const BOOTSTRAP_BLOCK = 1024;
-const BLOCK = BOOTSTRAP_BLOCK;
+const BLOCK = 1024;
 
 /**
  * Streaming Poisson bootstrap over K columns of per-event contributions. Every event gets, in each
@@ -115,14 +136,24 @@ export class PoissonBootstrap {
   private readonly zero = new Float64Array(BLOCK);
   private fill = 0;
   private readonly acc: Float64Array;
-  private blockVisit: ((sums: Float64Array) => void) | undefined;
   private a: number;
   private b: number;
   private c: number;
   private d: number;
 
-  constructor(columns: number, resamples: number, seed: number) {
+  /** The resamples this instance sums, `[from, to)`; the others' draws are skipped, not used. */
+  private readonly from: number;
+  private readonly to: number;
+  private readonly skip = new Int32Array(4);
+
+  /**
+   * `range` restricts the sums to resamples `[from, to)` (the others stay 0): two instances with
+   * complementary ranges, on two threads, give together exactly the sums of one without a range.
+   */
+  constructor(columns: number, resamples: number, seed: number, range?: { from: number; to: number }) {
     if (!(columns >= 1) || !(resamples >= 1)) throw new RangeError('PoissonBootstrap needs at least one column and one resample');
+    this.from = Math.max(0, range?.from ?? 0);
+    this.to = Math.min(resamples, range?.to ?? resamples);
     this.columns = columns;
     this.resamples = resamples;
     this.buf = Array.from({ length: columns }, () => new Float64Array(BLOCK));
@@ -150,40 +181,6 @@ export class PoissonBootstrap {
     if (this.columns > 2) b[2]![i] = v2;
     if (this.columns > 3) b[3]![i] = v3;
     if (++this.fill === BLOCK) this.flush();
-  }
-
-  /**
-   * Advance the random stream past `blocks` full blocks of events without summing anything: a
-   * bootstrap that starts there draws the counts a single pass would draw for its events.
-   */
-  skipBlocks(blocks: number): void {
-    if (this.fill !== 0) throw new RangeError('skipBlocks before any push');
-    let a = this.a;
-    let b = this.b;
-    let c = this.c;
-    let d = this.d;
-    const calls = blocks * this.resamples * (BLOCK / 2);
-    for (let k = 0; k < calls; k++) {
-      const t = (((a + b) | 0) + d) | 0;
-      d = (d + 1) | 0;
-      a = b ^ (b >>> 9);
-      b = (c + (c << 3)) | 0;
-      c = (c << 21) | (c >>> 11);
-      c = (c + t) | 0;
-    }
-    this.a = a;
-    this.b = b;
-    this.c = c;
-    this.d = d;
-  }
-
-  /**
-   * Per-block sums instead of running totals: after every block, `visit` gets that block's sums
-   * alone (layout of `sums()`), which are then cleared. Adding them in block order to a running
-   * total gives exactly the running total a single pass keeps.
-   */
-  onBlock(visit: (sums: Float64Array) => void): void {
-    this.blockVisit = visit;
   }
 
   /** Per-resample sums (see the class comment). Flushes the pending block; more pushes may follow. */
@@ -229,6 +226,20 @@ export class PoissonBootstrap {
       const D = g + 3 < K ? this.buf[g + 3]! : this.zero;
       const first = g === 0;
       for (let r = 0; r < B; r++) {
+        if (r < this.from || r >= this.to) {
+          // Another instance sums this resample: draw its counts' random numbers, use none.
+          const st = this.skip;
+          st[0] = a;
+          st[1] = b;
+          st[2] = c;
+          st[3] = d;
+          advance(st, (m + 1) >> 1);
+          a = st[0]!;
+          b = st[1]!;
+          c = st[2]!;
+          d = st[3]!;
+          continue;
+        }
         let s0 = 0;
         let s1 = 0;
         let s2 = 0;
@@ -276,10 +287,6 @@ export class PoissonBootstrap {
     this.b = b;
     this.c = c;
     this.d = d;
-    if (this.blockVisit !== undefined) {
-      this.blockVisit(acc);
-      acc.fill(0);
-    }
   }
 
   /** Columns g … g+7 of a block in one pass over the random stream; returns the stream state after it. */
@@ -304,6 +311,19 @@ export class PoissonBootstrap {
     let c = c0;
     let d = d0;
     for (let r = 0; r < B; r++) {
+      if (r < this.from || r >= this.to) {
+        const st = this.skip;
+        st[0] = a;
+        st[1] = b;
+        st[2] = c;
+        st[3] = d;
+        advance(st, (m + 1) >> 1);
+        a = st[0]!;
+        b = st[1]!;
+        c = st[2]!;
+        d = st[3]!;
+        continue;
+      }
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
@@ -369,13 +389,13 @@ export class PoissonBootstrap {
 
 /**
  * The sums of a `PoissonBootstrap` fed the given columns (one array per column, all of one length)
- * event by event: the same counts and the same sums. A log split at a block boundary among threads
- * (this on the head, `poissonBootstrapBlockSums` on the tail) gives the same sums through `addBlockSums`.
+ * event by event: the same counts and the same sums. With `range`, only those resamples are summed
+ * (`joinResampleSums` puts two complementary ranges together, bit for bit).
  */
-export function poissonBootstrapSums(columns: readonly Float64Array[], resamples: number, seed: number): Float64Array {
+export function poissonBootstrapSums(columns: readonly Float64Array[], resamples: number, seed: number, range?: { from: number; to: number }): Float64Array {
   const K = columns.length;
   const n = columns[0]?.length ?? 0;
-  const b = new PoissonBootstrap(K, resamples, seed);
+  const b = new PoissonBootstrap(K, resamples, seed, range);
   const row = new Float64Array(K);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < K; k++) row[k] = columns[k]![i]!;
@@ -384,36 +404,9 @@ export function poissonBootstrapSums(columns: readonly Float64Array[], resamples
   return b.sums();
 }
 
-/**
- * The bootstrap of the events from block `firstBlock` on, as per-block sums: `blocks` rows of
- * `resamples · (K + 1)` values, row j the sums of block `firstBlock + j` alone. The columns hold only
- * those events. A thread that bootstraps the tail of a log this way and a thread that runs
- * `poissonBootstrapSums` on the head give, through `addBlockSums`, exactly the single pass's sums.
- */
-export function poissonBootstrapBlockSums(columns: readonly Float64Array[], resamples: number, seed: number, firstBlock: number): Float64Array {
-  const K = columns.length;
-  const n = columns[0]?.length ?? 0;
-  const width = resamples * (K + 1);
-  const out = new Float64Array(Math.ceil(n / BLOCK) * width);
-  const b = new PoissonBootstrap(K, resamples, seed);
-  b.skipBlocks(firstBlock);
-  let j = 0;
-  b.onBlock((sums) => {
-    out.set(sums, j * width);
-    j++;
-  });
-  const row = new Float64Array(K);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < K; k++) row[k] = columns[k]![i]!;
-    b.push(row);
-  }
-  b.sums();
+/** The sums of resamples `[0, split)` from `low` and `[split, resamples)` from `high` (layout of `PoissonBootstrap.sums`). */
+export function joinResampleSums(low: Float64Array, high: Float64Array, split: number, columns: number): Float64Array {
+  const out = Float64Array.from(low);
+  out.set(high.subarray(split * (columns + 1)), split * (columns + 1));
   return out;
-}
-
-/** Add per-block sums (`poissonBootstrapBlockSums`) to running totals, block by block, in order. */
-export function addBlockSums(total: Float64Array, blocks: Float64Array): Float64Array {
-  const width = total.length;
-  for (let o = 0; o < blocks.length; o += width) for (let k = 0; k < width; k++) total[k] = total[k]! + blocks[o + k]!;
-  return total;
 }

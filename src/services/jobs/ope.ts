@@ -6,16 +6,17 @@
  * own features (the shared feature map, as sparse rows); the offline gates on request.
  */
 import { ErrorCode, UmbraError } from '../../core/errors.js';
-import { PROB_SUM_TOLERANCE, TargetProbsSchema } from '../../core/events.js';
 import { FeatureMap } from '../../core/features/index.js';
 import { evaluateOfflineGates, type OfflineGateReport } from '../../core/gates/index.js';
 import { evaluateColumnsWith, type EstimatorName, type LogEvaluation, type OpeColumns } from '../../core/ope/index.js';
 import type { Settings } from '../../core/settings.js';
 import { readLogTable } from '../../ingest/read-log.js';
-import { eachRecord } from '../../platform/fs.js';
+import type { SparseRows } from '../../core/features/rows.js';
 import type { DecisionRows } from '../../store/table/decision-rows.js';
 import { loadPolicyArtifact } from '../artifacts/artifacts.js';
+import { collectGarbage } from '../../platform/gc.js';
 import { parallelBootstrap } from './parallel-bootstrap.js';
+import { readTargetColumnsAsync, type TargetColumns } from './target-file.js';
 
 /** What to evaluate and how (the CLI's flags, resolved against the config). */
 export interface OpeJobOptions {
@@ -55,41 +56,6 @@ export interface OpeJobResult {
   targetName: string;
 }
 
-/** A target line's `{id, probs}` when plainly valid (what the schema gives), else undefined (the schema decides). */
-function plainTarget(v: unknown): { id: string; probs: Record<string, number> } | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const o = v as { id?: unknown; probs?: unknown };
-  if (typeof o.id !== 'string' || o.id.length < 1 || o.id.length > 256) return undefined;
-  const p = o.probs;
-  if (typeof p !== 'object' || p === null || Array.isArray(p) || Object.getPrototypeOf(p) !== Object.prototype) return undefined;
-  for (const k in p) {
-    const x = (p as Record<string, unknown>)[k];
-    if (k === '__proto__' || typeof x !== 'number' || !(x >= 0 && x <= 1)) return undefined;
-  }
-  return { id: o.id, probs: p as Record<string, number> };
-}
-
-/** One target line checked: bad lines are errors naming the line (it is the user's own file). */
-function targetLine(path: string, rec: { line: number; value?: unknown; error?: string }): { id: string; probs: Record<string, number> } {
-  if (rec.error !== undefined) throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not JSON: ${rec.error}`, { line: rec.line });
-  let t = plainTarget(rec.value);
-  if (t === undefined) {
-    const r = TargetProbsSchema.safeParse(rec.value);
-    if (!r.success) {
-      const i = r.error.issues[0];
-      const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
-      throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not a target line {id, probs}: ${where}${i?.message ?? 'invalid'}`, { line: rec.line });
-    }
-    t = r.data;
-  }
-  let sum = 0;
-  for (const k in t.probs) sum += t.probs[k]!;
-  if (Math.abs(sum - 1) > PROB_SUM_TOLERANCE) {
-    throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line}: probs of "${t.id}" sum to ${sum}, not 1`, { line: rec.line, id: t.id });
-  }
-  return t;
-}
-
 /** Slot offsets of events: event k of `rows` has the actions of its table row. */
 function slotOffsets(table: { rows: DecisionRows }, rows: ArrayLike<number>): Int32Array {
   const off = new Int32Array(rows.length + 1);
@@ -98,32 +64,32 @@ function slotOffsets(table: { rows: DecisionRows }, rows: ArrayLike<number>): In
 }
 
 /**
- * The target file joined with the events `rows` of the table: each event's probabilities in its
- * slots. Later lines for an id replace earlier ones; lines for other ids are ignored.
+ * The target file's columns joined with the events `rows` of the table: each event's probabilities
+ * in its slots. Later lines for an id replace earlier ones; lines for other ids are ignored.
  */
-function joinTargets(path: string, table: { rows: DecisionRows }, rows: Int32Array, off: Int32Array): { probs: Float64Array; seen: Uint8Array; foreign: Map<number, string[]> } {
+function joinTargets(t: TargetColumns, table: { rows: DecisionRows }, rows: Int32Array, off: Int32Array): { probs: Float64Array; seen: Uint8Array; foreign: Map<number, string[]> } {
   const probs = new Float64Array(off[rows.length]!);
   const seen = new Uint8Array(rows.length);
   const foreign = new Map<number, string[]>();
   const posOfRow = new Int32Array(table.rows.size).fill(-1);
   for (let k = 0; k < rows.length; k++) posOfRow[rows[k]!] = k;
-  eachRecord(path, (rec) => {
-    const t = targetLine(path, rec);
-    const row = table.rows.rowOf(t.id);
+  for (let line = 0; line < t.ids.length; line++) {
+    const row = table.rows.rowOf(t.ids[line]!);
     const k = row < 0 ? -1 : posOfRow[row]!;
-    if (k < 0) return;
+    if (k < 0) continue;
     const actions = table.rows.actionsAt(row);
     const o = off[k]!;
     probs.fill(0, o, off[k + 1]!);
     foreign.delete(k);
-    for (const a in t.probs) {
+    for (let q = t.off[line]!; q < t.off[line + 1]!; q++) {
+      const a = t.names[t.name[q]!]!;
       const j = actions.indexOf(a);
-      const p = t.probs[a]!;
+      const p = t.prob[q]!;
       if (j >= 0) probs[o + j] = p;
       else if (p > 0) foreign.set(k, [...(foreign.get(k) ?? []), a]);
     }
     seen[k] = 1;
-  });
+  }
   return { probs, seen, foreign };
 }
 
@@ -173,14 +139,22 @@ function columnsOf(table: { rows: DecisionRows }, rows: Int32Array, resolved: { 
   return { columns: { n, off, slotAction, nActions: globalOf.size, action, loggingProb, loggingProbs, hasProbs, targetProbs, baseline, reward, defaulted, success }, actions: [...globalOf.keys()] };
 }
 
-/** Evaluate the target on the log (see the module comment). */
-export async function runOpe(o: OpeJobOptions): Promise<OpeJobResult> {
+/** The log and its target as OPE columns (the log's table is dropped once they are made). */
+interface LoadedColumns {
+  columns: OpeColumns;
+  actions: string[];
+  events: number;
+  skipped: Record<string, number>;
+  targetName: string;
+}
+
+/**
+ * Read the log, join the target, make the columns and the reward model's features. A function of
+ * its own so that the log's table, which the evaluation does not read, is garbage once it returns.
+ */
+async function loadColumns(o: OpeJobOptions, loaded: ReturnType<typeof loadPolicyArtifact> | undefined, point: string | undefined): Promise<LoadedColumns> {
   const settings = o.settings;
   const cfg = settings.config;
-  const { estimators, seed, bootstrap, clip, switchTau, confidence, newEpisodes } = o;
-  if ((o.policy === undefined) === (o.target === undefined)) throw new UmbraError(ErrorCode.USAGE, 'give exactly one of --policy FILE or --target FILE');
-  const loaded = o.policy === undefined ? undefined : loadPolicyArtifact(o.policy);
-  const point = o.point ?? loaded?.policy.point;
   const log = await readLogTable(o.log, { config: cfg, reward: settings.reward });
   const { table, resolved } = log;
 
@@ -201,6 +175,22 @@ export async function runOpe(o: OpeJobOptions): Promise<OpeJobResult> {
   let rows = Int32Array.from(pick, (i) => resolved.rows[i]!);
   let off = slotOffsets(table, rows);
 
+  // The reward model's features: fitted and computed for every event while a large target file is
+  // parsed on another thread; again for the joined events only if the join drops some.
+  const featuresOf = (rs: Int32Array): SparseRows => {
+    const contexts = Array.from(rs, (row) => table.rows.contextAt(row));
+    return FeatureMap.fit(settings.features, contexts).featurizeRows(contexts, rs.length);
+  };
+  const pendingTargets = o.target !== undefined ? readTargetColumnsAsync(o.target) : undefined;
+  let features: SparseRows | undefined;
+  const featuredRows = rows;
+  try {
+    if (o.model !== false) features = featuresOf(rows);
+  } catch (e) {
+    pendingTargets?.cancel();
+    throw e;
+  }
+
   // Join the target with the log.
   let targets: Float64Array;
   let targetName: string;
@@ -216,7 +206,7 @@ export async function runOpe(o: OpeJobOptions): Promise<OpeJobResult> {
     }
   } else {
     targetName = o.target!;
-    const joined = joinTargets(o.target!, table, rows, off);
+    const joined = joinTargets(await pendingTargets!.columns, table, rows, off);
     const skip = o.allowMissing === true || cfg.ope.missing_target === 'skip';
     let missing = 0;
     const ex: string[] = [];
@@ -272,10 +262,22 @@ export async function runOpe(o: OpeJobOptions): Promise<OpeJobResult> {
 
   const { columns, actions } = columnsOf(table, rows, resolved, pick, targets, off);
   if (o.model !== false) {
-    const contexts = Array.from(rows, (row) => table.rows.contextAt(row));
-    const map = FeatureMap.fit(settings.features, contexts);
-    columns.features = map.featurizeRows(contexts, rows.length);
+    columns.features = featuredRows === rows && features !== undefined ? features : featuresOf(rows);
   }
+  return { columns, actions, events, skipped, targetName };
+}
+
+/** Evaluate the target on the log (see the module comment). */
+export async function runOpe(o: OpeJobOptions): Promise<OpeJobResult> {
+  const settings = o.settings;
+  const cfg = settings.config;
+  const { estimators, seed, bootstrap, clip, switchTau, confidence, newEpisodes } = o;
+  if ((o.policy === undefined) === (o.target === undefined)) throw new UmbraError(ErrorCode.USAGE, 'give exactly one of --policy FILE or --target FILE');
+  const loaded = o.policy === undefined ? undefined : loadPolicyArtifact(o.policy);
+  const point = o.point ?? loaded?.policy.point;
+  const { columns, actions, events, skipped, targetName } = await loadColumns(o, loaded, point);
+  // The log's table is garbage now: return it before the evaluation allocates (lower peak memory).
+  collectGarbage();
   const evaluation: LogEvaluation = await evaluateColumnsWith(columns, actions, {
     estimators,
     clip,

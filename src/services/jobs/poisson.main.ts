@@ -1,14 +1,13 @@
 /**
- * Thread entry point: the Poisson bootstrap of the tail of a log (see parallel-bootstrap.ts).
- * Receives the tail's columns, the resamples, the seed and the tail's first block; answers the
- * per-block sums.
+ * Thread entry point: the Poisson bootstrap of some resamples (see parallel-bootstrap.ts). Receives
+ * the columns, the resamples, the seed and the range of resamples to sum; answers the sums.
  */
 import { parentPort } from 'node:worker_threads';
-import { poissonBootstrapBlockSums } from '../../core/ope/intervals.js';
+import { poissonBootstrapSums } from '../../core/ope/intervals.js';
 
 if (!parentPort) throw new Error('the bootstrap worker must run in a worker thread');
 const port = parentPort;
-port.once('message', (m: { columns: Float64Array[]; resamples: number; seed: number; firstBlock: number }) => {
-  const sums = poissonBootstrapBlockSums(m.columns, m.resamples, m.seed, m.firstBlock);
+port.once('message', (m: { columns: Float64Array[]; resamples: number; seed: number; from: number; to: number }) => {
+  const sums = poissonBootstrapSums(m.columns, m.resamples, m.seed, { from: m.from, to: m.to });
   port.postMessage(sums, [sums.buffer as ArrayBuffer]);
 });

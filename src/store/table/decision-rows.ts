@@ -9,6 +9,10 @@ import { isoEpochMs } from '../../core/telemetry/timestamps.js';
 import { F64Column, I32Column, IdIndex, Interner } from './columns.js';
 
 const ACTIONS_SEPARATOR = '\u0000';
+/** Context strings up to this length are shared (longer ones are free text, rarely repeated). */
+const SHARED_STRING_MAX = 40;
+/** Distinct shared strings kept at most (beyond it, new values are kept as they come). */
+const SHARED_STRINGS_LIMIT = 65_536;
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
@@ -19,6 +23,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 /** The rows (see the module comment). With `owned`, events are taken over and handed out without copies. */
 export class DecisionRows {
   private readonly owned: boolean;
+  private readonly sharedStrings = new Map<string, string>();
   private readonly idList: string[] = [];
   private readonly tsList: string[] = [];
   private readonly tsMsCol = new F64Column();
@@ -164,6 +169,23 @@ export class DecisionRows {
     return this.lastPointId;
   }
 
+  /**
+   * Short string values of a context (categories: a segment, a region, a language) point to one
+   * shared copy each instead of one copy per event: a parser makes a new string every time, and a
+   * million events hold a few distinct values. The context is the table's own, so it is changed in place.
+   */
+  private shareStrings(ctx: Context): Context {
+    const c = ctx as Record<string, unknown>;
+    for (const key in c) {
+      const v = c[key];
+      if (typeof v !== 'string' || v.length > SHARED_STRING_MAX) continue;
+      const have = this.sharedStrings.get(v);
+      if (have !== undefined) c[key] = have;
+      else if (this.sharedStrings.size < SHARED_STRINGS_LIMIT) this.sharedStrings.set(v, v);
+    }
+    return ctx;
+  }
+
   /** Append a new row for `e` (whose id must not be stored yet). */
   append(e: DecisionEvent): void {
     const row = this.size;
@@ -180,14 +202,14 @@ export class DecisionRows {
     this.policyCol.push(-1);
     this.rewardCol.push(NaN);
     this.outcomeList.push(undefined);
-    this.contextList.push(this.owned ? e.context : { ...e.context });
+    this.contextList.push(this.shareStrings(this.owned ? e.context : { ...e.context }));
     this.index.set(e.id, row);
     this.setOptional(row, e);
   }
 
   /** Replace the fields a duplicate may fill (context, outcome, propensity, probs, policy, baseline, reward). */
   overwrite(row: number, e: DecisionEvent): void {
-    this.contextList[row] = this.owned ? e.context : { ...e.context };
+    this.contextList[row] = this.shareStrings(this.owned ? e.context : { ...e.context });
     this.propensityCol.data[row] = NaN;
     this.probsAtCol.data[row] = -1;
     this.probsObject.delete(row);
