@@ -26,7 +26,7 @@ import type { Context, ContextValue } from '../events.js';
 import { contentHash, fmix32, murmur3 } from '../hash.js';
 import { TEXT_VERSION, expandText } from '../text.js';
 import { FeaturesConfigSchema, type FeaturesConfig } from '../config/features.js';
-import { BIAS_NAME, binName, categoryName, cyclicNames, eachToken, numericName, quantileEdges } from './names.js';
+import { BIAS_NAME, NameHashes, binName, binOf, categoryName, eachToken, quantileEdges } from './names.js';
 import { SparseRowsBuilder, type SparseRows } from './rows.js';
 import { SparseCollector, SparseVector } from './sparse.js';
 
@@ -87,8 +87,6 @@ function normaliseDefinition(def: FeatureDefinition): FeatureDefinition {
   };
 }
 
-const CACHE_LIMIT = 65_536;
-
 /** Keys whose values the feature map derives from text (tokens and grams are handled apart from categories). */
 function tokenKeysOf(textKeys: readonly string[]): Set<string> {
   return new Set(textKeys.flatMap((k) => [`${k}_tokens`, `${k}_grams`]));
@@ -100,8 +98,8 @@ interface FeatureSink {
   numeric(i: number, key: string, z: number): void;
   /** A cyclic key with a slot, as the sine and cosine of its angle. */
   cyclic(key: string, slot: number, sin: number, cos: number): void;
-  /** A hashed feature by name (category, bin, interaction). */
-  named(name: string, v: number): void;
+  /** A hashed feature by the 32-bit hash of its name (category, bin, interaction; see `NameHashes`). */
+  hashed(h: number, v: number): void;
   /** One text key's tokens and grams (either may be absent). */
   text(tokens: string | undefined, grams: string | undefined): void;
 }
@@ -136,7 +134,7 @@ export class FeatureMap {
   private readonly seed: number;
   private readonly tokenSeed: number;
   private readonly clip: number;
-  private readonly catCache = new Map<string, number>();
+  private readonly names: NameHashes;
   private readonly binEdges = new Map<string, Float64Array>();
   /** For each `<key>_tokens` and `<key>_grams`: both names of its text key. */
   private readonly textPair = new Map<string, { tokens: string; grams: string }>();
@@ -152,25 +150,26 @@ export class FeatureMap {
     numeric: (i, key, z) => {
       const slot = this.numericSlot[i]!;
       if (slot > 0) this.denseOut[slot] = z;
-      else this.addHashed(this.denseOut, numericName(key), z);
+      else if (this.hashSize > 0) this.addAt(this.denseOut, this.names.numeric(key), z);
     },
     cyclic: (_key, slot, sin, cos) => {
       this.denseOut[slot] = sin;
       this.denseOut[slot + 1] = cos;
     },
-    named: (name, v) => this.addHashed(this.denseOut, name, v),
+    hashed: (h, v) => {
+      if (this.hashSize > 0) this.addAt(this.denseOut, h, v);
+    },
     text: (tokens) => {
       if (tokens !== undefined) this.addTokens(this.denseOut, tokens);
     },
   };
   private readonly sparseSink: FeatureSink = {
-    numeric: (_i, key, z) => this.sparse.named(numericName(key), z),
+    numeric: (_i, key, z) => this.sparse.hashed(this.names.numeric(key), z),
     cyclic: (key, _slot, sin, cos) => {
-      const [s, c] = cyclicNames(key);
-      this.sparse.named(s, sin);
-      this.sparse.named(c, cos);
+      this.sparse.hashed(this.names.cyclicSin(key), sin);
+      this.sparse.hashed(this.names.cyclicCos(key), cos);
     },
-    named: (name, v) => this.sparse.named(name, v),
+    hashed: (h, v) => this.sparse.hashed(h, v),
     text: (tokens, grams) => this.sparse.text(tokens, grams),
   };
 
@@ -186,6 +185,7 @@ export class FeatureMap {
     this.log1p = new Set(definition.log1p_keys);
     this.interactions = definition.interactions;
     this.seed = definition.seed >>> 0;
+    this.names = new NameHashes(this.seed);
     this.tokenSeed = murmur3('tokens', this.seed);
     this.clip = definition.clip;
     for (const k of definition.text_keys) {
@@ -341,7 +341,7 @@ export class FeatureMap {
           continue;
         }
         const edges = this.binEdges.get(key);
-        if (edges !== undefined) sink.named(binName(key, edges, v), 1);
+        if (edges !== undefined) sink.hashed(this.names.bin(key, binOf(edges, v)), 1);
         const i = this.numericIndex.get(key);
         if (i !== undefined) sink.numeric(i, key, this.standardiseAt(i, key, v));
         continue;
@@ -356,7 +356,7 @@ export class FeatureMap {
         }
         continue;
       }
-      sink.named(categoryName(key, v), 1);
+      sink.hashed(this.names.category(key, v), 1);
     }
     for (const [a, b] of this.interactions) this.addInteraction(sink, ctx, a, b);
   }
@@ -371,17 +371,6 @@ export class FeatureMap {
     const x = this.log1p.has(key) ? Math.sign(v) * Math.log1p(Math.abs(v)) : v;
     const z = (x - this.numericMean[i]!) * this.numericInvStd[i]!;
     return z > this.clip ? this.clip : z < -this.clip ? -this.clip : z;
-  }
-
-  private addHashed(out: Float64Array, name: string, value: number): void {
-    if (this.hashSize <= 0) return;
-    let h = this.catCache.get(name);
-    if (h === undefined) {
-      h = murmur3(name, this.seed);
-      if (this.catCache.size >= CACHE_LIMIT) this.catCache.clear();
-      this.catCache.set(name, h);
-    }
-    this.addAt(out, h, value);
   }
 
   /** Add ±value at the hashed slot of `h` (its low bit is the sign). */
@@ -411,10 +400,10 @@ export class FeatureMap {
     const zb = lb === undefined && typeof vb === 'number' ? this.standardise(b, vb) : undefined;
     if (la === undefined && za === undefined) return;
     if (lb === undefined && zb === undefined) return;
-    if (la !== undefined && lb !== undefined) sink.named(`${la}&${lb}`, 1);
-    else if (za !== undefined && zb !== undefined) sink.named(`${a}*${b}`, za * zb);
-    else if (za !== undefined) sink.named(`${a}*${lb!}`, za);
-    else sink.named(`${b}*${la!}`, zb!);
+    if (la !== undefined && lb !== undefined) sink.hashed(this.names.of(`${la}&${lb}`), 1);
+    else if (za !== undefined && zb !== undefined) sink.hashed(this.names.of(`${a}*${b}`), za * zb);
+    else if (za !== undefined) sink.hashed(this.names.of(`${a}*${lb!}`), za);
+    else sink.hashed(this.names.of(`${b}*${la!}`), zb!);
   }
 
   /** The categorical label of a value, or undefined for a plain (unbinned) numeric. */

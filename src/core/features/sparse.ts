@@ -38,18 +38,16 @@ export class SparseVector {
 /** Largest number of entries one context may emit before merging (more are ignored, see `add`). */
 const MAX_ENTRIES = 1 << 20;
 const POS = 1 << 20;
-const NAME_CACHE_LIMIT = 65_536;
 /** 1 + ln c for the counts a text's bag can hold without a call to Math.log. */
 const SUBLINEAR = Float64Array.from({ length: 256 }, (_, c) => (c === 0 ? 0 : 1 + Math.log(c)));
 const sublinear = (c: number): number => (c < 256 ? SUBLINEAR[c]! : 1 + Math.log(c));
 
-/** Collects the entries of one context (`begin`, then `named` / `text` / `add`, then `finish`). */
+/** Collects the entries of one context (`begin`, then `hashed` / `text` / `add`, then `finish`). */
 export class SparseCollector {
   readonly bits: number;
   readonly mask: number;
   private readonly seed: number;
   private readonly tokenSeed: number;
-  private readonly cache = new Map<string, number>();
   private idx = new Int32Array(256);
   private val = new Float64Array(256);
   private keys = new Float64Array(256);
@@ -94,19 +92,14 @@ export class SparseCollector {
     this.count++;
   }
 
-  /** The index of a named feature (category, bin, numeric, interaction, bias). */
+  /** The index of a named feature (the bias; others come hashed through `hashed`). */
   indexOf(name: string): number {
-    let h = this.cache.get(name);
-    if (h === undefined) {
-      h = murmur3(name, this.seed);
-      if (this.cache.size >= NAME_CACHE_LIMIT) this.cache.clear();
-      this.cache.set(name, h);
-    }
-    return h & this.mask;
+    return murmur3(name, this.seed) & this.mask;
   }
 
-  named(name: string, v: number): void {
-    this.add(this.indexOf(name), v);
+  /** One entry at the index of a feature name's 32-bit hash. */
+  hashed(h: number, v: number): void {
+    this.add(h & this.mask, v);
   }
 
   /**
