@@ -13,7 +13,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { OutcomeRequestSchema, parseDecideRequest, type OutcomeAccepted, type StatusResponse } from '../core/api.js';
-import { ROLLOUT_ACTIONS, ROLLOUT_ACTION_BODY, type RolloutAction, type RolloutActionBody, type RolloutActionResponse, type RolloutHistoryResponse, type RolloutVerifyResponse } from '../core/admin-api.js';
+import { ROLLOUT_ACTIONS, ROLLOUT_ACTION_BODY, type RolloutAction, type RolloutActionBody, type RolloutActionResponse, type RolloutHistoryResponse, type RolloutVerifyResponse, RolloutRegisterRequestSchema, type RolloutRegisterResponse } from '../core/admin-api.js';
 import { generateOpenApi } from '../core/openapi.js';
 import type { Settings } from '../core/settings.js';
 import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
@@ -24,6 +24,7 @@ import type { RolloutController } from '../services/rollout/autopilot.js';
 import type { Alerter } from '../services/monitoring/alerts.js';
 import { buildSnapshot, buildStatus, type StatusStore } from '../services/monitoring/status.js';
 import { runAction } from '../services/rollout/manual.js';
+import { registerCandidate } from '../services/rollout/register.js';
 import { createMetrics } from './metrics.js';
 import type { DashboardSnapshot } from '../core/dashboard.js';
 
@@ -206,6 +207,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     try {
       const v = await deps.rollout.verify();
       const answer: RolloutVerifyResponse = { ok: v.ok, records: v.records, rows: v.rows, head: v.head, keys: v.keys, anchors: v.anchors, ...(v.problem ? { problem: v.problem, firstBad: { seq: v.problem.seq ?? v.records, reason: auditProblemText(v) } } : {}) };
+      return answer;
+    } catch (e) {
+      return sendError(reply, toUmbraError(e));
+    }
+  });
+
+  app.post('/v1/admin/rollout/register', async (req, reply) => {
+    const denied = unauthorized(req);
+    if (denied) return sendError(reply, denied);
+    const parsed = RolloutRegisterRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
+      return sendError(reply, schemaError(parsed.error.issues));
+    }
+    try {
+      const r = await registerCandidate({ rollout: deps.rollout, bundles: deps.bundles, settings }, { artifact: parsed.data.artifact, point: parsed.data.point, reason: parsed.data.reason, actor: 'http:admin' });
+      await engine.refresh();
+      lastSnapshot = undefined;
+      const last = r.applied.records[r.applied.records.length - 1]!;
+      const answer: RolloutRegisterResponse = { ok: true, event: last.event, from: last.from, to: last.to, version: last.version, message: `${r.version}: registered → shadow`, points: r.points, offline: r.offline === null ? null : { passed: r.offline.passed, summary: r.offline.summary } };
       return answer;
     } catch (e) {
       return sendError(reply, toUmbraError(e));

@@ -22,7 +22,7 @@ import { ShadowScorer } from './scorer.js';
 import type { Bundles } from '../artifacts/bundles.js';
 import { writeShadowStats } from './stats.js';
 import type { RetrainResult } from './retrain.js';
-import { readPolicyArtifact } from '../artifacts/artifacts.js';
+import { registerBundle } from '../rollout/register.js';
 import type { Alerter } from '../monitoring/alerts.js';
 import { inFlight } from '../../core/rollout/index.js';
 
@@ -374,16 +374,15 @@ export class ShadowController {
       this.state.lastEvent = `candidate ${r.version} kept back: ${cur.id} is in canary`;
       return;
     }
-    // registered → shadow needs a valid artifact trained under this config's feature map and reward
+    // The same path as `umbra rollout register`: artifacts checked against this config, then
+    // register → shadow with the offline evaluation carried, in the audit log.
     try {
-      for (const path of Object.values(this.o.bundles.artifacts(r.version))) readPolicyArtifact(path, this.o.settings.fingerprint);
+      await registerBundle({ rollout: this.rollout, bundles: this.o.bundles, settings: this.o.settings }, r.bundle, { actor: 'shadow-controller', trigger: 'auto', reason: this.state.lastRetrainReason ?? 'retrained' });
     } catch (e) {
       this.state.lastEvent = `candidate ${r.version} not registered: ${toUmbraError(e).message}`;
       this.log(this.state.lastEvent);
       return;
     }
-    await this.rollout.apply({ type: 'register', id: r.version, artifactHash: r.version, actor: 'shadow-controller', trigger: 'auto', reason: this.state.lastRetrainReason ?? 'retrained' });
-    await this.rollout.apply({ type: 'start_shadow', actor: 'shadow-controller', trigger: 'auto', reason: 'artifact written and loadable', gates: { passed: true, summary: 'artifact valid; feature map and reward hashes match the config', details: { offline: r.gates } } });
     this.state.lastEvent = `candidate ${r.version} in shadow`;
     this.log(`candidate ${r.version} registered and scoring in the shadow`);
   }
