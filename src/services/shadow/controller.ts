@@ -101,6 +101,8 @@ export class ShadowController {
   private countsAt = 0;
   /** Candidates already alerted for failing in the shadow. */
   private failureAlerted = new Set<string>();
+  /** The last offline gate failure alerted (one alert per distinct failure). */
+  private lastGateFailure: string | undefined;
   /** Store counts at the start of the current ingest-error window. */
   private ingestWindow: { at: number; quarantined: number; items: number } | undefined;
   private loaded = new Map<string, Set<string>>();
@@ -324,7 +326,10 @@ export class ShadowController {
     const dueAt = last === null ? now : last + intervalMs;
     this.state.nextRetrainAt = new Date(dueAt).toISOString();
     let reason: string | null = null;
-    if (n >= 3 * min) reason = `${n} new episodes ≥ 3 × ${min}: retraining early`;
+    // The early trigger (off by default) never retrains sooner than the minimum gap after the last one.
+    const sm = this.o.settings.config.shadow_mode;
+    const gapOk = last === null || now - last >= sm.min_retrain_gap_minutes * 60_000;
+    if (sm.early_retrain_episodes > 0 && n >= sm.early_retrain_episodes && n >= min && gapOk && last !== null && now < dueAt) reason = `${n} new episodes ≥ shadow_mode.early_retrain_episodes = ${sm.early_retrain_episodes}: retraining early`;
     else if (now >= dueAt && n >= min) reason = last === null ? `first training: ${n} episodes ≥ ${min}` : `interval of ${this.state.intervalHours} h elapsed and ${n} new episodes ≥ ${min}`;
     if (reason === null) {
       this.state.nextRetrainWhy = n < min ? `waiting for ${min - n} more new episodes (${n}/${min})` : `next scheduled at ${this.state.nextRetrainAt}`;
@@ -352,7 +357,10 @@ export class ShadowController {
       this.state.lastRetrainError = null;
       this.state.lastRetrain = { version: r.version, chosen: r.chosen, gates: r.gates, episodes: r.episodes, challengers: r.challengers };
       this.log(`retrained in ${((Date.now() - started) / 1000).toFixed(1)} s on ${r.episodes} episodes: ${r.version} (${r.chosen}); offline gates ${r.gates.passed ? 'pass' : 'fail'}`);
-      if (!r.gates.passed) this.alerter.raise('gate_failed', 'warning', `candidate ${r.version}: offline gates fail: ${r.gates.summary.length > 300 ? `${r.gates.summary.slice(0, 300)}…` : r.gates.summary}`);
+      // One alert per distinct failure: the same gates failing for the same reason again is not news.
+      const failure = r.gates.passed ? undefined : r.gates.summary.replace(/[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?/gi, '#');
+      if (failure !== undefined && failure !== this.lastGateFailure) this.alerter.raise('gate_failed', 'warning', `candidate ${r.version}: offline gates fail: ${r.gates.summary.length > 300 ? `${r.gates.summary.slice(0, 300)}…` : r.gates.summary}`);
+      this.lastGateFailure = failure;
       await this.register(r);
     } catch (e) {
       this.state.lastRetrainError = toUmbraError(e).message;
