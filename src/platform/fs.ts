@@ -13,7 +13,7 @@ import { ErrorCode, UmbraError } from '../core/errors.js';
  */
 export function requireOutputParent(path: string, flag: string): void {
   const dir = dirname(resolvePath(path));
-  let ok = false;
+  let ok: boolean;
   try {
     ok = statSync(dir).isDirectory();
   } catch {

@@ -6,6 +6,7 @@
  * and format: the caller of `/v1/decide` always gets an answer within the request deadline.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -269,9 +270,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  // The dashboard page and its locally served chart library (no internet needed).
+  // The dashboard page, with the snapshot of the moment embedded so that the page shows data as
+  // soon as it loads (no wait for the first fetch; a plain headless screenshot sees it too).
+  const indexPath = join(webRoot(), 'index.html');
+  const page = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const html = await readFile(indexPath, 'utf8');
+    let snap: DashboardSnapshot | null;
+    try {
+      snap = await snapshot();
+    } catch {
+      snap = null; // the page fetches it itself then
+    }
+    const embedded = snap === null ? '' : `<script type="application/json" id="initial-snapshot">${JSON.stringify(snap).replace(/</g, '\\u003c')}</script>`;
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html.replace('<!--initial-snapshot-->', embedded));
+  };
+  app.get('/', page);
+  // The dashboard page's locally served chart library (no internet needed).
   const uplotDist = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
-  await app.register(fastifyStatic, { root: webRoot(), prefix: '/', index: ['index.html'] });
+  await app.register(fastifyStatic, { root: webRoot(), prefix: '/', index: false });
   await app.register(fastifyStatic, { root: uplotDist, prefix: '/vendor/uplot/', decorateReply: false });
   return app;
 }

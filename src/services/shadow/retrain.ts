@@ -15,7 +15,7 @@ import { withConfig, type Settings } from '../../core/settings.js';
 import type { EventReader } from '../../store/port.js';
 import { splitByTime, trainPoint, type Episode } from '../learning/trainer.js';
 import { toTrainingEpisode } from '../learning/episodes.js';
-import { evaluateWindow, type PointEvaluation } from '../learning/evaluate.js';
+import { compactEvaluation, evaluateWindow, type PointEvaluation } from '../learning/evaluate.js';
 import { selectAndTrain } from '../learning/select.js';
 import type { PolicyArtifact } from '../../core/policies/index.js';
 import { writePolicyArtifact } from '../artifacts/artifacts.js';
@@ -138,7 +138,7 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
         gates,
         chosen: best.res.name,
         challengers: results.map((r) => r.res),
-        points: Object.fromEntries(Object.entries(best.evals).map(([p, e]) => [p, { gates: e.gates, summary: e.summary, ...(e.selection ? { selection: e.selection } : {}) }])),
+        points: Object.fromEntries(Object.entries(best.evals).map(([p, e]) => [p, { ...compactEvaluation(e), gates: e.gates, summary: e.summary, ...(e.selection ? { selection: e.selection } : {}) }])),
       },
     });
     return { version: bundle.version, bundle, episodes: episodes.length, newEpisodes: o.newEpisodes, lastSeq, challengers: results.map((r) => r.res), chosen: best.res.name, gates };
