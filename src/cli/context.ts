@@ -7,9 +7,8 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../core/config/index.js';
 import type { Settings } from '../core/settings.js';
-import { loadSettings, withWired, type StoreMode, type Wired } from '../app/context.js';
+import { loadSettings, storeFile, withWired, type StoreMode, type Wired } from '../app/context.js';
 import { ErrorCode, UmbraError } from '../core/errors.js';
-import { storePath } from '../store/index.js';
 
 /** Global options every command inherits. */
 export interface GlobalOptions {
@@ -51,7 +50,7 @@ export function ensureDataDir(g: GlobalOptions): string {
  */
 export function existingDataDir(g: GlobalOptions, settings: Settings): string {
   const d = dataDirOf(g);
-  const file = storePath(d, settings.config);
+  const file = storeFile(settings, d);
   if (existsSync(d) && !statSync(d).isDirectory()) throw new UmbraError(ErrorCode.NO_STORE, `the data directory ${d} is a file, not a directory holding a store`, { dataDir: d });
   if (!existsSync(file)) {
     const how = 'create one with `umbra ingest --telemetry FILE`, `umbra serve` or `umbra demo --data-dir DIR`, or point --data-dir (or UMBRA_HOME) at an existing one';

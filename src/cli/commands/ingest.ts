@@ -5,11 +5,10 @@
  */
 import type { Command } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
-import { ingestFiles, summaryOf, type IngestCounts, type IngestProgress } from '../../app/ingest.js';
+import { ingestFiles, summaryOf, telemetryPresent, type IngestCounts, type IngestProgress } from '../../app/ingest.js';
 import { emit, ensureDataDir, interactive, note, settingsFor } from '../context.js';
 import { globalsOf } from '../run.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
-import { resolveSources } from '../../ingest/sources.js';
 
 /** Files smaller than this get no progress bar (it would only flicker). */
 const BAR_MIN_BYTES = 16 * 1024 * 1024;
@@ -44,7 +43,7 @@ export function registerIngest(program: Command): void {
       const g = globalsOf(cmd);
       const settings = settingsFor(g);
       // The input is checked before the data directory is created: a typo leaves nothing behind.
-      if (opts.follow !== true && resolveSources(opts.telemetry) === undefined) throw new UmbraError(ErrorCode.INPUT_NOT_FOUND, `telemetry not found: ${opts.telemetry} (a file, a directory or a glob)`);
+      if (opts.follow !== true && !telemetryPresent(opts.telemetry)) throw new UmbraError(ErrorCode.INPUT_NOT_FOUND, `telemetry not found: ${opts.telemetry} (a file, a directory or a glob)`);
       const dataDir = ensureDataDir(g);
       const ac = new AbortController();
       const stop = (): void => ac.abort();
