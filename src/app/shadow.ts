@@ -144,7 +144,10 @@ export interface ShadowStatus {
   nextRetrainAt: string | null;
   nextRetrainWhy: string | null;
   newEpisodes: number;
+  /** Decisions the candidate scored in the shadow, all processes (the same number as the dashboard and `monitor`). */
   shadowScored: number;
+  /** Decisions this controller scored since it started, every candidate. */
+  controllerScored: number;
   shadowDropped: number;
   shadowErrors: number;
   shadowTimeouts: number;
@@ -178,7 +181,8 @@ export async function shadowStatus(w: Wired): Promise<ShadowStatus> {
     nextRetrainAt: running ? (st?.nextRetrainAt ?? null) : null,
     nextRetrainWhy: running ? (st?.nextRetrainWhy ?? null) : 'controller not running',
     newEpisodes: st?.newEpisodes ?? 0,
-    shadowScored: st?.shadow.scored ?? 0,
+    shadowScored: cs?.scored ?? 0,
+    controllerScored: st?.shadow.scored ?? 0,
     shadowDropped: (st?.shadow.dropped ?? 0) + (st?.shadow.shed ?? 0),
     shadowErrors: st?.shadow.errors ?? 0,
     shadowTimeouts: st?.shadow.timeouts ?? 0,

@@ -152,6 +152,7 @@ export const DashboardSnapshotSchema = z.object({
   counts: z.object({
     decisions: Num,
     quarantined: z.object({ total: Num, byReason: z.record(z.string(), Num) }),
+    /** Decisions the candidate scored in the shadow, summed over every scoring process (service and shadow controller). */
     shadowScored: Num,
     shadowDropped: Num,
     fallbacks: Num,

@@ -140,7 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const snapshot = async (): Promise<DashboardSnapshot> => {
     if (lastSnapshot && now() - lastSnapshot.at < 1000) return lastSnapshot.snap;
     const fb = Object.values(engine.stats.fallbacks).reduce((a, b) => a + b, 0);
-    const snap = await buildSnapshot({ store: deps.store, rollout: deps.rollout, settings, bundles: deps.bundles, now, uptimeS: Math.round((now() - started) / 1000), extra: { shadowScored: engine.shadow.stats.scored, shadowDropped: engine.shadow.stats.dropped + engine.shadow.stats.shed, fallbacks: fb } });
+    const snap = await buildSnapshot({ store: deps.store, rollout: deps.rollout, settings, bundles: deps.bundles, now, uptimeS: Math.round((now() - started) / 1000), extra: { shadowDropped: engine.shadow.stats.dropped + engine.shadow.stats.shed, fallbacks: fb } });
     const last = (xs: (number | null)[]): number | null => [...xs].reverse().find((x) => x !== null) ?? null;
     valueEstimates.production = last(snap.value.production);
     valueEstimates.shadow = last(snap.value.shadow);

@@ -110,7 +110,7 @@ export function registerShadow(program: Command): void {
               `stage        ${out.stage}; champion ${out.champion}; candidate ${out.candidate ?? '(none)'}`,
               `retraining   last ${out.lastRetrainAt ?? 'never'}${out.lastRetrainReason ? ` (${out.lastRetrainReason})` : ''}; next: ${out.nextRetrainWhy ?? '-'}${out.lastRetrainError ? `\n             last error: ${out.lastRetrainError}` : ''}`,
               `episodes     ${out.newEpisodes} new since the last training`,
-              `shadow       scored ${out.shadowScored}, dropped ${out.shadowDropped}, errors ${out.shadowErrors}, timeouts ${out.shadowTimeouts}; agreement with production ${out.agreement === null ? 'n/a' : `${(100 * out.agreement).toFixed(1)} %`}`,
+              `shadow       candidate scored ${out.shadowScored} (all processes; this controller ${out.controllerScored} since it started), dropped ${out.shadowDropped}, errors ${out.shadowErrors}, timeouts ${out.shadowTimeouts}; agreement with production ${out.agreement === null ? 'n/a' : `${(100 * out.agreement).toFixed(1)} %`}`,
               `last gates   ${out.lastComparison ? `${out.lastComparison.passed ? 'PASS' : 'FAIL'}: ${out.lastComparison.summary.length > 240 ? `${out.lastComparison.summary.slice(0, 240)}… (umbra shadow compare for all)` : out.lastComparison.summary}` : 'none yet'}`,
               `ingest       ${out.ingest ? `${out.ingest.decisions} decisions and ${out.ingest.turns} turns stored, ${out.ingest.quarantined} lines quarantined; ${out.ingest.bytesDone} of ${out.ingest.bytesTotal} bytes read${out.ingest.error ? `; error: ${out.ingest.error}` : ''}` : 'n/a'}`,
             ].join('\n'),

@@ -116,7 +116,7 @@ async function shadowSamples(store: ShadowLog, candidate: string, eps: readonly 
 }
 
 /** The dashboard snapshot (see src/core/dashboard.ts). */
-export async function buildSnapshot(src: StatusSources & { alerts?: readonly Alert[]; uptimeS?: number; extra?: { shadowScored?: number; shadowDropped?: number; fallbacks?: number } }): Promise<DashboardSnapshot> {
+export async function buildSnapshot(src: StatusSources & { alerts?: readonly Alert[]; uptimeS?: number; extra?: { shadowDropped?: number; fallbacks?: number } }): Promise<DashboardSnapshot> {
   const status = await buildStatus(src);
   const { episodes, state } = status;
   const now = (src.now ?? Date.now)();
@@ -194,7 +194,9 @@ export async function buildSnapshot(src: StatusSources & { alerts?: readonly Ale
     counts: {
       decisions: counts.decisions,
       quarantined: { total: counts.quarantined, byReason: quarantine },
-      shadowScored: src.extra?.shadowScored ?? Object.values(shadowStats).reduce((s, x) => s + x.scored, 0),
+      // One measure everywhere (dashboard, monitor, shadow status): decisions the candidate scored in
+      // the shadow, summed over every scoring process (the service and the shadow controller).
+      shadowScored: status.candidate === null ? 0 : (shadowStats[status.candidate]?.scored ?? 0),
       shadowDropped: src.extra?.shadowDropped ?? 0,
       fallbacks: src.extra?.fallbacks ?? 0,
     },
