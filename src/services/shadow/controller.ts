@@ -98,6 +98,7 @@ export class ShadowController {
   private scorer!: ShadowScorer;
   private state!: ControllerState;
   private retrainAbort: AbortController | undefined;
+  private retrainTask: Promise<void> | undefined;
   private countsAt = 0;
   /** Candidates already alerted for failing in the shadow. */
   private failureAlerted = new Set<string>();
@@ -175,6 +176,8 @@ export class ShadowController {
     await ingesting;
     await this.alerter.drain();
     this.retrainAbort?.abort();
+    // Wait (briefly) for an aborted retraining to end, so its child and scratch files go with us.
+    if (this.retrainTask !== undefined) await Promise.race([this.retrainTask, new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.scorer.drain(2000);
     await this.scorer.close();
     await this.host.close();
@@ -340,8 +343,9 @@ export class ShadowController {
     this.state.nextRetrainWhy = 'retraining now';
     this.log(`retraining: ${reason}`);
     await this.publish();
-    void this.retrainIsolated(n).finally(() => {
+    this.retrainTask = this.retrainIsolated(n).finally(() => {
       this.retrainAbort = undefined;
+      this.retrainTask = undefined;
       this.state.retraining = false;
     });
   }
