@@ -216,8 +216,9 @@ function valueRef(s) {
 
 function createValueChart() {
   const host = $('chart-value');
-  const line = (label, color) => ({ label, stroke: color, width: 2, points: { size: 5, fill: color } });
-  const edge = (label, color) => ({ label, stroke: alpha(color, 0.35), width: 1, points: { show: false } });
+  // spanGaps false: a null (a time bucket without data) stays a gap, never a line across it.
+  const line = (label, color) => ({ label, stroke: color, width: 2, spanGaps: false, points: { size: 5, fill: color } });
+  const edge = (label, color) => ({ label, stroke: alpha(color, 0.35), width: 1, spanGaps: false, points: { show: false } });
   const axis = (extra) => ({
     stroke: COLORS.muted,
     font: AXIS_FONT,
