@@ -151,11 +151,25 @@ const hasUplot = typeof uPlot === 'function';
 // ---------------------------------------------------------------------------------------------
 // Header
 
+const HEALTH_LABEL = { healthy: 'healthy', degraded: 'degraded', baseline_only: 'baseline only' };
+const IN_FLIGHT = new Set(['registered', 'shadow', 'canary', 'paused']);
+
 function renderStatus(s) {
   const st = s.status ?? {};
+  // Production's health and the candidate's state are two separate facts: a rolled-back candidate
+  // is history (dimmed), never a red alarm over a production that serves well.
+  const health = $('production-health');
+  const h = st.production?.health;
+  health.textContent = HEALTH_LABEL[h] ?? '—';
+  health.dataset.health = String(h ?? 'unknown');
+  health.title = st.production?.reason ?? '';
   const stage = $('stage');
-  stage.textContent = stageLabel(st.stage);
-  stage.dataset.stage = String(st.stage ?? 'unknown');
+  const none = st.candidate == null && st.stage === 'production';
+  const inFlight = typeof st.candidateInFlight === 'boolean' ? st.candidateInFlight : IN_FLIGHT.has(st.stage);
+  stage.textContent = none ? 'none' : stageLabel(st.stage);
+  stage.dataset.stage = none ? 'unknown' : String(st.stage ?? 'unknown');
+  stage.dataset.inflight = String(inFlight && !none);
+  stage.title = none ? 'No candidate yet' : inFlight ? `Candidate ${st.candidate ?? ''} is in ${stageLabel(st.stage)}` : `The last candidate (${st.candidate ?? '—'}) ended as ${stageLabel(st.stage)}; no candidate is in flight`;
   setText('champion', st.champion ?? 'rules (baseline)', st.champion ?? 'The caller\'s own rules serve production');
   setText('candidate', st.candidate ?? 'none');
   $('candidate').classList.toggle('muted', st.candidate == null);
@@ -202,8 +216,9 @@ function valueRef(s) {
 
 function createValueChart() {
   const host = $('chart-value');
-  const line = (label, color) => ({ label, stroke: color, width: 2, points: { size: 5, fill: color } });
-  const edge = (label, color) => ({ label, stroke: alpha(color, 0.35), width: 1, points: { show: false } });
+  // spanGaps false: a null (a time bucket without data) stays a gap, never a line across it.
+  const line = (label, color) => ({ label, stroke: color, width: 2, spanGaps: false, points: { size: 5, fill: color } });
+  const edge = (label, color) => ({ label, stroke: alpha(color, 0.35), width: 1, spanGaps: false, points: { show: false } });
   const axis = (extra) => ({
     stroke: COLORS.muted,
     font: AXIS_FONT,
@@ -319,6 +334,22 @@ function renderValueLegend(idx) {
   const s = at('shadow');
   $('value-prod').textContent = p >= 0 ? fmtEstimate(v.production[p], v.productionLo?.[p], v.productionHi?.[p]) : '—';
   $('value-shadow').textContent = s >= 0 ? fmtEstimate(v.shadow[s], v.shadowLo?.[s], v.shadowHi?.[s]) : '—';
+  // Without a live shadow estimate, the offline one the bundle carries (route, DR) stands beside it.
+  const off = offlineRoute(state.snapshot);
+  $('value-offline-key').hidden = off === null;
+  if (off !== null) $('value-offline').textContent = `${fmtEstimate(off.value, off.ci?.[0], off.ci?.[1])} (${OFFLINE_OF[state.snapshot.offline.of] ?? ''})`;
+}
+
+const OFFLINE_OF = { candidate: 'candidate', last_candidate: 'last candidate', champion: 'champion' };
+
+/** The offline DR (else SNIPS, IPS) estimate of the route point, or of the first point. */
+function offlineRoute(s) {
+  const pts = s?.offline?.points;
+  if (!pts) return null;
+  const p = pts.route ?? Object.values(pts)[0];
+  const e = p?.estimates ?? {};
+  const best = e.dr ?? e.snips ?? e.ips ?? null;
+  return best && isNum(best.value) ? best : null;
 }
 
 function renderValue(s) {
@@ -581,7 +612,20 @@ function ellipsize(ctx, text, max) {
 
 function renderEvaluation(s) {
   $('agreement').textContent = fmtPct(s.agreement);
-  const d = s.diagnostics ?? {};
+  // Live shadow diagnostics when a candidate is scored in the shadow; else the offline ones its
+  // bundle carries (validation window), labelled as such.
+  let d = s.diagnostics ?? {};
+  let source = 'Diagnostics of the live shadow';
+  if (!isNum(d.n) && s.offline) {
+    const pts = s.offline.points ?? {};
+    const p = pts.route ?? Object.values(pts)[0];
+    if (p) {
+      d = { ess: p.diagnostics?.ess ?? null, supportDeficit: p.diagnostics?.supportDeficit ?? null, maxWeight: p.diagnostics?.maxWeight ?? null, n: p.n };
+      source = `Offline diagnostics of the ${OFFLINE_OF[s.offline.of] ?? 'policy'} (validation window)`;
+    }
+  }
+  $('diag-source').textContent = source;
+  renderOffline(s);
   const ess = $('diag-ess');
   const essShare = isNum(d.ess) && isNum(d.n) && d.n > 0 ? d.ess / d.n : null;
   ess.textContent = isNum(d.ess) ? `${fmtCount(d.ess)}${essShare !== null ? ` (${fmtPct(essShare, 0)} of n)` : ''}` : '—';
@@ -596,6 +640,27 @@ function renderEvaluation(s) {
   mw.textContent = isNum(d.maxWeight) ? d.maxWeight.toFixed(1) : '—';
   mw.className = isNum(d.maxWeight) && d.maxWeight > HINTS.maxWeightHigh ? 'warn' : '';
   $('diag-n').textContent = fmtCount(d.n);
+}
+
+function renderOffline(s) {
+  const off = s.offline ?? null;
+  const key = JSON.stringify(off);
+  if (key === state.offlineKey) return;
+  state.offlineKey = key;
+  $('offline-box').hidden = off === null;
+  if (off === null) return;
+  $('offline-version').textContent = `${off.version} · ${OFFLINE_OF[off.of] ?? ''}`;
+  const rows = Object.entries(off.points ?? {}).map(([point, p]) => {
+    const e = p.estimates ?? {};
+    const best = e.dr ?? e.snips ?? e.ips ?? null;
+    return h('tr', null,
+      h('td', { class: 'mono' }, point),
+      h('td', { class: 'num' }, isNum(p.loggerValue) ? p.loggerValue.toFixed(3) : '—'),
+      h('td', { class: 'num' }, best ? fmtEstimate(best.value, best.ci?.[0], best.ci?.[1]) : '—'),
+      h('td', { class: p.gates ? (p.gates.pass ? 'good' : 'warn') : 'muted', title: p.gates?.summary ?? 'no gate verdict' }, p.gates ? (p.gates.pass ? 'pass' : 'hold') : '—'),
+    );
+  });
+  $('offline').tBodies[0].replaceChildren(...rows.slice(0, MAX_LIST_ROWS));
 }
 
 function renderSelection(s) {
@@ -973,6 +1038,10 @@ function start() {
   setupAdmin();
   setLive('connecting');
   setInterval(renderClock, 1000);
+  // The server embeds the snapshot of the moment in the page, so it shows data at once (also to a
+  // plain `chromium --headless --screenshot`); the stream and polls take over from there.
+  const initial = document.getElementById('initial-snapshot');
+  if (initial?.textContent) apply(initial.textContent);
   void fetchSnapshot();
   connect();
 }

@@ -27,6 +27,7 @@ import { readEpisodes } from '../services/learning/episodes.js';
 import type { CompactEvaluation } from '../services/learning/evaluate.js';
 import { trainPoint } from '../services/learning/trainer.js';
 import { runAction } from '../services/rollout/manual.js';
+import { registerBundle } from '../services/rollout/register.js';
 import { parseServedTag } from '../services/rollout/served-tag.js';
 import { StateKey } from '../services/state-keys.js';
 import { startServer, type RunningServer } from './serve.js';
@@ -273,8 +274,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
   o.signal?.addEventListener('abort', stopLive, { once: true });
   try {
     log(`      dashboard: ${server.url}/  (API ${server.url}/v1/status)`);
-    await server.rollout.apply({ type: 'register', id: bundle.version, artifactHash: bundle.version, actor: 'demo', trigger: 'manual', reason: 'trained on the bootstrap data (conservative config)' });
-    await server.rollout.apply({ type: 'start_shadow', actor: 'demo', trigger: 'manual', reason: 'artifact written and loadable', gates: { passed: true, summary: 'artifact valid; trained under this config', details: { offline } } });
+    await registerBundle(server, bundle, { actor: 'demo', reason: 'trained on the bootstrap data (conservative config)' });
     await server.engine.refresh();
     await pollTransitions();
 
@@ -400,8 +400,7 @@ async function registerBadCandidate(settings: Settings, dataDir: string, bootFil
   mkdirSync(dir, { recursive: true });
   const { path } = writePolicyArtifact(dir, trained.artifact);
   const m = server.bundles.save({ route: path }, { origin: 'demo-bad', prefix: 'bad', evaluation: { gates: { passed: false, summary: 'trained on inverted rewards on purpose' } } });
-  await server.rollout.apply({ type: 'register', id: m.version, artifactHash: m.version, actor: 'demo', trigger: 'manual', reason: 'deliberately bad: trained on inverted rewards' });
-  await server.rollout.apply({ type: 'start_shadow', actor: 'demo', trigger: 'manual', reason: 'artifact written and loadable', gates: { passed: true, summary: 'artifact valid' } });
+  await registerBundle(server, m, { actor: 'demo', reason: 'deliberately bad: trained on inverted rewards' });
   await server.engine.refresh();
   return m.version;
 }

@@ -6,6 +6,7 @@ import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { Settings } from '../core/settings.js';
 import { ingest, summaryOf, type IngestCounts, type IngestProgress } from '../ingest/ingest.js';
 import { storePath } from '../store/index.js';
+import { resolveSources } from '../ingest/sources.js';
 import { withWired } from './context.js';
 
 export { summaryOf, type IngestCounts, type IngestProgress };
@@ -42,4 +43,9 @@ export async function ingestFiles(o: IngestFilesOptions): Promise<{ counts: Inge
     }
   });
   return { counts, store: storePath(o.dataDir, o.settings.config) };
+}
+
+/** Whether a telemetry path (file, directory or glob) names anything now. */
+export function telemetryPresent(path: string): boolean {
+  return resolveSources(path) !== undefined;
 }

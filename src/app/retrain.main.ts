@@ -14,10 +14,10 @@ import { withWired } from './context.js';
 process.on('disconnect', () => process.exit(70));
 
 async function main(): Promise<void> {
-  const [dataDir, configPath, newEpisodes] = process.argv.slice(2);
+  const [dataDir, configPath, newEpisodes, scratchDir] = process.argv.slice(2);
   if (!dataDir || !configPath) throw new Error('usage: retrain.main DATA_DIR CONFIG_JSON NEW_EPISODES');
   const settings = compileSettings(compileConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath));
-  const result = await withWired({ settings, dataDir }, (w) => retrainOnce({ store: w.store, settings, bundles: w.bundles, newEpisodes: Number(newEpisodes ?? 0), note: (m) => process.stderr.write(`${m}\n`) }));
+  const result = await withWired({ settings, dataDir }, (w) => retrainOnce({ store: w.store, settings, bundles: w.bundles, newEpisodes: Number(newEpisodes ?? 0), ...(scratchDir ? { scratchDir } : {}), note: (m) => process.stderr.write(`${m}\n`) }));
   process.stdout.write(`${JSON.stringify({ ok: true, result })}\n`);
 }
 

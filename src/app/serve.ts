@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../core/settings.js';
+import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { Store } from '../store/port.js';
 import type { Bundles } from '../services/artifacts/bundles.js';
 import type { RolloutService } from '../services/rollout/state.js';
@@ -44,6 +45,19 @@ export interface ServeOptions {
   shadow?: boolean;
 }
 
+/** Why the service cannot listen, as a stable code (E_LISTEN) and a sentence that says what to change. */
+export function listenError(e: unknown, host: string, port: number): UmbraError {
+  const code = (e as { code?: unknown }).code;
+  const at = `${host}:${port}`;
+  const why =
+    code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use (another \`umbra serve\`?): choose another with --port, or 0 for a free one`
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' ? `unknown host ${JSON.stringify(host)}: give --host an address of this machine (e.g. 127.0.0.1 or 0.0.0.0)`
+    : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine: give --host one of its addresses (e.g. 127.0.0.1 or 0.0.0.0)`
+    : code === 'EACCES' || code === 'EPERM' ? `not permitted to listen on ${at} (ports below 1024 need privileges): choose another --port`
+    : `cannot listen on ${at}: ${(e as Error).message ?? String(e)}`;
+  return new UmbraError(ErrorCode.LISTEN, why, { host, port, ...(typeof code === 'string' ? { errno: code } : {}) }, { cause: e });
+}
+
 /** Start the decision service and listen. */
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const config = o.settings.config;
@@ -71,7 +85,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const adminToken = process.env.UMBRA_ADMIN_TOKEN ?? config.server.admin_token;
   const app = await buildApp({ store, rollout, engine, controller, alerter, settings: o.settings, bundles, adminToken, now });
   const host = o.host ?? config.server.host;
-  await app.listen({ port: o.port ?? config.server.port, host });
+  try {
+    await app.listen({ port: o.port ?? config.server.port, host });
+  } catch (e) {
+    clearInterval(statsTimer);
+    controller.stop();
+    await app.close().catch(() => undefined);
+    await engine.close().catch(() => undefined);
+    await w.close().catch(() => undefined);
+    throw listenError(e, host, o.port ?? config.server.port);
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : (o.port ?? config.server.port);
   let closed = false;

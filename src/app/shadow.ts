@@ -5,7 +5,8 @@
  * the running controller, read its status, compare and promote.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, UmbraError } from '../core/errors.js';
@@ -28,8 +29,11 @@ export function childRetrainer(settings: Settings, dataDir: string, log: (m: str
   return async (newEpisodes, signal) => {
     const cfgPath = join(dataDir, '.retrain-config.json');
     writeFileAtomic(cfgPath, JSON.stringify(settings.config));
+    // The scratch directory belongs to this process: removed when the child ends, however it ends
+    // (a child stopped with SIGTERM runs no cleanup of its own).
+    const scratch = mkdtempSync(join(tmpdir(), 'umbra-retrain-'));
     const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [RETRAIN_MAIN, dataDir, cfgPath, String(newEpisodes)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      const child = spawn(process.execPath, [RETRAIN_MAIN, dataDir, cfgPath, String(newEpisodes), scratch], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
       const kill = (): void => void child.kill('SIGTERM');
       signal.addEventListener('abort', kill, { once: true });
       let stdout = '';
@@ -42,6 +46,7 @@ export function childRetrainer(settings: Settings, dataDir: string, log: (m: str
       child.on('error', reject);
       child.on('exit', (code, sig) => {
         signal.removeEventListener('abort', kill);
+        rmSync(scratch, { recursive: true, force: true });
         const line = stdout.trim().split('\n').pop() ?? '';
         if (line.startsWith('{')) resolve(line);
         else reject(new UmbraError(ErrorCode.INTERNAL, `retraining process ended (${sig ?? `exit ${code}`}) without a result${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
@@ -144,7 +149,10 @@ export interface ShadowStatus {
   nextRetrainAt: string | null;
   nextRetrainWhy: string | null;
   newEpisodes: number;
+  /** Decisions the candidate scored in the shadow, all processes (the same number as the dashboard and `monitor`). */
   shadowScored: number;
+  /** Decisions this controller scored since it started, every candidate. */
+  controllerScored: number;
   shadowDropped: number;
   shadowErrors: number;
   shadowTimeouts: number;
@@ -178,7 +186,8 @@ export async function shadowStatus(w: Wired): Promise<ShadowStatus> {
     nextRetrainAt: running ? (st?.nextRetrainAt ?? null) : null,
     nextRetrainWhy: running ? (st?.nextRetrainWhy ?? null) : 'controller not running',
     newEpisodes: st?.newEpisodes ?? 0,
-    shadowScored: st?.shadow.scored ?? 0,
+    shadowScored: cs?.scored ?? 0,
+    controllerScored: st?.shadow.scored ?? 0,
     shadowDropped: (st?.shadow.dropped ?? 0) + (st?.shadow.shed ?? 0),
     shadowErrors: st?.shadow.errors ?? 0,
     shadowTimeouts: st?.shadow.timeouts ?? 0,

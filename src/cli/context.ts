@@ -3,11 +3,12 @@
  * composition root, and output that keeps standard output for the result (one JSON object with
  * --json) and standard error for the rest.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../core/config/index.js';
 import type { Settings } from '../core/settings.js';
-import { loadSettings, withWired, type StoreMode, type Wired } from '../app/context.js';
+import { loadSettings, storeFile, withWired, type StoreMode, type Wired } from '../app/context.js';
+import { ErrorCode, UmbraError } from '../core/errors.js';
 
 /** Global options every command inherits. */
 export interface GlobalOptions {
@@ -21,10 +22,40 @@ export function dataDirOf(g: GlobalOptions): string {
   return resolve(g.dataDir ?? process.env.UMBRA_HOME ?? '.umbra');
 }
 
-/** Make sure the data directory exists and return it. */
+/** A data directory that exists as something else (a file) is refused before anything is written. */
+function notAFile(d: string): void {
+  if (existsSync(d) && !statSync(d).isDirectory()) throw new UmbraError(ErrorCode.OUTPUT_UNWRITABLE, `the data directory ${d} is a file, not a directory: give --data-dir a directory (or set UMBRA_HOME)`);
+}
+
+/**
+ * Make sure the data directory exists and return it: for commands that write a store (ingest,
+ * serve, shadow start, rollout register). Call it only after the input was validated, so that a
+ * refused command leaves nothing behind.
+ */
 export function ensureDataDir(g: GlobalOptions): string {
   const d = dataDirOf(g);
-  mkdirSync(d, { recursive: true });
+  notAFile(d);
+  try {
+    mkdirSync(d, { recursive: true });
+  } catch (e) {
+    throw new UmbraError(ErrorCode.OUTPUT_UNWRITABLE, `cannot create the data directory ${d}: ${(e as Error).message}`);
+  }
+  return d;
+}
+
+/**
+ * The data directory of a command that reads an existing store (status, history, verify, monitor,
+ * shadow status, ...): E_NO_STORE when it holds none, naming the path and how to make one, so a
+ * typo in --data-dir is never a fresh, empty store.
+ */
+export function existingDataDir(g: GlobalOptions, settings: Settings): string {
+  const d = dataDirOf(g);
+  const file = storeFile(settings, d);
+  if (existsSync(d) && !statSync(d).isDirectory()) throw new UmbraError(ErrorCode.NO_STORE, `the data directory ${d} is a file, not a directory holding a store`, { dataDir: d });
+  if (!existsSync(file)) {
+    const how = 'create one with `umbra ingest --telemetry FILE`, `umbra serve` or `umbra demo --data-dir DIR`, or point --data-dir (or UMBRA_HOME) at an existing one';
+    throw new UmbraError(ErrorCode.NO_STORE, `no store in ${d} (no ${file}): ${how}`, { dataDir: d, store: file });
+  }
   return d;
 }
 
@@ -41,10 +72,13 @@ export function loadConfig(g: GlobalOptions, explicit?: string): Config {
   return settingsFor(g, explicit).config;
 }
 
-/** Run `fn` with the data directory's store and services wired (and closed afterwards). */
-export async function withApp<T>(g: GlobalOptions, fn: (w: Wired) => Promise<T>, mode?: StoreMode): Promise<T> {
+/**
+ * Run `fn` with the data directory's store and services wired (and closed afterwards). The store
+ * must exist (E_NO_STORE otherwise) unless `create` is set: only commands that write data create one.
+ */
+export async function withApp<T>(g: GlobalOptions, fn: (w: Wired) => Promise<T>, mode?: StoreMode, create = false): Promise<T> {
   const settings = settingsFor(g);
-  const dataDir = ensureDataDir(g);
+  const dataDir = create ? ensureDataDir(g) : existingDataDir(g, settings);
   return withWired({ settings, dataDir, ...(mode === undefined ? {} : { mode }) }, fn);
 }
 

@@ -17,12 +17,18 @@ export function parseIntFlag(v: string, flag: string, min = 0): number {
 }
 
 /** A finite number in [min, max) (or [min, max] with `inclusive`). */
-export function parseNumberFlag(v: string, flag: string, min: number, max = Infinity, inclusive = false): number {
+export function parseNumberFlag(v: string, flag: string, min: number, max = Infinity, inclusive = false, what?: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < min || (inclusive ? n > max : n >= max)) {
-    throw usage(`${flag} must be a number in [${min}, ${max}${inclusive ? ']' : ')'}, got "${v}"`);
+    const range = what ?? `a number in [${short(min)}, ${short(max)}${inclusive ? ']' : ')'}`;
+    throw usage(`${flag} must be ${range}, got "${v}"`);
   }
   return n;
+}
+
+/** A bound as people read it (no 0.041666666666666664). */
+function short(x: number): string {
+  return Number.isInteger(x) || !Number.isFinite(x) ? String(x) : String(Number(x.toPrecision(4)));
 }
 
 /** A scenario name. */
@@ -37,5 +43,27 @@ export function parseEnd(v: string, nowMs: number): number {
   const ms = Date.parse(v);
   if (!Number.isFinite(ms)) throw usage(`--end is not a valid time: "${v}"`);
   if (ms > nowMs) throw usage(`--end ${v} lies in the future: bootstrap never writes future timestamps`);
+  return ms;
+}
+
+/**
+ * A point in time: epoch milliseconds, or an ISO-8601 date or time that names a real calendar day
+ * (2025-02-30 is refused, not rolled over to March). Returns epoch milliseconds.
+ */
+export function parseTime(v: string, flag: string): number {
+  if (/^\d+$/.test(v)) {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n)) throw usage(`${flag} is not a valid time: "${v}"`);
+    return n;
+  }
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(v);
+  if (m === null) throw usage(`${flag} must be an ISO-8601 time (e.g. 2026-01-31T12:00:00Z) or epoch milliseconds, got "${v}"`);
+  const [y, mo, d, h = '0', mi = '0', se = '0'] = m.slice(1, 7).map((x) => x ?? undefined) as string[];
+  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (day.getUTCFullYear() !== Number(y) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(se) > 59) {
+    throw usage(`${flag} names no real time: "${v}"`);
+  }
+  const ms = Date.parse(v);
+  if (!Number.isFinite(ms)) throw usage(`${flag} is not a valid time: "${v}"`);
   return ms;
 }

@@ -13,10 +13,17 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (default: $UMBRA_HOME or ./.umbra)')
     .option('--json', 'print one JSON object on standard output')
     .option('--config <file>', 'config file (default: <data-dir>/config.json when present)')
-    .showHelpAfterError()
-    .configureOutput({ outputError: (str, write) => write(str) });
-  program.exitOverride();
+    // Errors are printed once, by the entry point, as `umbra: E_USAGE: message` (./run.ts).
+    .configureOutput({ outputError: () => undefined });
   registerAll(program);
+  // Every command, including those added with addCommand (which inherit nothing), hands its
+  // errors to the entry point instead of exiting on its own.
+  const walk = (cmd: Command): void => {
+    cmd.exitOverride();
+    cmd.configureOutput({ outputError: () => undefined });
+    for (const sub of cmd.commands as Command[]) walk(sub);
+  };
+  walk(program);
   return program;
 }
 

@@ -44,6 +44,21 @@ export const RolloutActionResponseSchema = z.object({
 });
 export type RolloutActionResponse = z.infer<typeof RolloutActionResponseSchema>;
 
+/** `POST /v1/admin/rollout/register` body: a trained policy on the service's host, put into the shadow. */
+export const RolloutRegisterRequestSchema = z.object({
+  artifact: z.string().min(1).max(4096).meta({ description: 'Path, on the host of the service, of a policy artifact or of a `umbra pipeline` manifest.json (or its directory); relative paths are relative to the service\'s working directory.' }),
+  point: z.string().min(1).max(256).optional().meta({ description: 'Only this decision point of a manifest; an artifact must be for this point.' }),
+  reason: Reason.min(1),
+});
+export type RolloutRegisterRequest = z.infer<typeof RolloutRegisterRequestSchema>;
+
+/** `POST /v1/admin/rollout/register` answer: the last audit record, and what was registered. */
+export const RolloutRegisterResponseSchema = RolloutActionResponseSchema.extend({
+  points: z.array(z.string()).meta({ description: 'The decision points the candidate decides.' }),
+  offline: z.object({ passed: z.boolean(), summary: z.string() }).nullable().meta({ description: 'The offline verdict the artifact carries (null when it carries no evaluation).' }),
+});
+export type RolloutRegisterResponse = z.infer<typeof RolloutRegisterResponseSchema>;
+
 /** `GET /v1/admin/rollout/history` query. */
 export const RolloutHistoryQuerySchema = z.object({
   at: z.string().optional().meta({ description: 'An ISO-8601 time or epoch milliseconds: answer which policy served production then, instead of the whole log.' }),

@@ -81,14 +81,66 @@ export function selectionsOfEvaluation(evaluation: unknown): Record<string, Sele
   return out;
 }
 
+/** One point's offline evaluation as a bundle carries it (validation window of its training). */
+export const OfflinePointSchema = z.object({
+  n: NullableNum,
+  loggerValue: NullableNum,
+  estimates: z.record(z.string(), z.object({ value: NullableNum, ci: z.tuple([Num, Num]).nullable() })),
+  gates: z.object({ pass: z.boolean(), summary: z.string() }).nullable(),
+  diagnostics: z.object({ ess: NullableNum, supportDeficit: NullableNum, maxWeight: NullableNum }).nullable(),
+});
+export type OfflinePoint = z.infer<typeof OfflinePointSchema>;
+
+/**
+ * The per-point offline evaluations recorded in a bundle's evaluation (pipeline: point → compact
+ * evaluation; shadow retrain: `points` → point → report with `summary`, `gates`). Points whose
+ * record holds neither estimates nor gates are left out.
+ */
+export function offlineOfEvaluation(evaluation: unknown): Record<string, OfflinePoint> {
+  const out: Record<string, OfflinePoint> = {};
+  if (typeof evaluation !== 'object' || evaluation === null) return out;
+  const e = evaluation as Record<string, unknown>;
+  const byPoint = typeof e.points === 'object' && e.points !== null ? (e.points as Record<string, unknown>) : e;
+  const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  for (const [point, v] of Object.entries(byPoint)) {
+    if (typeof v !== 'object' || v === null) continue;
+    const r = v as Record<string, unknown>;
+    const summary = (typeof r.summary === 'object' && r.summary !== null ? r.summary : r) as Record<string, unknown>;
+    const estimates: OfflinePoint['estimates'] = {};
+    const rawEst = (typeof r.estimates === 'object' && r.estimates !== null ? r.estimates : {}) as Record<string, unknown>;
+    for (const [name, est] of Object.entries(rawEst)) {
+      const x = est as { value?: unknown; ci?: unknown } | null;
+      const ci = Array.isArray(x?.ci) && x.ci.length === 2 && num(x.ci[0]) !== null && num(x.ci[1]) !== null ? ([x.ci[0], x.ci[1]] as [number, number]) : null;
+      estimates[name] = { value: num(x?.value), ci };
+    }
+    const g = r.gates as { pass?: unknown; passed?: unknown; summary?: unknown } | null | undefined;
+    const pass = typeof g?.pass === 'boolean' ? g.pass : typeof g?.passed === 'boolean' ? g.passed : undefined;
+    const gates = pass === undefined ? null : { pass, summary: typeof g?.summary === 'string' ? g.summary : pass ? 'passed' : 'failed' };
+    const d = r.diagnostics as Record<string, unknown> | null | undefined;
+    const diagnostics = typeof d === 'object' && d !== null ? { ess: num(d.ess), supportDeficit: num(d.supportDeficit), maxWeight: num(d.maxWeight) } : null;
+    if (Object.keys(estimates).length === 0 && gates === null) continue;
+    out[point] = { n: num(summary.n), loggerValue: num(summary.loggerValue), estimates, gates, diagnostics };
+  }
+  return out;
+}
+
 export const DashboardSnapshotSchema = z.object({
   ts: z.string(),
   status: z.object({
+    /** The stage of the candidate (the last one when none is in flight), or `production` when there never was one. */
     stage: z.string(),
     champion: z.string().nullable(),
     candidate: z.string().nullable(),
     canaryWeight: Num,
     uptimeS: Num,
+    /** Whether `candidate` is in flight (registered, shadow, canary, paused); false for a past candidate's fate. */
+    candidateInFlight: z.boolean(),
+    /**
+     * Production's own health, apart from any candidate's fate: `healthy`; `degraded` (a critical
+     * production alert in the last 15 minutes: drift, an audit problem); `baseline_only` (the
+     * audit log does not verify, so only the caller's rules serve).
+     */
+    production: z.object({ health: z.enum(['healthy', 'degraded', 'baseline_only']), reason: z.string() }),
   }),
   kpis: z.array(KpiRowSchema),
   value: ValueSeriesSchema,
@@ -100,6 +152,7 @@ export const DashboardSnapshotSchema = z.object({
   counts: z.object({
     decisions: Num,
     quarantined: z.object({ total: Num, byReason: z.record(z.string(), Num) }),
+    /** Decisions the candidate scored in the shadow, summed over every scoring process (service and shadow controller). */
     shadowScored: Num,
     shadowDropped: Num,
     fallbacks: Num,
@@ -115,6 +168,19 @@ export const DashboardSnapshotSchema = z.object({
     .object({
       version: z.string(),
       points: z.record(z.string(), SelectionSummarySchema),
+    })
+    .nullable(),
+  /**
+   * The offline evaluation (estimates with intervals, overlap diagnostics, gate verdict) of the
+   * candidate in flight, else of the last candidate, else of the champion, per point, as its
+   * bundle carries it; null when there is no bundle or it carries none.
+   */
+  offline: z
+    .object({
+      version: z.string(),
+      /** Whose evaluation this is: the candidate in flight, the last candidate, or the champion. */
+      of: z.enum(['candidate', 'last_candidate', 'champion']),
+      points: z.record(z.string(), OfflinePointSchema),
     })
     .nullable(),
 });

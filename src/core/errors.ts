@@ -27,6 +27,8 @@ export const ErrorCode = {
   TIMEOUT: 'E_TIMEOUT',
   OVERLOADED: 'E_OVERLOADED',
   OUTPUT_UNWRITABLE: 'E_OUTPUT_UNWRITABLE',
+  NO_STORE: 'E_NO_STORE',
+  LISTEN: 'E_LISTEN',
   INTERNAL: 'E_INTERNAL',
 } as const;
 
@@ -55,6 +57,8 @@ export const EXIT_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_TIMEOUT: 17,
   E_OVERLOADED: 18,
   E_OUTPUT_UNWRITABLE: 5,
+  E_NO_STORE: 19,
+  E_LISTEN: 20,
   E_INTERNAL: 1,
 };
 
@@ -81,6 +85,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_TIMEOUT: 504,
   E_OVERLOADED: 503,
   E_OUTPUT_UNWRITABLE: 500,
+  E_NO_STORE: 404,
+  E_LISTEN: 500,
   E_INTERNAL: 500,
 };
 
@@ -107,6 +113,8 @@ export const ERROR_MEANING: Readonly<Record<ErrorCode, string>> = {
   E_TIMEOUT: 'an operation ran out of time',
   E_OVERLOADED: 'too busy to take the request; try again later',
   E_OUTPUT_UNWRITABLE: 'an output file cannot be written',
+  E_NO_STORE: 'the data directory holds no store (a typo in --data-dir?); the message says how to create one',
+  E_LISTEN: 'the service cannot listen on the address (port in use, unknown host, not permitted)',
   E_INTERNAL: 'a bug: please report it with the message',
 };
 

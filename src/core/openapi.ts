@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { DecideRequestSchema, DecideResponseSchema, OutcomeAcceptedSchema, OutcomeRequestSchema, StatusResponseSchema } from './api.js';
-import { ROLLOUT_ACTIONS, ROLLOUT_ACTION_BODY, RolloutActionResponseSchema, RolloutHistoryResponseSchema, RolloutVerifyResponseSchema, type RolloutAction } from './admin-api.js';
+import { ROLLOUT_ACTIONS, ROLLOUT_ACTION_BODY, RolloutActionResponseSchema, RolloutHistoryResponseSchema, RolloutVerifyResponseSchema, RolloutRegisterRequestSchema, RolloutRegisterResponseSchema, type RolloutAction } from './admin-api.js';
 import { DashboardSnapshotSchema } from './dashboard.js';
 import { ERROR_MEANING, ErrorCode, HTTP_STATUS, errorResponseSchema } from './errors.js';
 import { VERSION } from '../version.js';
@@ -259,6 +259,26 @@ const OPERATIONS: readonly Operation[] = [
     description: 'An edited, deleted, inserted or cut record is reported with the first bad position (`ok: false`).',
     success: { status: 200, description: 'The verification.', contentType: 'application/json', component: 'RolloutVerifyResponse', schema: RolloutVerifyResponseSchema },
     errors: [E.UNAUTHORIZED, ...READ_ERRORS],
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/rollout/register',
+    operationId: 'rolloutRegister',
+    tag: 'admin',
+    admin: true,
+    summary: 'Put a trained policy into the shadow',
+    description: `Reads a policy artifact or a \`umbra pipeline\` manifest from the service's host, checks it (a valid artifact whose content matches its content-addressed name, trained under this config's feature map and reward), saves it as a candidate bundle with the offline evaluation it carries, and writes the \`register\` and \`start_shadow\` audit records: the same path as \`umbra rollout register\`, the shadow controller and the demo. A candidate in canary must leave first; a candidate in shadow is superseded. ${ADMIN_GIVEN}`,
+    body: {
+      component: 'RolloutRegisterRequest',
+      schema: RolloutRegisterRequestSchema,
+      required: true,
+      examples: {
+        noReason: { summary: 'Refused: a registration needs a reason', value: { artifact: 'run1/manifest.json' }, status: 400 },
+        missing: { summary: 'Refused: no such file (a pipeline run, e.g. `run1/manifest.json` with point `route`, answers 200)', value: { artifact: 'nowhere/manifest.json', point: 'route', reason: 'trained on last week' }, status: 404 },
+      },
+    },
+    success: { status: 200, description: 'Registered and in the shadow; the last audit record it wrote.', contentType: 'application/json', component: 'RolloutRegisterResponse', schema: RolloutRegisterResponseSchema },
+    errors: [E.UNAUTHORIZED, E.SCHEMA, E.USAGE, E.INPUT_NOT_FOUND, E.POLICY_NOT_FOUND, E.ARTIFACT_INVALID, E.ARTIFACT_MISMATCH, E.TRANSITION_INVALID, E.LOCKED, E.STORE, E.INTERNAL],
   },
   ...ROLLOUT_ACTIONS.map((action): Operation => {
     const d = ACTION_DOCS[action];

@@ -2,10 +2,25 @@
  * File helpers shared by the shells: atomic writes (temp file, fsync, rename) and readers that
  * accept both a JSON array file (`.json`) and JSON lines (`.jsonl`, anything else).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, readFileSync, readSync, existsSync, unlinkSync, createReadStream } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync, readFileSync, readSync, existsSync, unlinkSync, createReadStream, statSync } from 'node:fs';
+import { dirname, basename, join, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ErrorCode, UmbraError } from '../core/errors.js';
+
+/**
+ * Refuse an output file whose directory does not exist (or is not a directory): a typo in a path
+ * is an error (E_OUTPUT_UNWRITABLE), never a tree of new directories.
+ */
+export function requireOutputParent(path: string, flag: string): void {
+  const dir = dirname(resolvePath(path));
+  let ok: boolean;
+  try {
+    ok = statSync(dir).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UmbraError(ErrorCode.OUTPUT_UNWRITABLE, `${flag} ${path}: the directory ${dir} does not exist (create it first)`);
+}
 
 /** Write `data` to `path` atomically: readers see the old file or the new one, never a mix. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {

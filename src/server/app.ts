@@ -6,6 +6,7 @@
  * and format: the caller of `/v1/decide` always gets an answer within the request deadline.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { OutcomeRequestSchema, parseDecideRequest, type OutcomeAccepted, type StatusResponse } from '../core/api.js';
-import { ROLLOUT_ACTIONS, ROLLOUT_ACTION_BODY, type RolloutAction, type RolloutActionBody, type RolloutActionResponse, type RolloutHistoryResponse, type RolloutVerifyResponse } from '../core/admin-api.js';
+import { ROLLOUT_ACTIONS, ROLLOUT_ACTION_BODY, type RolloutAction, type RolloutActionBody, type RolloutActionResponse, type RolloutHistoryResponse, type RolloutVerifyResponse, RolloutRegisterRequestSchema, type RolloutRegisterResponse } from '../core/admin-api.js';
 import { generateOpenApi } from '../core/openapi.js';
 import type { Settings } from '../core/settings.js';
 import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
@@ -24,6 +25,7 @@ import type { RolloutController } from '../services/rollout/autopilot.js';
 import type { Alerter } from '../services/monitoring/alerts.js';
 import { buildSnapshot, buildStatus, type StatusStore } from '../services/monitoring/status.js';
 import { runAction } from '../services/rollout/manual.js';
+import { registerCandidate } from '../services/rollout/register.js';
 import { createMetrics } from './metrics.js';
 import type { DashboardSnapshot } from '../core/dashboard.js';
 
@@ -138,7 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const snapshot = async (): Promise<DashboardSnapshot> => {
     if (lastSnapshot && now() - lastSnapshot.at < 1000) return lastSnapshot.snap;
     const fb = Object.values(engine.stats.fallbacks).reduce((a, b) => a + b, 0);
-    const snap = await buildSnapshot({ store: deps.store, rollout: deps.rollout, settings, bundles: deps.bundles, now, uptimeS: Math.round((now() - started) / 1000), extra: { shadowScored: engine.shadow.stats.scored, shadowDropped: engine.shadow.stats.dropped + engine.shadow.stats.shed, fallbacks: fb } });
+    const snap = await buildSnapshot({ store: deps.store, rollout: deps.rollout, settings, bundles: deps.bundles, now, uptimeS: Math.round((now() - started) / 1000), extra: { shadowDropped: engine.shadow.stats.dropped + engine.shadow.stats.shed, fallbacks: fb } });
     const last = (xs: (number | null)[]): number | null => [...xs].reverse().find((x) => x !== null) ?? null;
     valueEstimates.production = last(snap.value.production);
     valueEstimates.shadow = last(snap.value.shadow);
@@ -212,6 +214,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  app.post('/v1/admin/rollout/register', async (req, reply) => {
+    const denied = unauthorized(req);
+    if (denied) return sendError(reply, denied);
+    const parsed = RolloutRegisterRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
+      return sendError(reply, schemaError(parsed.error.issues));
+    }
+    try {
+      const r = await registerCandidate({ rollout: deps.rollout, bundles: deps.bundles, settings }, { artifact: parsed.data.artifact, point: parsed.data.point, reason: parsed.data.reason, actor: 'http:admin' });
+      await engine.refresh();
+      lastSnapshot = undefined;
+      const last = r.applied.records[r.applied.records.length - 1]!;
+      const answer: RolloutRegisterResponse = { ok: true, event: last.event, from: last.from, to: last.to, version: last.version, message: `${r.version}: registered → shadow`, points: r.points, offline: r.offline === null ? null : { passed: r.offline.passed, summary: r.offline.summary } };
+      return answer;
+    } catch (e) {
+      return sendError(reply, toUmbraError(e));
+    }
+  });
+
   app.post('/v1/admin/rollout/:action', async (req, reply) => {
     const denied = unauthorized(req);
     if (denied) return sendError(reply, denied);
@@ -248,9 +270,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  // The dashboard page and its locally served chart library (no internet needed).
+  // The dashboard page, with the snapshot of the moment embedded so that the page shows data as
+  // soon as it loads (no wait for the first fetch; a plain headless screenshot sees it too).
+  const indexPath = join(webRoot(), 'index.html');
+  const page = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const html = await readFile(indexPath, 'utf8');
+    let snap: DashboardSnapshot | null;
+    try {
+      snap = await snapshot();
+    } catch {
+      snap = null; // the page fetches it itself then
+    }
+    const embedded = snap === null ? '' : `<script type="application/json" id="initial-snapshot">${JSON.stringify(snap).replace(/</g, '\\u003c')}</script>`;
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html.replace('<!--initial-snapshot-->', embedded));
+  };
+  app.get('/', page);
+  // The dashboard page's locally served chart library (no internet needed).
   const uplotDist = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
-  await app.register(fastifyStatic, { root: webRoot(), prefix: '/', index: ['index.html'] });
+  await app.register(fastifyStatic, { root: webRoot(), prefix: '/', index: false });
   await app.register(fastifyStatic, { root: uplotDist, prefix: '/vendor/uplot/', decorateReply: false });
   return app;
 }

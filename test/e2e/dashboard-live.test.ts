@@ -5,8 +5,7 @@
  * the CLI in another process appear on the open page without a reload. Writes
  * test-artifacts/dashboard-live.png.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -17,6 +16,7 @@ import { collectPageProblems, hasChromium, launchBrowser, paintedPixels } from '
 import { umbra } from '../helpers/cli.js';
 import { bundlesModule, configModule, startTestServer } from '../helpers/server.js';
 import { projectRoot } from '../helpers/shared-data.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ARTIFACTS = join(projectRoot, 'test-artifacts');
 const CFG: ConfigInput = { server: { decision_deadline_ms: 200, request_deadline_ms: 500, log_flush_ms: 20, exploration_floor: 0.1 }, shadow_mode: { time_budget_ms: 100 } };
@@ -27,7 +27,7 @@ describe.skipIf(!hasChromium)('dashboard against the live server', () => {
   let version = '';
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'umbra-dash-live-'));
+    const dir = tempDir('umbra-dash-live-');
     const boot = join(dir, 'boot.jsonl');
     expect(umbra(['bootstrap', '--episodes', '2000', '--seed', '4', '--format', 'decisions', '--exploration', '0.2', '--out', boot]).status).toBe(0);
     expect(umbra(['pipeline', '--telemetry', boot, '--out', join(dir, 'pipe')]).status).toBe(0);

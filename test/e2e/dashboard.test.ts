@@ -64,7 +64,7 @@ function fixtureSnapshot(nowS: number, seed = SEED): DashboardSnapshot {
   const start = nowS - 50 * 3600;
   return DashboardSnapshotSchema.parse({
     ts: iso(nowS),
-    status: { stage: 'canary', champion: null, candidate: 'route-linucb-3f9a2c1e', canaryWeight: 0.05, uptimeS: 3 * 86400 + 4 * 3600 + 17 * 60 },
+    status: { stage: 'canary', champion: null, candidate: 'route-linucb-3f9a2c1e', canaryWeight: 0.05, uptimeS: 3 * 86400 + 4 * 3600 + 17 * 60, candidateInFlight: true, production: { health: 'healthy', reason: 'rules serving production' } },
     kpis,
     value,
     slices: {
@@ -106,6 +106,7 @@ function fixtureSnapshot(nowS: number, seed = SEED): DashboardSnapshot {
         },
       },
     },
+    offline: null,
   });
 }
 
@@ -113,7 +114,7 @@ function fixtureSnapshot(nowS: number, seed = SEED): DashboardSnapshot {
 function emptySnapshot(nowS: number): DashboardSnapshot {
   return DashboardSnapshotSchema.parse({
     ts: iso(nowS),
-    status: { stage: 'shadow', champion: null, candidate: null, canaryWeight: 0.05, uptimeS: 12 },
+    status: { stage: 'shadow', champion: null, candidate: null, canaryWeight: 0.05, uptimeS: 12, candidateInFlight: false, production: { health: 'healthy', reason: 'rules serving production' } },
     kpis: KPI_NAMES.map((name) => ({ name, baseline: SEED_BASELINE[name], now: null, target: SEED_TARGET[name], trend: [] })),
     value: { t: [], production: [], productionLo: [], productionHi: [], shadow: [], shadowLo: [], shadowHi: [] },
     slices: {},
@@ -123,6 +124,7 @@ function emptySnapshot(nowS: number): DashboardSnapshot {
     history: [],
     alerts: [],
     selection: null,
+    offline: null,
   });
 }
 
@@ -132,7 +134,7 @@ function promoted(s: DashboardSnapshot, nowS: number): DashboardSnapshot {
   return {
     ...s,
     ts: iso(nowS),
-    status: { ...s.status, stage: 'production', champion: s.status.candidate, canaryWeight: 1 },
+    status: { ...s.status, stage: 'production', champion: s.status.candidate, canaryWeight: 1, candidateInFlight: false },
     kpis: s.kpis.map((k) => (k.name === 'p95LatencyMs' ? { ...k, now: 450 } : k)),
     history: [...s.history, { seq, ts: iso(nowS), event: 'promote', from: 'canary', to: 'production', actor: 'cli:ops', reason: 'guardrails green for 24 h', policy: s.status.candidate }],
   };
@@ -291,6 +293,86 @@ describe.skipIf(!hasChromium)('dashboard page (Chromium)', () => {
 
     // The browser logs the 401 and 409 answers itself; the page raised nothing.
     expect(problems.errors.filter((e) => !/status of 40[19]/.test(e))).toEqual([]);
+  });
+
+  it('shows production’s health apart from the candidate’s fate: a rolled-back candidate is dimmed history, not a red alarm', async () => {
+    const base = fixtureSnapshot(nowS);
+    const after: DashboardSnapshot = {
+      ...base,
+      status: { ...base.status, stage: 'rolled_back', champion: 'cand-learned', candidate: 'bad-1', canaryWeight: 0, candidateInFlight: false, production: { health: 'healthy', reason: 'cand-learned serving production' } },
+    };
+    const { page, problems, srv } = await open(after);
+    expect(await page.locator('#production-health').textContent()).toBe('healthy');
+    expect(await page.locator('#production-health').getAttribute('data-health')).toBe('healthy');
+    const stage = page.locator('#stage');
+    expect(await stage.textContent()).toBe('rolled back');
+    expect(await stage.getAttribute('data-inflight')).toBe('false');
+    // Not a filled red badge: transparent, outlined.
+    expect(await stage.evaluate((n) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(n).backgroundColor)).toBe('rgba(0, 0, 0, 0)');
+    expect(await page.locator('#production-health').evaluate((n) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(n).backgroundColor)).toBe('rgb(21, 128, 61)');
+    // A candidate in flight is a filled badge; a production under suspicion says so.
+    srv.push({ ...after, ts: iso(nowS + 5), status: { ...after.status, stage: 'canary', candidate: 'c2', candidateInFlight: true, production: { health: 'degraded', reason: 'drift' } } });
+    await page.locator('#stage[data-inflight="true"]', { hasText: 'canary' }).waitFor({ timeout: 5000 });
+    expect(await page.locator('#production-health').textContent()).toBe('degraded');
+    expect(problems.errors).toEqual([]);
+  });
+
+  it('shows the offline estimates and diagnostics a bundle carries when no candidate is scored live', async () => {
+    const base = fixtureSnapshot(nowS);
+    const snap: DashboardSnapshot = {
+      ...base,
+      status: { ...base.status, stage: 'production', champion: 'cand-learned', candidate: 'cand-learned', canaryWeight: 0, candidateInFlight: false },
+      value: { ...base.value, shadow: base.value.shadow.map(() => null), shadowLo: base.value.shadowLo.map(() => null), shadowHi: base.value.shadowHi.map(() => null) },
+      agreement: null,
+      diagnostics: { ess: null, supportDeficit: null, maxWeight: null, n: null },
+      offline: {
+        version: 'cand-learned',
+        of: 'champion',
+        points: {
+          route: { n: 4000, loggerValue: 0.668, estimates: { dr: { value: 0.7686, ci: [0.7342, 0.803] }, ips: { value: 0.73, ci: [0.62, 0.84] } }, gates: { pass: true, summary: 'offline gates passed' }, diagnostics: { ess: 236.3, supportDeficit: 0, maxWeight: 38.7 } },
+        },
+      },
+    };
+    const { page, problems } = await open(snap);
+    expect(await page.locator('#diag-source').textContent()).toBe('Offline diagnostics of the champion (validation window)');
+    expect(await page.locator('#diag-n').textContent()).toBe('4,000');
+    expect(await page.locator('#diag-ess').textContent()).toBe('236 (6% of n)');
+    expect(await page.locator('#diag-maxw').textContent()).toBe('38.7');
+    expect(await page.locator('#offline-box').isVisible()).toBe(true);
+    const row = page.locator('#offline tbody tr').first();
+    expect(await row.locator('td').nth(2).textContent()).toBe('0.769 [0.734, 0.803]');
+    expect(await row.locator('td').nth(3).textContent()).toBe('pass');
+    expect(await page.locator('#value-offline-key').isVisible()).toBe(true);
+    expect(await page.locator('#value-offline').textContent()).toBe('0.769 [0.734, 0.803] (champion)');
+    expect(problems.errors).toEqual([]);
+  });
+
+  it('keeps gaps in time as gaps: no line across hours without data', async () => {
+    const base = fixtureSnapshot(nowS);
+    const gap = (xs: (number | null)[]): (number | null)[] => xs.map((x, i) => (i >= 12 && i < 36 ? null : x));
+    const v = base.value;
+    const snap: DashboardSnapshot = { ...base, value: { ...v, production: gap(v.production), productionLo: gap(v.productionLo), productionHi: gap(v.productionHi), shadow: v.shadow.map(() => null), shadowLo: v.shadow.map(() => null), shadowHi: v.shadow.map(() => null) } };
+    const { page, problems } = await open(snap);
+    await expect.poll(async () => (await paintedPixels(page, '#chart-value canvas'))[0] ?? 0).toBeGreaterThan(50);
+    // Strong production-blue pixels (the line and its points) per tenth of the canvas width.
+    const blue = await page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } } | null } }).document;
+      const c = doc.querySelector('#chart-value canvas')!;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const tenths = new Array<number>(10).fill(0);
+      for (let y = 0; y < c.height; y++) {
+        for (let x = 0; x < c.width; x++) {
+          const i = (y * c.width + x) * 4;
+          if (d[i + 3]! > 200 && d[i]! < 90 && d[i + 1]! > 70 && d[i + 1]! < 130 && d[i + 2]! > 200) tenths[Math.min(9, Math.floor((10 * x) / c.width))]!++;
+        }
+      }
+      return tenths;
+    });
+    // Data at both ends, nothing in the middle of the plot (hours 12–35 of 48 are empty).
+    expect(blue[1]! + blue[2]!, JSON.stringify(blue)).toBeGreaterThan(20);
+    expect(blue[8]! + blue[9]!, JSON.stringify(blue)).toBeGreaterThan(20);
+    expect(blue[5]! + blue[6]!, JSON.stringify(blue)).toBe(0);
+    expect(problems.errors).toEqual([]);
   });
 
   it('renders a snapshot with no data yet, then its first points, without errors', async () => {

@@ -2,13 +2,13 @@
  * Start the real decision service (compiled) on a free loopback port for integration tests, with
  * a throwaway data directory and optional fault-injecting policies.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from './shared-data.js';
 import type { RunningServer, ServeOptions } from '../../src/app/serve.js';
 import type { ConfigInput } from '../../src/core/config/index.js';
+import { tempDir } from './tmp.js';
 
 const dist = (p: string): string => pathToFileURL(join(projectRoot, 'dist', 'src', p)).href;
 
@@ -22,7 +22,7 @@ export const faultLoaderUrl = pathToFileURL(join(projectRoot, 'test', 'fixtures'
 
 /** Start a server on 127.0.0.1:0 in a fresh data directory. */
 export async function startTestServer(cfg: ConfigInput = {}, o: Partial<ServeOptions> = {}): Promise<RunningServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'umbra-srv-'));
+  const dataDir = tempDir('umbra-srv-');
   const settings = settingsModule.settingsOf(cfg);
   const s = await serverModule.startServer({ settings, dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, ...o });
   return s;
@@ -33,7 +33,7 @@ export async function startTestServer(cfg: ConfigInput = {}, o: Partial<ServeOpt
  * The scratch folder of its artifact is pushed to `track`, when given, for the caller to remove.
  */
 export function faultBundle(dataDir: string, cfg: ConfigInput, behaviour: string, track?: string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-art-'));
+  const dir = tempDir('umbra-art-');
   track?.push(dir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${behaviour.replace(':', '_')}.json`);

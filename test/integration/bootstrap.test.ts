@@ -3,15 +3,15 @@
  * timestamps, the hour pattern, canonical decision events with exact propensities, truth files,
  * and errors with stable codes.
  */
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DecisionEventSchema } from '../../src/core/events.js';
 import { HOUR_WEIGHTS } from '../../src/core/sim/world.js';
 import { umbra, umbraJson } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'umbra-bootstrap-'));
+const dir = tempDir('umbra-bootstrap-');
 const END = '2025-09-04T12:00:00Z';
 const lines = (file: string): string[] => readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
 

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { umbra } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/shared-data.js';
 import { VERSION } from '../../src/version.js';
+import { tempDir } from '../helpers/tmp.js';
 
 describe('umbra CLI shell', () => {
   it('prints help and the package version', () => {
@@ -22,7 +22,7 @@ describe('umbra CLI shell', () => {
     expect(r.stderr).toContain('E_USAGE');
   });
   it('config check: valid file exits 0, invalid lists paths with exit 3', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'umbra-cfg-'));
+    const dir = tempDir('umbra-cfg-');
     const good = join(dir, 'good.json');
     const bad = join(dir, 'bad.json');
     writeFileSync(good, JSON.stringify({ shadow_mode: { retrain_interval_hours: 1 } }));

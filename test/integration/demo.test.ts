@@ -5,13 +5,13 @@
  * slices served), never from printed text.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSettings, wire } from '../../src/app/context.js';
 import { parseServedTag } from '../../src/services/rollout/served-tag.js';
 import { CLI, umbra } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function runDemo(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -26,7 +26,7 @@ function runDemo(dataDir: string): Promise<{ code: number | null; stdout: string
 
 describe('umbra demo --quick', () => {
   it('refuses a data directory that is not empty', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'umbra-demo-busy-'));
+    const dir = tempDir('umbra-demo-busy-');
     writeFileSync(join(dir, 'keep.txt'), 'someone else\'s data\n');
     const r = umbra(['--data-dir', dir, 'demo', '--quick']);
     expect(r.status).toBe(2);
@@ -36,7 +36,7 @@ describe('umbra demo --quick', () => {
   });
 
   it('runs every phase: bootstrap, candidate, shadow → canary → production by the judge, a bad candidate rolled back', async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), 'umbra-demo-')), 'data');
+    const dataDir = join(tempDir('umbra-demo-'), 'data');
     const r = await runDemo(dataDir);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     const summary = JSON.parse(r.stdout) as { dataDir: string; candidate: { version: string }; bad: { version: string } | null };

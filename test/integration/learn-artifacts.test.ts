@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { settingsOf } from '../../src/core/settings.js';
@@ -9,6 +8,7 @@ import { loadPolicy, loadPolicyArtifact, writePolicyArtifact } from '../../src/s
 import { type Episode, trainPoint } from '../../src/services/learning/trainer.js';
 import { expandText } from '../../src/core/text.js';
 import { worldEvents } from './learn-world.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function episodes(n: number): Episode[] {
   const rf = compileReward();
@@ -20,7 +20,7 @@ function episodes(n: number): Episode[] {
 describe('policy artifacts on disk', () => {
   const config = settingsOf({});
   const trained = trainPoint('route', episodes(400), config);
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-artifacts-'));
+  const dir = tempDir('umbra-artifacts-');
 
   it('are written atomically under a content-addressed name and load back identical', () => {
     const { file, path } = writePolicyArtifact(dir, trained.artifact);

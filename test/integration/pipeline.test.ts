@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyArtifact } from '../../src/services/artifacts/artifacts.js';
 import { umbra, umbraJson } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/shared-data.js';
 import { kindOfText, successProb, worldEvents } from './learn-world.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const CONFIG = join(projectRoot, 'examples', 'config.json');
 const CONSERVATIVE = join(projectRoot, 'examples', 'config_conservative.json');
@@ -24,7 +24,7 @@ let dir: string;
 let log: string;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'umbra-pipeline-'));
+  dir = tempDir('umbra-pipeline-');
   log = join(dir, 'log.jsonl');
   const lines = worldEvents(1500, 1).map((e) => JSON.stringify(e));
   // Garbage and a late outcome event: quarantined / joined, never fatal.

@@ -4,8 +4,6 @@
  * `drift` alert within a bounded number of production events, seen by the dashboard endpoint and
  * by `umbra monitor --once --json` in another process; a stationary run raises none.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulate } from '../../src/services/jobs/simulate.js';
@@ -14,6 +12,7 @@ import type { ScenarioName } from '../../src/core/sim/index.js';
 import type { RunningServer } from '../../src/app/serve.js';
 import { umbra } from '../helpers/cli.js';
 import { bundlesModule, configModule, startTestServer } from '../helpers/server.js';
+import { tempDir } from '../helpers/tmp.js';
 
 type Server = RunningServer & { dataDir: string };
 const pass = { passed: true, summary: 'test gates' };
@@ -46,7 +45,7 @@ const CFG: ConfigInput = {
 
 let manifest = '';
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-drift-'));
+  const dir = tempDir('umbra-drift-');
   const boot = join(dir, 'boot.jsonl');
   expect(umbra(['bootstrap', '--episodes', '3000', '--seed', '8', '--format', 'decisions', '--exploration', '0.2', '--out', boot]).status).toBe(0);
   const r = umbra(['pipeline', '--telemetry', boot, '--out', join(dir, 'pipe')]);

@@ -5,8 +5,7 @@
  * mismatch pauses. Thresholds are set so a canary is decidable in seconds; every assertion reads
  * the audit log and the store, never printed text.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulate } from '../../src/services/jobs/simulate.js';
@@ -16,6 +15,7 @@ import type { ConfigInput } from '../../src/core/config/index.js';
 import type { RunningServer } from '../../src/app/serve.js';
 import { umbra } from '../helpers/cli.js';
 import { bundlesModule, configModule, faultBundle, faultLoaderUrl, post, startTestServer } from '../helpers/server.js';
+import { tempDir } from '../helpers/tmp.js';
 
 type Server = RunningServer & { dataDir: string };
 const pass = { passed: true, summary: 'test gates' };
@@ -49,7 +49,7 @@ const LOOSE_GATES = {
 
 let pipelineManifest = '';
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-rsim-'));
+  const dir = tempDir('umbra-rsim-');
   const cfg = join(dir, 'config.json');
   writeFileSync(cfg, JSON.stringify(LOOSE_GATES));
   const boot = join(dir, 'boot.jsonl');

@@ -5,11 +5,11 @@
  * middle of a retraining loses and duplicates nothing and keeps the previous candidate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, umbra } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -17,7 +17,7 @@ afterEach(() => {
 });
 
 function setup(cfg: object): { dir: string; data: string; live: string; config: string; u: (args: string[]) => ReturnType<typeof umbra> } {
-  const dir = mkdtempSync(join(tmpdir(), 'umbra-shadow-'));
+  const dir = tempDir('umbra-shadow-');
   const data = join(dir, 'data');
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify(cfg));

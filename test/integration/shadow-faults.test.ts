@@ -3,14 +3,13 @@
  * (every line of the telemetry is stored exactly as a controller-free ingestion stores it) and the
  * failure is visible in the controller's published status.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../helpers/shared-data.js';
 import { faultBundle, faultLoaderUrl } from '../helpers/server.js';
 import { umbra } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const dist = (p: string): string => pathToFileURL(join(projectRoot, 'dist', 'src', p)).href;
 const { readControllerState } = (await import(dist('services/shadow/controller.js'))) as typeof import('../../src/services/shadow/controller.js');
@@ -22,7 +21,7 @@ const pass = { passed: true, summary: 'test' };
 
 describe.each(['throw', 'hang'])('shadow candidate that does %s', (behaviour) => {
   it('leaves ingestion and production data untouched and shows the failure in status', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'umbra-shfault-'));
+    const dir = tempDir('umbra-shfault-');
     const dataDir = join(dir, 'data');
     const live = join(dir, 'live.jsonl');
     expect(umbra(['bootstrap', '--episodes', '800', '--seed', '9', '--end', '2026-01-01T00:00:00Z', '--out', live]).status).toBe(0);

@@ -3,16 +3,16 @@
  * a real decision service on 127.0.0.1 that answers, hangs, or is not there.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulate } from '../../src/services/jobs/simulate.js';
 import { CLI } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'umbra-simulate-'));
+const dir = tempDir('umbra-simulate-');
 
 interface Turn {
   kind?: string;

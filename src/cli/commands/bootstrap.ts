@@ -10,6 +10,7 @@ import { runBootstrap, type BootstrapSummary } from '../../app/jobs.js';
 import { emit, interactive, loadConfig, note } from '../context.js';
 import { parseEnd, parseIntFlag, parseNumberFlag, parseScenario, usage } from '../flags.js';
 import { globalsOf } from '../run.js';
+import { requireOutputParent } from '../../platform/fs.js';
 
 function pct(x: number | null): string {
   return x === null ? '-' : `${(x * 100).toFixed(1)} %`;
@@ -59,12 +60,14 @@ export function registerBootstrap(program: Command): void {
       const scenario = parseScenario(opts.scenario ?? opts.scenarios ?? cfg.bootstrap.scenario);
       const episodes = opts.episodes === undefined ? cfg.bootstrap.episodes : parseIntFlag(opts.episodes, '--episodes', 1);
       const seed = opts.seed === undefined ? cfg.sim.seed : parseIntFlag(opts.seed, '--seed');
-      const days = opts.days === undefined ? cfg.sim.days : parseNumberFlag(opts.days, '--days', 1 / 24, 3660, true);
+      const days = opts.days === undefined ? cfg.sim.days : parseNumberFlag(opts.days, '--days', 1 / 24, 3660, true, 'a number of days from 1/24 (one hour) to 3660');
       const exploration = opts.exploration === undefined ? cfg.sim.exploration : parseNumberFlag(opts.exploration, '--exploration', 0, 1);
       if (!(opts.policy in BUILTIN_POLICIES)) throw usage(`unknown policy "${opts.policy}" (expected rules, oracle or random)`);
       if (opts.format !== 'alice' && opts.format !== 'decisions') throw usage(`unknown format "${opts.format}" (expected alice or decisions)`);
       const endMs = opts.end === undefined ? nowMs : parseEnd(opts.end, nowMs);
       const dailyPattern = opts.dailyPattern ?? cfg.bootstrap.daily_patterns;
+      requireOutputParent(opts.out, '--out');
+      if (opts.truth !== undefined) requireOutputParent(opts.truth, '--truth');
       let bar: cliProgress.SingleBar | undefined;
       let lastNote = 0;
       const onProgress = (done: number, total: number): void => {

@@ -5,9 +5,10 @@
  */
 import type { Command } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
-import { ingestFiles, summaryOf, type IngestCounts, type IngestProgress } from '../../app/ingest.js';
+import { ingestFiles, summaryOf, telemetryPresent, type IngestCounts, type IngestProgress } from '../../app/ingest.js';
 import { emit, ensureDataDir, interactive, note, settingsFor } from '../context.js';
 import { globalsOf } from '../run.js';
+import { ErrorCode, UmbraError } from '../../core/errors.js';
 
 /** Files smaller than this get no progress bar (it would only flicker). */
 const BAR_MIN_BYTES = 16 * 1024 * 1024;
@@ -41,6 +42,8 @@ export function registerIngest(program: Command): void {
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
       const settings = settingsFor(g);
+      // The input is checked before the data directory is created: a typo leaves nothing behind.
+      if (opts.follow !== true && !telemetryPresent(opts.telemetry)) throw new UmbraError(ErrorCode.INPUT_NOT_FOUND, `telemetry not found: ${opts.telemetry} (a file, a directory or a glob)`);
       const dataDir = ensureDataDir(g);
       const ac = new AbortController();
       const stop = (): void => ac.abort();
@@ -59,6 +62,8 @@ export function registerIngest(program: Command): void {
       try {
         const { counts, store } = await ingestFiles({ settings, dataDir, path: opts.telemetry, follow: opts.follow === true, signal: ac.signal, onProgress, onNote: (m) => void (g.json ? undefined : note(m)) });
         emit(g, summaryOf(counts), () => table(counts, store));
+        // Empty input is reported, never silent: nothing was there to store.
+        if (counts.linesRead === 0 && opts.follow !== true) note(`umbra ingest: ${opts.telemetry} held no lines (${counts.files} file(s), ${counts.bytesRead} bytes): nothing was stored`);
       } finally {
         bar?.stop();
         process.removeListener('SIGINT', stop);

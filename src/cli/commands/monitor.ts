@@ -52,7 +52,7 @@ export function renderMonitor(s: DashboardSnapshot, extra: { shadowMode: boolean
     L.push('');
     L.push('shadow');
     const sh = extra.shadow;
-    L.push(`  scored ${sh?.scored ?? 0}   errors ${sh?.errors ?? 0}   timeouts ${sh?.timeouts ?? 0}   dropped ${s.counts.shadowDropped}   agreement ${s.agreement === null ? (sh && sh.compared > 0 ? pctOf(sh.agree / sh.compared) : 'n/a') : pctOf(s.agreement)}`);
+    L.push(`  scored ${s.counts.shadowScored} (candidate, all processes)   errors ${sh?.errors ?? 0}   timeouts ${sh?.timeouts ?? 0}   dropped ${s.counts.shadowDropped}   agreement ${s.agreement === null ? (sh && sh.compared > 0 ? pctOf(sh.agree / sh.compared) : 'n/a') : pctOf(s.agreement)}`);
     L.push(`  diagnostics  ESS ${s.diagnostics.ess === null ? 'n/a' : Math.round(s.diagnostics.ess)}   support deficit ${pctOf(s.diagnostics.supportDeficit)}   max weight ${s.diagnostics.maxWeight === null ? 'n/a' : s.diagnostics.maxWeight.toFixed(1)}`);
     if (extra.gates) L.push(`  gates  ${extra.gates}`);
   }

@@ -21,15 +21,17 @@ export function registerPolicy(program: Command): void {
     .option('--out <file>', 'write the JSONL here (atomically) instead of standard output')
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
-      const { version, scores } = await scoreContexts({ policy: opts.policy, contexts: opts.contexts, point: opts.point });
+      const { version, point, scores, otherPoints } = await scoreContexts({ policy: opts.policy, contexts: opts.contexts, point: opts.point });
       const lines = scores.map((s) => JSON.stringify(s));
+      const skipped = Object.entries(otherPoints);
+      if (skipped.length > 0) note(`scored only the ${point} lines; skipped ${skipped.map(([k, n]) => `${n} ${k}`).join(', ')} line(s) of other decision points`);
       if (opts.out !== undefined) {
         writeFileAtomic(opts.out, lines.length > 0 ? `${lines.join('\n')}\n` : '');
-        emit(g, { policy: version, n: lines.length, out: opts.out }, () => `${lines.length} score(s) written to ${opts.out}`);
+        emit(g, { policy: version, point, n: lines.length, out: opts.out, skippedOtherPoints: otherPoints }, () => `${lines.length} score(s) written to ${opts.out}`);
         return;
       }
       if (g.json) {
-        emit(g, { policy: version, n: scores.length, scores }, () => '');
+        emit(g, { policy: version, point, n: scores.length, skippedOtherPoints: otherPoints, scores }, () => '');
         return;
       }
       if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);

@@ -5,9 +5,11 @@
  */
 import { Command } from '@commander-js/extra-typings';
 import { userInfo } from 'node:os';
-import { emit, withApp } from '../context.js';
+import { emit, settingsFor, withApp } from '../context.js';
+import { parseIntFlag, parseTime } from '../flags.js';
 import { globalsOf } from '../run.js';
 import { runAction, type ManualAction } from '../../services/rollout/manual.js';
+import { checkArtifacts, registerCandidate, resolveArtifacts } from '../../services/rollout/register.js';
 import { buildStatus } from '../../services/monitoring/status.js';
 import { ErrorCode, EXIT_STATUS, UmbraError } from '../../core/errors.js';
 import { anchorOf } from '../../services/rollout/anchor.js';
@@ -96,15 +98,37 @@ export function registerRollout(program: Command): void {
     });
   }
   rollout
+    .command('register')
+    .description('put a trained policy into the shadow: checks the artifact (hashes, compatibility with this config), carries its offline evaluation, registers it and starts its shadow, audited')
+    .requiredOption('--artifact <file>', 'a policy artifact, or a manifest.json of `umbra pipeline` (or its directory)')
+    .option('--point <point>', 'only this decision point of a manifest (an artifact must be for this point)')
+    .requiredOption('--reason <text>', 'why; recorded in the audit log')
+    .action(async (opts: { artifact: string; point?: string; reason: string }, cmd) => {
+      const g = globalsOf(cmd);
+      if (!opts.reason.trim()) throw new UmbraError(ErrorCode.USAGE, 'rollout register needs --reason TEXT');
+      // Checked before the data directory is touched: a refused artifact leaves nothing behind.
+      checkArtifacts(resolveArtifacts(opts.artifact, opts.point).policies, settingsFor(g));
+      await withApp(g, async (x) => {
+        const r = await registerCandidate({ rollout: x.rollout, bundles: x.bundles, settings: x.settings }, { artifact: opts.artifact, ...(opts.point === undefined ? {} : { point: opts.point }), reason: opts.reason, actor: actor() });
+        const st = await x.rollout.status();
+        emit(
+          g,
+          { ok: true, version: r.version, points: r.points, offline: r.offline, ...st, records: r.applied.records.map((rec) => ({ seq: rec.seq, event: rec.event, version: rec.version, from: rec.from, to: rec.to })) },
+          () => [...r.applied.records.map((rec) => `${rec.version}: ${rec.from ?? '-'} → ${rec.to} (${rec.event})`), `points: ${r.points.join(', ')}; offline: ${r.offline === null ? 'no evaluation carried' : r.offline.summary}`, `stage now: ${st.stage} (a running \`umbra serve\` scores it in the shadow within a second)`].join('\n'),
+        );
+      }, undefined, true);
+    });
+  rollout
     .command('history')
     .description('the audit log; with --at TIME, which policy served production then')
     .option('--at <time>', 'ISO-8601 time or epoch milliseconds')
-    .option('--limit <n>', 'most recent records to show', Number)
+    .option('--limit <n>', 'most recent records to show (an integer >= 1)', (v: string) => parseIntFlag(v, '--limit', 1))
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
+      const at = opts.at === undefined ? undefined : parseTime(opts.at, '--at');
       await withApp(g, async (x) => {
-        if (opts.at !== undefined) {
-          const t = /^\d+$/.test(opts.at) ? Number(opts.at) : opts.at;
+        if (opts.at !== undefined && at !== undefined) {
+          const t = at;
           const c = await x.rollout.championAt(t);
           emit(g, { at: opts.at, ...c }, () => `at ${opts.at}: ${c.champion} served production${c.since ? ` (since ${c.since})` : ' (the caller’s own rules: nothing recorded before)'}`);
           return;

@@ -20,9 +20,10 @@ export function registerServe(program: Command): void {
     .option('--check-interval <seconds>', 'seconds between canary judgements (default: rollout.check_interval_s)', Number)
     .action(async (opts, cmd) => {
       const g = globalsOf(cmd);
+      const settings = settingsFor(g);
       const dataDir = ensureDataDir(g);
       const s = await startServer({
-        settings: settingsFor(g),
+        settings,
         dataDir,
         ...(opts.port === undefined ? {} : { port: opts.port }),
         ...(opts.host === undefined ? {} : { host: opts.host }),

@@ -8,7 +8,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { emit, ensureDataDir, note, settingsFor, withApp } from '../context.js';
+import { emit, ensureDataDir, existingDataDir, note, settingsFor, withApp } from '../context.js';
 import { globalsOf } from '../run.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import { runShadowController, shadowStatus, startDetached, stopController } from '../../app/shadow.js';
@@ -66,11 +66,11 @@ export function registerShadow(program: Command): void {
       const action = (opts.action ?? pos) as ShadowAction | undefined;
       if (action === undefined) throw new UmbraError(ErrorCode.USAGE, `say what to do: umbra shadow <${ACTIONS.join('|')}> (or --action X)`);
       if (!(ACTIONS as readonly string[]).includes(action)) throw new UmbraError(ErrorCode.USAGE, `unknown shadow action ${action}; one of ${ACTIONS.join(', ')}`);
-      const dataDir = ensureDataDir(g);
       const settings = settingsFor(g);
 
       if (action === 'start') {
         const telemetry = resolve(opts.telemetry ?? settings.config.shadow_mode.telemetry_path);
+        const dataDir = ensureDataDir(g);
         if (opts.detach) {
           const r = await startDetached(dataDir, process.argv);
           emit(g, { started: true, pid: r.pid, log: r.log }, () => `shadow controller started in the background (pid ${r.pid}); log: ${r.log}`);
@@ -96,7 +96,7 @@ export function registerShadow(program: Command): void {
       }
 
       if (action === 'stop') {
-        const { pid } = await stopController(dataDir);
+        const { pid } = await stopController(existingDataDir(g, settings));
         emit(g, { stopped: true, pid }, () => `shadow controller (pid ${pid}) stopped`);
         return;
       }
@@ -110,7 +110,7 @@ export function registerShadow(program: Command): void {
               `stage        ${out.stage}; champion ${out.champion}; candidate ${out.candidate ?? '(none)'}`,
               `retraining   last ${out.lastRetrainAt ?? 'never'}${out.lastRetrainReason ? ` (${out.lastRetrainReason})` : ''}; next: ${out.nextRetrainWhy ?? '-'}${out.lastRetrainError ? `\n             last error: ${out.lastRetrainError}` : ''}`,
               `episodes     ${out.newEpisodes} new since the last training`,
-              `shadow       scored ${out.shadowScored}, dropped ${out.shadowDropped}, errors ${out.shadowErrors}, timeouts ${out.shadowTimeouts}; agreement with production ${out.agreement === null ? 'n/a' : `${(100 * out.agreement).toFixed(1)} %`}`,
+              `shadow       candidate scored ${out.shadowScored} (all processes; this controller ${out.controllerScored} since it started), dropped ${out.shadowDropped}, errors ${out.shadowErrors}, timeouts ${out.shadowTimeouts}; agreement with production ${out.agreement === null ? 'n/a' : `${(100 * out.agreement).toFixed(1)} %`}`,
               `last gates   ${out.lastComparison ? `${out.lastComparison.passed ? 'PASS' : 'FAIL'}: ${out.lastComparison.summary.length > 240 ? `${out.lastComparison.summary.slice(0, 240)}… (umbra shadow compare for all)` : out.lastComparison.summary}` : 'none yet'}`,
               `ingest       ${out.ingest ? `${out.ingest.decisions} decisions and ${out.ingest.turns} turns stored, ${out.ingest.quarantined} lines quarantined; ${out.ingest.bytesDone} of ${out.ingest.bytesTotal} bytes read${out.ingest.error ? `; error: ${out.ingest.error}` : ''}` : 'n/a'}`,
             ].join('\n'),

@@ -9,8 +9,16 @@ export const ShadowModeSchema = z
   .object({
     /** Hours between retrainings (fractions allowed). @default 6 */
     retrain_interval_hours: z.number().positive().default(6),
-    /** New episodes needed before a scheduled retraining; three times this retrains early. @default 50 */
+    /** New episodes needed before a scheduled retraining. @default 50 */
     min_new_episodes: z.number().int().min(1).default(50),
+    /**
+     * New episodes that trigger a retraining before the interval is over; 0 turns the early trigger
+     * off, so retraining follows `retrain_interval_hours` (the first training and explicit
+     * requests aside). @default 0
+     */
+    early_retrain_episodes: z.number().int().min(0).default(0),
+    /** Shortest time between two retrainings started by the early trigger, in minutes. @default 30 */
+    min_retrain_gap_minutes: z.number().min(0).default(30),
     /** Relative improvement the seed asks of a shadow policy (0.05 = 5 %). @default 0.05 */
     promotion_threshold: z.number().min(0).default(0.05),
     /** Where candidate artifacts are kept, relative to the data directory. @default "shadow_models" */

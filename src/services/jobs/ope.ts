@@ -168,7 +168,8 @@ async function loadColumns(o: OpeJobOptions, loaded: ReturnType<typeof loadPolic
     if (point === undefined || p === point) at[m++] = i;
   }
   const pointList = [...points].sort();
-  if (point === undefined && pointList.length > 1) o.note?.(`the log holds decision points ${pointList.join(', ')}; evaluating all of them (choose one with --point)`);
+  // Points have different actions, rewards and loggers: one estimate over a mix means nothing.
+  if (point === undefined && pointList.length > 1) throw new UmbraError(ErrorCode.USAGE, `the log holds decision points ${pointList.join(', ')}: an estimate over several points mixes different decisions; choose one with --point`, { points: pointList });
   const skipped: Record<string, number> = { quarantined: log.counts.quarantined.total, duplicates: log.counts.duplicates, noTarget: 0, badTarget: 0 };
   const events = m;
   let pick = at.subarray(0, m);

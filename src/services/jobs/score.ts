@@ -34,11 +34,19 @@ export function resolvePolicyPath(path: string, point: string | undefined): stri
  * with the policy at `policy` (an artifact, or a pipeline manifest with `point`), in input order.
  * A line that is not a score input is an E_SCHEMA error naming its line.
  */
-export async function scoreContexts(o: { policy: string; contexts: string; point?: string | undefined }): Promise<{ version: string; scores: PolicyScore[] }> {
+export async function scoreContexts(o: { policy: string; contexts: string; point?: string | undefined }): Promise<{ version: string; point: string; scores: PolicyScore[]; otherPoints: Record<string, number> }> {
   const { policy: p, version } = loadPolicyArtifact(resolvePolicyPath(o.policy, o.point));
   const scores: PolicyScore[] = [];
+  // Lines that name another decision point (a decision log holds route, tool and cache lines) are
+  // not this policy's to score: they are skipped and counted, so the output holds only its point.
+  const otherPoints: Record<string, number> = {};
   for await (const rec of readRecords(o.contexts)) {
     if (rec.error !== undefined) throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line} is not JSON: ${rec.error}`, { line: rec.line });
+    const linePoint = typeof rec.value === 'object' && rec.value !== null ? (rec.value as { point?: unknown }).point : undefined;
+    if (typeof linePoint === 'string' && linePoint !== p.point) {
+      otherPoints[linePoint] = (otherPoints[linePoint] ?? 0) + 1;
+      continue;
+    }
     const r = ScoreInputSchema.safeParse(rec.value);
     if (!r.success) {
       const i = r.error.issues[0];
@@ -50,5 +58,5 @@ export async function scoreContexts(o: { policy: string; contexts: string; point
     const probs = p.probs(context, actions, baseline !== undefined && actions.includes(baseline) ? baseline : undefined);
     scores.push({ id, probs: Object.fromEntries(actions.map((a, i) => [a, probs[i]!])) });
   }
-  return { version, scores };
+  return { version, point: p.point, scores, otherPoints };
 }

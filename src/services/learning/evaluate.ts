@@ -148,6 +148,8 @@ export interface CompactEvaluation {
   estimates: Record<string, { value: number | null; ci: [number, number] | null }>;
   identified: boolean | null;
   gates: { pass: boolean; verdict: string; summary: string } | null;
+  /** Overlap diagnostics of the importance weights on the validation window (null when not evaluated). */
+  diagnostics?: { ess: number; supportDeficit: number; maxWeight: number } | null;
   /** Model selection in brief: the chosen candidate and each candidate's estimate and lower bound. */
   selection?: { chosen: string; candidates: { name: string; algorithm: string; value: number | null; lower: number | null }[] };
 }
@@ -161,6 +163,7 @@ export function compactEvaluation(e: PointEvaluation): CompactEvaluation {
     estimates,
     identified: e.ope === null ? null : e.ope.identification.status === 'identified',
     gates: e.gates === null ? null : { pass: e.gates.pass, verdict: e.gates.verdict, summary: e.gates.summary },
+    diagnostics: e.ope === null ? null : { ess: e.ope.diagnostics.ess, supportDeficit: e.ope.diagnostics.supportDeficit, maxWeight: e.ope.diagnostics.maxWeight },
     ...(e.selection !== undefined
       ? { selection: { chosen: e.selection.chosen, candidates: e.selection.candidates.map((c) => ({ name: c.name, algorithm: c.algorithm, value: c.value, lower: c.lower })) } }
       : {}),

@@ -10,7 +10,7 @@ import type { Settings } from '../../core/settings.js';
 import { KpiAccumulator } from '../../core/telemetry/kpis.js';
 import { evaluateOffPolicy, type LoggedSample } from '../../core/ope/index.js';
 import { rolloutStatus, type AuditRecord, type RolloutState } from '../../core/rollout/index.js';
-import { selectionsOfEvaluation, type DashboardSnapshot } from '../../core/dashboard.js';
+import { offlineOfEvaluation, selectionsOfEvaluation, type DashboardSnapshot } from '../../core/dashboard.js';
 import type { Episode, EventReader, IngestLedger, ShadowLog, StateStore } from '../../store/port.js';
 import type { RolloutService } from '../rollout/state.js';
 import { parseServedTag } from '../rollout/served-tag.js';
@@ -86,7 +86,8 @@ function buckets(eps: readonly Episode[], n: number): { t: number; items: Episod
     const i = Math.max(0, Math.min(k - 1, Math.floor(((Date.parse(e.event.ts) - t0) / span) * k)));
     out[i]!.items.push(e);
   }
-  return out.filter((b) => b.items.length > 0);
+  // Empty buckets stay: their values are null, so charts show a gap instead of a line across it.
+  return out;
 }
 
 /** Logged samples of production episodes against a shadow candidate's records. */
@@ -115,7 +116,7 @@ async function shadowSamples(store: ShadowLog, candidate: string, eps: readonly 
 }
 
 /** The dashboard snapshot (see src/core/dashboard.ts). */
-export async function buildSnapshot(src: StatusSources & { alerts?: readonly Alert[]; uptimeS?: number; extra?: { shadowScored?: number; shadowDropped?: number; fallbacks?: number } }): Promise<DashboardSnapshot> {
+export async function buildSnapshot(src: StatusSources & { alerts?: readonly Alert[]; uptimeS?: number; extra?: { shadowDropped?: number; fallbacks?: number } }): Promise<DashboardSnapshot> {
   const status = await buildStatus(src);
   const { episodes, state } = status;
   const now = (src.now ?? Date.now)();
@@ -127,8 +128,8 @@ export async function buildSnapshot(src: StatusSources & { alerts?: readonly Ale
   const value: DashboardSnapshot['value'] = { t: [], production: [], productionLo: [], productionHi: [], shadow: [], shadowLo: [], shadowHi: [] };
   const samples = shadowCand ? await shadowSamples(src.store, shadowCand, episodes) : new Map<string, LoggedSample>();
   for (const b of bs) {
-    const k = kpisOf(b.items, src.settings.reward);
-    for (const name of KPI_NAMES) if (k[name] !== null) trend[name]!.push([b.t, k[name]!]);
+    const k = b.items.length > 0 ? kpisOf(b.items, src.settings.reward) : null;
+    if (k !== null) for (const name of KPI_NAMES) if (k[name] !== null) trend[name]!.push([b.t, k[name]!]);
     const prod = b.items.filter((e) => {
       const tag = parseServedTag(e.event.policy);
       return tag === undefined || tag.slice !== 'canary';
@@ -168,13 +169,23 @@ export async function buildSnapshot(src: StatusSources & { alerts?: readonly Ale
     for await (const s of src.store.shadowByCandidate(shadowCand)) slices.shadow![s.record.action] = (slices.shadow![s.record.action] ?? 0) + 1;
   }
 
+  const alertList = src.alerts ?? (await recentAlerts(src.store));
+  const inFlight = status.candidate !== null && ['registered', 'shadow', 'canary', 'paused'].includes(state.versions[status.candidate]?.stage ?? '');
   const history = (await src.rollout.history()).slice(-50).reverse().map((r: AuditRecord) => ({ seq: r.seq, ts: r.ts, event: r.event, from: r.from, to: r.to, actor: r.actor, reason: r.reason || null, policy: r.version }));
   const counts = await src.store.counts();
   const quarantine = await src.store.quarantineCounts();
   const shadowStats = await readShadowStats(src.store);
   return {
     ts: new Date(now).toISOString(),
-    status: { stage: status.stage, champion: status.champion === BASELINE_POLICY_VERSION ? 'baseline' : status.champion, candidate: status.candidate, canaryWeight: status.canaryWeight, uptimeS: src.uptimeS ?? 0 },
+    status: {
+      stage: status.stage,
+      champion: status.champion === BASELINE_POLICY_VERSION ? 'baseline' : status.champion,
+      candidate: status.candidate,
+      canaryWeight: status.canaryWeight,
+      uptimeS: src.uptimeS ?? 0,
+      candidateInFlight: inFlight,
+      production: productionHealth(src, alertList, now, status.champion),
+    },
     kpis: KPI_NAMES.map((name) => ({ name, baseline: SEED_BASELINE[name], now: status.kpis[name], target: SEED_TARGET[name], trend: trend[name] ?? [] })),
     value,
     slices,
@@ -183,14 +194,52 @@ export async function buildSnapshot(src: StatusSources & { alerts?: readonly Ale
     counts: {
       decisions: counts.decisions,
       quarantined: { total: counts.quarantined, byReason: quarantine },
-      shadowScored: src.extra?.shadowScored ?? Object.values(shadowStats).reduce((s, x) => s + x.scored, 0),
+      // One measure everywhere (dashboard, monitor, shadow status): decisions the candidate scored in
+      // the shadow, summed over every scoring process (the service and the shadow controller).
+      shadowScored: status.candidate === null ? 0 : (shadowStats[status.candidate]?.scored ?? 0),
       shadowDropped: src.extra?.shadowDropped ?? 0,
       fallbacks: src.extra?.fallbacks ?? 0,
     },
     history,
-    alerts: (src.alerts ?? (await recentAlerts(src.store))).slice(0, 20).map((a) => ({ ts: a.ts, kind: a.kind, severity: a.severity, message: a.message })),
+    alerts: alertList.slice(0, 20).map((a) => ({ ts: a.ts, kind: a.kind, severity: a.severity, message: a.message })),
     selection: selectionInFlight(src, status.candidate ?? (status.champion === BASELINE_POLICY_VERSION ? null : status.champion)),
+    offline: offlineEvaluation(src, inFlight ? status.candidate : null, status.candidate, status.champion === BASELINE_POLICY_VERSION ? null : status.champion),
   };
+}
+
+/** Alert kinds that speak of production itself (not of a candidate). */
+const PRODUCTION_ALERTS = new Set(['drift', 'audit_untrusted']);
+/** How long a critical production alert marks production as degraded. */
+const DEGRADED_FOR_MS = 15 * 60_000;
+
+/** Production's own health (see DashboardSnapshotSchema): never a candidate's fate. */
+function productionHealth(src: StatusSources, alerts: readonly Alert[], now: number, champion: string): DashboardSnapshot['status']['production'] {
+  const audit = src.rollout.audit;
+  if (audit !== undefined && !audit.ok) return { health: 'baseline_only', reason: 'the audit log does not verify: only the caller\'s own rules serve until it does' };
+  const recent = alerts.find((a) => PRODUCTION_ALERTS.has(a.kind) && (a.severity === 'critical' || a.kind === 'drift') && now - Date.parse(a.ts) < DEGRADED_FOR_MS);
+  if (recent !== undefined) return { health: 'degraded', reason: `${recent.kind} at ${recent.ts}: ${recent.message}` };
+  const who = champion === BASELINE_POLICY_VERSION ? 'the caller\'s own rules' : champion;
+  return { health: 'healthy', reason: `${who} serving production; no production alert in the last 15 minutes` };
+}
+
+/** The offline evaluation of the candidate in flight, else the last candidate, else the champion. */
+function offlineEvaluation(src: StatusSources, inFlight: string | null, last: string | null, champion: string | null): DashboardSnapshot['offline'] {
+  if (src.bundles === undefined) return null;
+  const tries: [string | null, 'candidate' | 'last_candidate' | 'champion'][] = [
+    [inFlight, 'candidate'],
+    [inFlight === null ? last : null, 'last_candidate'],
+    [champion, 'champion'],
+  ];
+  for (const [version, of] of tries) {
+    if (version === null) continue;
+    try {
+      const points = offlineOfEvaluation(src.bundles.read(version).evaluation);
+      if (Object.keys(points).length > 0) return { version, of, points };
+    } catch {
+      /* no bundle (the baseline, a foreign id): try the next */
+    }
+  }
+  return null;
 }
 
 /** The model selection recorded in the bundle of `version` (null without one, or when it records none). */

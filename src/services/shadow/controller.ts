@@ -22,7 +22,7 @@ import { ShadowScorer } from './scorer.js';
 import type { Bundles } from '../artifacts/bundles.js';
 import { writeShadowStats } from './stats.js';
 import type { RetrainResult } from './retrain.js';
-import { readPolicyArtifact } from '../artifacts/artifacts.js';
+import { registerBundle } from '../rollout/register.js';
 import type { Alerter } from '../monitoring/alerts.js';
 import { inFlight } from '../../core/rollout/index.js';
 
@@ -98,9 +98,12 @@ export class ShadowController {
   private scorer!: ShadowScorer;
   private state!: ControllerState;
   private retrainAbort: AbortController | undefined;
+  private retrainTask: Promise<void> | undefined;
   private countsAt = 0;
   /** Candidates already alerted for failing in the shadow. */
   private failureAlerted = new Set<string>();
+  /** The last offline gate failure alerted (one alert per distinct failure). */
+  private lastGateFailure: string | undefined;
   /** Store counts at the start of the current ingest-error window. */
   private ingestWindow: { at: number; quarantined: number; items: number } | undefined;
   private loaded = new Map<string, Set<string>>();
@@ -173,6 +176,8 @@ export class ShadowController {
     await ingesting;
     await this.alerter.drain();
     this.retrainAbort?.abort();
+    // Wait (briefly) for an aborted retraining to end, so its child and scratch files go with us.
+    if (this.retrainTask !== undefined) await Promise.race([this.retrainTask, new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.scorer.drain(2000);
     await this.scorer.close();
     await this.host.close();
@@ -324,7 +329,10 @@ export class ShadowController {
     const dueAt = last === null ? now : last + intervalMs;
     this.state.nextRetrainAt = new Date(dueAt).toISOString();
     let reason: string | null = null;
-    if (n >= 3 * min) reason = `${n} new episodes ≥ 3 × ${min}: retraining early`;
+    // The early trigger (off by default) never retrains sooner than the minimum gap after the last one.
+    const sm = this.o.settings.config.shadow_mode;
+    const gapOk = last === null || now - last >= sm.min_retrain_gap_minutes * 60_000;
+    if (sm.early_retrain_episodes > 0 && n >= sm.early_retrain_episodes && n >= min && gapOk && last !== null && now < dueAt) reason = `${n} new episodes ≥ shadow_mode.early_retrain_episodes = ${sm.early_retrain_episodes}: retraining early`;
     else if (now >= dueAt && n >= min) reason = last === null ? `first training: ${n} episodes ≥ ${min}` : `interval of ${this.state.intervalHours} h elapsed and ${n} new episodes ≥ ${min}`;
     if (reason === null) {
       this.state.nextRetrainWhy = n < min ? `waiting for ${min - n} more new episodes (${n}/${min})` : `next scheduled at ${this.state.nextRetrainAt}`;
@@ -335,8 +343,9 @@ export class ShadowController {
     this.state.nextRetrainWhy = 'retraining now';
     this.log(`retraining: ${reason}`);
     await this.publish();
-    void this.retrainIsolated(n).finally(() => {
+    this.retrainTask = this.retrainIsolated(n).finally(() => {
       this.retrainAbort = undefined;
+      this.retrainTask = undefined;
       this.state.retraining = false;
     });
   }
@@ -352,7 +361,10 @@ export class ShadowController {
       this.state.lastRetrainError = null;
       this.state.lastRetrain = { version: r.version, chosen: r.chosen, gates: r.gates, episodes: r.episodes, challengers: r.challengers };
       this.log(`retrained in ${((Date.now() - started) / 1000).toFixed(1)} s on ${r.episodes} episodes: ${r.version} (${r.chosen}); offline gates ${r.gates.passed ? 'pass' : 'fail'}`);
-      if (!r.gates.passed) this.alerter.raise('gate_failed', 'warning', `candidate ${r.version}: offline gates fail: ${r.gates.summary.length > 300 ? `${r.gates.summary.slice(0, 300)}…` : r.gates.summary}`);
+      // One alert per distinct failure: the same gates failing for the same reason again is not news.
+      const failure = r.gates.passed ? undefined : r.gates.summary.replace(/[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?/gi, '#');
+      if (failure !== undefined && failure !== this.lastGateFailure) this.alerter.raise('gate_failed', 'warning', `candidate ${r.version}: offline gates fail: ${r.gates.summary.length > 300 ? `${r.gates.summary.slice(0, 300)}…` : r.gates.summary}`);
+      this.lastGateFailure = failure;
       await this.register(r);
     } catch (e) {
       this.state.lastRetrainError = toUmbraError(e).message;
@@ -374,16 +386,15 @@ export class ShadowController {
       this.state.lastEvent = `candidate ${r.version} kept back: ${cur.id} is in canary`;
       return;
     }
-    // registered → shadow needs a valid artifact trained under this config's feature map and reward
+    // The same path as `umbra rollout register`: artifacts checked against this config, then
+    // register → shadow with the offline evaluation carried, in the audit log.
     try {
-      for (const path of Object.values(this.o.bundles.artifacts(r.version))) readPolicyArtifact(path, this.o.settings.fingerprint);
+      await registerBundle({ rollout: this.rollout, bundles: this.o.bundles, settings: this.o.settings }, r.bundle, { actor: 'shadow-controller', trigger: 'auto', reason: this.state.lastRetrainReason ?? 'retrained' });
     } catch (e) {
       this.state.lastEvent = `candidate ${r.version} not registered: ${toUmbraError(e).message}`;
       this.log(this.state.lastEvent);
       return;
     }
-    await this.rollout.apply({ type: 'register', id: r.version, artifactHash: r.version, actor: 'shadow-controller', trigger: 'auto', reason: this.state.lastRetrainReason ?? 'retrained' });
-    await this.rollout.apply({ type: 'start_shadow', actor: 'shadow-controller', trigger: 'auto', reason: 'artifact written and loadable', gates: { passed: true, summary: 'artifact valid; feature map and reward hashes match the config', details: { offline: r.gates } } });
     this.state.lastEvent = `candidate ${r.version} in shadow`;
     this.log(`candidate ${r.version} registered and scoring in the shadow`);
   }

@@ -15,7 +15,7 @@ import { withConfig, type Settings } from '../../core/settings.js';
 import type { EventReader } from '../../store/port.js';
 import { splitByTime, trainPoint, type Episode } from '../learning/trainer.js';
 import { toTrainingEpisode } from '../learning/episodes.js';
-import { evaluateWindow, type PointEvaluation } from '../learning/evaluate.js';
+import { compactEvaluation, evaluateWindow, type PointEvaluation } from '../learning/evaluate.js';
 import { selectAndTrain } from '../learning/select.js';
 import type { PolicyArtifact } from '../../core/policies/index.js';
 import { writePolicyArtifact } from '../artifacts/artifacts.js';
@@ -53,6 +53,11 @@ export interface RetrainOptions {
   now?: number;
   /** Progress notes. */
   note?: (msg: string) => void;
+  /**
+   * Scratch directory for the challengers' artifacts, owned (and removed) by the caller; without
+   * one, a temporary directory is made and removed here.
+   */
+  scratchDir?: string;
 }
 
 /** Episodes of every point in the store, for training. */
@@ -86,7 +91,7 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   if (episodes.length === 0) throw new UmbraError(ErrorCode.NO_DATA, 'no rewarded episodes in the store yet');
   const datasets = splitByTime(episodes, cfg.training.validation_fraction);
   const wanted = cfg.training.points.length > 0 ? cfg.training.points : datasets.map((d) => d.point);
-  const tmp = mkdtempSync(join(tmpdir(), 'umbra-retrain-'));
+  const tmp = o.scratchDir ?? mkdtempSync(join(tmpdir(), 'umbra-retrain-'));
   try {
     const results: { res: ChallengerResult; files: Record<string, string>; evals: Record<string, PointEvaluation> }[] = [];
     for (const epsilon of cfg.shadow_mode.challenger_epsilons) {
@@ -138,11 +143,11 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
         gates,
         chosen: best.res.name,
         challengers: results.map((r) => r.res),
-        points: Object.fromEntries(Object.entries(best.evals).map(([p, e]) => [p, { gates: e.gates, summary: e.summary, ...(e.selection ? { selection: e.selection } : {}) }])),
+        points: Object.fromEntries(Object.entries(best.evals).map(([p, e]) => [p, { ...compactEvaluation(e), gates: e.gates, summary: e.summary, ...(e.selection ? { selection: e.selection } : {}) }])),
       },
     });
     return { version: bundle.version, bundle, episodes: episodes.length, newEpisodes: o.newEpisodes, lastSeq, challengers: results.map((r) => r.res), chosen: best.res.name, gates };
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    if (o.scratchDir === undefined) rmSync(tmp, { recursive: true, force: true });
   }
 }
