@@ -27,6 +27,9 @@ export const ErrorCode = {
   TIMEOUT: 'E_TIMEOUT',
   OVERLOADED: 'E_OVERLOADED',
   OUTPUT_UNWRITABLE: 'E_OUTPUT_UNWRITABLE',
+  UNKNOWN_POINT: 'E_UNKNOWN_POINT',
+  TOO_LARGE: 'E_TOO_LARGE',
+  UNSUPPORTED_MEDIA: 'E_UNSUPPORTED_MEDIA',
   INTERNAL: 'E_INTERNAL',
 } as const;
 
@@ -55,6 +58,9 @@ export const EXIT_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_TIMEOUT: 17,
   E_OVERLOADED: 18,
   E_OUTPUT_UNWRITABLE: 5,
+  E_UNKNOWN_POINT: 4,
+  E_TOO_LARGE: 4,
+  E_UNSUPPORTED_MEDIA: 4,
   E_INTERNAL: 1,
 };
 
@@ -81,6 +87,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_TIMEOUT: 504,
   E_OVERLOADED: 503,
   E_OUTPUT_UNWRITABLE: 500,
+  E_UNKNOWN_POINT: 422,
+  E_TOO_LARGE: 413,
+  E_UNSUPPORTED_MEDIA: 415,
   E_INTERNAL: 500,
 };
 
@@ -107,6 +116,9 @@ export const ERROR_MEANING: Readonly<Record<ErrorCode, string>> = {
   E_TIMEOUT: 'an operation ran out of time',
   E_OVERLOADED: 'too busy to take the request; try again later',
   E_OUTPUT_UNWRITABLE: 'an output file cannot be written',
+  E_UNKNOWN_POINT: 'the decision point is not one the service answers for (server.points or a loaded policy)',
+  E_TOO_LARGE: 'the request body is larger than server.body_limit_bytes',
+  E_UNSUPPORTED_MEDIA: 'the request body is not sent as application/json',
   E_INTERNAL: 'a bug: please report it with the message',
 };
 
