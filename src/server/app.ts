@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { OutcomeRequestSchema, parseDecideRequest, type OutcomeAccepted, type StatusResponse } from '../core/api.js';
@@ -70,6 +71,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     connectionTimeout: sc.idle_timeout_ms,
     requestTimeout: sc.request_timeout_ms,
     http: { headersTimeout: sc.headers_timeout_ms, requestTimeout: sc.request_timeout_ms, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(sc.headers_timeout_ms / 4))) },
+  });
+  // Node's header timeout starts with the first byte: a client that connects and sends nothing is cut here.
+  app.server.on('connection', (socket: Socket) => {
+    const silent = setTimeout(() => socket.destroy(), sc.headers_timeout_ms);
+    silent.unref();
+    socket.once('data', () => clearTimeout(silent));
+    socket.once('close', () => clearTimeout(silent));
   });
   // Every body this API takes is JSON: anything else is 415 E_UNSUPPORTED_MEDIA, not a schema error.
   app.removeContentTypeParser('text/plain');
