@@ -7,8 +7,10 @@
  * start, segments left behind by a crash are read back and written to the store again (the store
  * is idempotent by id, so a record that did reach it is stored once).
  *
- * `write` mode hands each line to the kernel with one `write(2)`: it survives the death of the
- * process, not of the machine. `fsync` mode also syncs each line to the disk before answering.
+ * Lines appended in one turn of the event loop are written together, with one `write(2)`, before
+ * the promise of `written()` resolves: the caller answers after that (a group commit of a few
+ * hundred microseconds at most, instead of one system call per request). `write` mode survives the
+ * death of the process, not of the machine; `fsync` mode also syncs each group to the disk.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +35,10 @@ export class Journal {
   private seq: number;
   private bytes = 0;
   private keep = false;
+  private buffered: string[] = [];
+  private waiters: (() => void)[] = [];
+  private scheduled = false;
+  private failure: Error | undefined;
 
   /** Open the journal in `dir` (created when missing); new segments number after any found there. */
   constructor(dir: string, mode: JournalMode = 'write') {
@@ -73,14 +79,41 @@ export class Journal {
     return join(this.dir, `${PREFIX}${String(seq).padStart(WIDTH, '0')}${SUFFIX}`);
   }
 
-  /** Append one line (no newline in it) to the open segment; returns once it is written (and synced, in `fsync` mode). */
+  /** Queue one line (no newline in it) for the open segment; `written()` says when it is on disk. */
   append(line: string): void {
-    this.fd ??= openSync(this.path(this.seq), 'a');
-    const data = Buffer.from(`${line}\n`, 'utf8');
-    let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
-    if (this.mode === 'fsync') fsyncSync(this.fd);
-    this.bytes += data.length;
+    this.buffered.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.writeBuffered());
+    }
+  }
+
+  /** Resolves once every line appended so far is written (synced, in `fsync` mode); rejects when the write failed. */
+  written(): Promise<void> {
+    if (this.buffered.length === 0) return this.failure === undefined ? Promise.resolve() : Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push(() => (this.failure === undefined ? resolve() : reject(this.failure))));
+  }
+
+  /** Write the queued lines now, in one system call, and wake whoever waits for them. */
+  writeBuffered(): void {
+    this.scheduled = false;
+    if (this.buffered.length === 0) return;
+    const lines = this.buffered;
+    const waiters = this.waiters;
+    this.buffered = [];
+    this.waiters = [];
+    try {
+      this.fd ??= openSync(this.path(this.seq), 'a');
+      const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+      let off = 0;
+      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+      if (this.mode === 'fsync') fsyncSync(this.fd);
+      this.bytes += data.length;
+      this.failure = undefined;
+    } catch (e) {
+      this.failure = e as Error;
+    }
+    for (const w of waiters) w();
   }
 
   /** Keep the open segment when it is sealed (it holds a record that will not reach the store through the writer). */
@@ -94,6 +127,7 @@ export class Journal {
    * was appended or the segment is to be kept for the next start's replay.
    */
   seal(): number | undefined {
+    this.writeBuffered();
     if (this.fd === undefined) return undefined;
     closeSync(this.fd);
     this.fd = undefined;
@@ -120,6 +154,7 @@ export class Journal {
 
   /** Close the open segment without releasing it (it is replayed at the next start). */
   close(): void {
+    this.writeBuffered();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

@@ -84,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   let lastSnapshot: { at: number; snap: DashboardSnapshot } | undefined;
   const valueEstimates: Record<string, number | null> = { production: null, shadow: null };
   const metrics = createMetrics({ engine, store: deps.store, rollout: deps.rollout, valueEstimates: () => valueEstimates });
+  app.addHook('onClose', async () => metrics.close());
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     const e = err as { statusCode?: number; message?: string; code?: string };
@@ -121,8 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       timer = setTimeout(() => {
         late = true;
         const fb = DecisionEngine.fallback(request, 'deadline');
-        engine.logFallback(request, fb);
-        resolve(fb);
+        void Promise.resolve(engine.logFallback(request, fb)).then(() => resolve(fb));
       }, config.server.request_deadline_ms);
     });
     const answer = await Promise.race([engine.decide(request, { abandoned: () => late }).catch(() => DecisionEngine.fallback(request, 'engine_error')), deadline]);
@@ -137,7 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
       return sendError(reply, schemaError(parsed.error.issues));
     }
-    engine.outcome(parsed.data);
+    await engine.outcome(parsed.data);
     const accepted: OutcomeAccepted = { ok: true, id: parsed.data.id };
     return reply.code(202).send(accepted);
   });

@@ -341,6 +341,7 @@ export class DecisionEngine {
     this.count(this.stats.bySlice, slice);
     this.count(this.stats.byServedBy, servedBy);
     this.log(req, context, resp, choice.probs, servedTag({ slice, how, version, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }));
+    if (this.journal !== undefined) await this.journal.written().catch(() => undefined); // on disk before it is answered
     const us = Math.round((performance.now() - t0) * 1000);
     this.stats.latencyUs.push(us);
     if (this.stats.latencyUs.length > 10_000) this.stats.latencyUs.splice(0, 5000);
@@ -357,12 +358,13 @@ export class DecisionEngine {
    * answered decision is in the log. Give the request the answer's id, and `decide` the same
    * request with `abandoned` saying so, so the late decision is not logged as well.
    */
-  logFallback(req: DecideRequestParsed, resp: DecideResponse): void {
+  logFallback(req: DecideRequestParsed, resp: DecideResponse): Promise<void> {
     this.stats.decisions++;
     this.count(this.stats.byServedBy, resp.servedBy);
     if (resp.reason !== undefined) this.count(this.stats.fallbacks, resp.reason);
     const probs = Object.fromEntries(req.actions.map((a) => [a, a === resp.action ? 1 : 0]));
     this.log(req, storableContext(req.context, this.config.telemetry), resp, probs, servedTag({ slice: 'production', how: 'timeout', version: BASELINE_POLICY_VERSION, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }), false);
+    return this.journal === undefined ? Promise.resolve() : this.journal.written().catch(() => undefined);
   }
 
   private log(req: DecideRequestParsed, context: Context, resp: DecideResponse, probs: Record<string, number>, policy: string, shadow = true): void {
@@ -390,16 +392,14 @@ export class DecisionEngine {
     }
   }
 
-  /** Record an outcome (late and repeated outcomes merge in the store). Never rejects. */
-  outcome(req: OutcomeRequest): void {
+  /** Record an outcome (late and repeated outcomes merge in the store); resolves once it is journaled. Never rejects. */
+  outcome(req: OutcomeRequest): Promise<void> {
     this.stats.outcomes++;
     const update: OutcomeUpdate = { id: req.id, ts: new Date(this.now()).toISOString(), ...(req.reward === undefined ? {} : { reward: req.reward }), ...(req.outcome === undefined ? {} : { outcome: req.outcome }) };
     this.journal?.append(JSON.stringify({ o: update }));
-    if (this.buffered() >= this.config.server.log_buffer) {
-      this.drop();
-      return;
-    }
-    this.pending.outcomes.push(update);
+    if (this.buffered() >= this.config.server.log_buffer) this.drop();
+    else this.pending.outcomes.push(update);
+    return this.journal === undefined ? Promise.resolve() : this.journal.written().catch(() => undefined);
   }
 
   /** A record the buffer has no room for: counted, and its journal segment kept for the next start. */
