@@ -36,7 +36,7 @@ export interface LoadSpec {
    * that stalls is charged for every request that queued behind the stall (no coordinated omission).
    */
   open?: boolean;
-  /** Most connections in open-loop mode. @default 256 */
+  /** Most connections in open-loop mode (past them a request waits for a free one, its wait counted, as wrk2 does). @default concurrency */
   maxConnections?: number;
 }
 
@@ -91,7 +91,7 @@ interface OpenConn {
 /** The open-loop run (see `LoadSpec.open`). */
 async function openLoop(spec: LoadSpec, u: URL, requests: Buffer[]): Promise<LoadResult> {
   const rate = spec.rate!;
-  const maxConns = spec.maxConnections ?? 256;
+  const maxConns = spec.maxConnections ?? spec.concurrency;
   const lat: number[] = [];
   const servedBy: Record<string, number> = {};
   let errors = 0;

@@ -42,6 +42,14 @@ export const ServerConfigSchema = z
      * requests). @default "write"
      */
     journal: z.enum(['write', 'fsync', 'off']).default('write'),
+    /**
+     * Where production and canary policies decide. `main`: Umbra's own policy kinds run on the
+     * event loop (their cost is bounded and measured in microseconds; a worker round trip costs two
+     * thread wake-ups, milliseconds on a busy machine). `worker`: every policy runs in an isolated
+     * worker thread with a per-call deadline (`decision_deadline_ms`), replaced when stuck. Shadow
+     * candidates always run in a worker of their own. @default "main"
+     */
+    serving_thread: z.enum(['main', 'worker']).default('main'),
     /** Share of one core that shadow scoring may use; beyond it shadow work is shed. @default 0.5 */
     shadow_cpu_share: z.number().gt(0).max(1).default(0.5),
     /**

@@ -26,6 +26,7 @@ import type { OutcomeUpdate } from '../../core/telemetry/types.js';
 import { Journal, type JournalMode } from '../../platform/journal.js';
 import type { RolloutService } from '../rollout/state.js';
 import { PolicyHost, type PolicyHostOptions } from '../policy-host/host.js';
+import { InlinePolicyHost, type ServingHost } from '../policy-host/inline.js';
 import { ShadowScorer } from '../shadow/scorer.js';
 import { WriteTracker } from '../../platform/write-tracker.js';
 import type { Bundles } from '../artifacts/bundles.js';
@@ -104,7 +105,7 @@ export class DecisionEngine {
   private readonly opts: DecisionEngineOptions;
   private readonly config: Config;
   private readonly now: () => number;
-  private readonly serving: PolicyHost;
+  private readonly serving: ServingHost;
   private readonly shadowHost: PolicyHost;
   readonly shadow: ShadowScorer;
   private state: RolloutState | undefined;
@@ -130,7 +131,9 @@ export class DecisionEngine {
     this.config = opts.settings.config;
     this.now = opts.now ?? Date.now;
     const hostOpts: PolicyHostOptions = { deadlineMs: opts.settings.config.server.decision_deadline_ms, ...(opts.loaderUrl === undefined ? {} : { loaderUrl: opts.loaderUrl }) };
-    this.serving = new PolicyHost(hostOpts);
+    // Umbra's own policy kinds serve on the event loop (bounded cost, no thread hops); a custom loader or the config puts them in a worker.
+    const inline = opts.loaderUrl === undefined && opts.settings.config.server.serving_thread === 'main';
+    this.serving = inline ? new InlinePolicyHost({ deadlineMs: opts.settings.config.server.decision_deadline_ms }) : new PolicyHost(hostOpts);
     this.shadowHost = new PolicyHost({ ...hostOpts, deadlineMs: opts.settings.config.shadow_mode.time_budget_ms, priority: opts.settings.config.server.background_priority });
     this.shadow = new ShadowScorer({
       store: opts.store,
@@ -243,7 +246,7 @@ export class DecisionEngine {
     return this.refreshing;
   }
 
-  private async ensureLoaded(host: PolicyHost, version: string, tag = 'serving'): Promise<Set<string> | undefined> {
+  private async ensureLoaded(host: ServingHost, version: string, tag = 'serving'): Promise<Set<string> | undefined> {
     const key = `${tag}:${version}`;
     const have = this.loaded.get(key);
     if (have) return have;
