@@ -29,6 +29,15 @@ export interface LoadSpec {
   rate?: number;
   /** Path to POST to. @default "/v1/decide" */
   path?: string;
+  /**
+   * Open loop (with `rate`): requests are sent at their scheduled times whether or not earlier ones
+   * were answered, each on an idle connection (new ones are opened up to `maxConnections`; past
+   * that a request waits for one), and latency is measured from the scheduled time, so a server
+   * that stalls is charged for every request that queued behind the stall (no coordinated omission).
+   */
+  open?: boolean;
+  /** Most connections in open-loop mode (past them a request waits for a free one, its wait counted, as wrk2 does). @default concurrency */
+  maxConnections?: number;
 }
 
 /** What the run measured (latencies in ms). */
@@ -43,6 +52,9 @@ export interface LoadResult {
   p999: number;
   max: number;
   servedBy: Record<string, number>;
+  /** Open loop: connections opened, and requests that waited for a free one. */
+  connections?: number;
+  queued?: number;
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -68,6 +80,127 @@ function parseAnswer(buf: Buffer): { status: number; body: Buffer; used: number 
   return { status, body: buf.subarray(h + 4, end), used: end };
 }
 
+/** One keep-alive connection of the open-loop generator, with at most one request in flight. */
+interface OpenConn {
+  sock: Socket;
+  buf: Buffer;
+  /** Scheduled time of the request in flight, or -1 when idle. */
+  due: number;
+}
+
+/** The open-loop run (see `LoadSpec.open`). */
+async function openLoop(spec: LoadSpec, u: URL, requests: Buffer[]): Promise<LoadResult> {
+  const rate = spec.rate!;
+  const maxConns = spec.maxConnections ?? spec.concurrency;
+  const lat: number[] = [];
+  const servedBy: Record<string, number> = {};
+  let errors = 0;
+  let queued = 0;
+  let opened = 0;
+  const t0 = performance.now() + 50;
+  const measureFrom = t0 + spec.warmupMs;
+  const end = measureFrom + spec.durationMs;
+  const total = Math.floor(((end - t0) / 1000) * rate);
+  const idle: OpenConn[] = [];
+  const backlog: number[] = [];
+  let sent = 0;
+  let done = 0;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (finish = r));
+  const complete = (due: number, status: number, body: Buffer | undefined): void => {
+    done++;
+    const e = performance.now();
+    if (due >= measureFrom && due < end) {
+      if (status !== 200) errors++;
+      else {
+        lat.push(e - due);
+        const m = body === undefined ? null : SERVED_BY.exec(body.toString('latin1'));
+        const key = m?.[1] ?? 'unknown';
+        servedBy[key] = (servedBy[key] ?? 0) + 1;
+      }
+    }
+    if (done === total) finish();
+  };
+  const release = (c: OpenConn): void => {
+    const next = backlog.shift();
+    if (next !== undefined) send(c, next);
+    else idle.push(c);
+  };
+  const send = (c: OpenConn, due: number): void => {
+    c.due = due;
+    c.sock.write(requests[sent++ % requests.length]!);
+  };
+  const connect1 = (): OpenConn => {
+    opened++;
+    const c: OpenConn = { sock: connect({ host: u.hostname, port: Number(u.port), noDelay: true }), buf: Buffer.alloc(0), due: -1 };
+    c.sock.on('data', (d: Buffer) => {
+      c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
+      const a = parseAnswer(c.buf);
+      if (a === undefined) return;
+      const due = c.due;
+      c.due = -1;
+      if ('used' in a) {
+        c.buf = c.buf.subarray(a.used);
+        complete(due, a.status, a.body);
+        release(c);
+      } else {
+        complete(due, 0, undefined);
+        c.sock.destroy();
+      }
+    });
+    const fail = (): void => {
+      if (c.due >= 0) {
+        const due = c.due;
+        c.due = -1;
+        complete(due, 0, undefined);
+      }
+      const i = idle.indexOf(c);
+      if (i >= 0) idle.splice(i, 1);
+    };
+    c.sock.on('error', fail);
+    c.sock.on('close', fail);
+    return c;
+  };
+  for (let i = 0; i < spec.concurrency; i++) idle.push(connect1());
+  await new Promise((r) => setTimeout(r, 50));
+  let k = 0;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = performance.now();
+      while (k < total && t0 + (k * 1000) / rate <= now) {
+        const due = t0 + (k * 1000) / rate;
+        k++;
+        const c = idle.pop() ?? (opened < maxConns ? connect1() : undefined);
+        if (c !== undefined) send(c, due);
+        else {
+          queued++;
+          backlog.push(due);
+        }
+      }
+      if (k >= total) resolve();
+      else setTimeout(tick, Math.max(0, Math.min(1, t0 + (k * 1000) / rate - performance.now())));
+    };
+    tick();
+  });
+  await Promise.race([finished, new Promise((r) => setTimeout(r, 10_000))]);
+  for (const c of idle) c.sock.destroy();
+  const sorted = Float64Array.from(lat).sort();
+  return {
+    requests: lat.length,
+    errors: errors + Math.max(0, total - done),
+    seconds: spec.durationMs / 1000,
+    perSecond: lat.length / (spec.durationMs / 1000),
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    p999: quantile(sorted, 0.999),
+    max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!,
+    servedBy,
+    connections: opened,
+    queued,
+  };
+}
+
 async function main(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -77,6 +210,10 @@ async function main(): Promise<void> {
     const body = Buffer.from(b);
     return Buffer.concat([Buffer.from(`POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n`, 'latin1'), body]);
   });
+  if (spec.open === true && spec.rate !== undefined) {
+    process.stdout.write(`${JSON.stringify(await openLoop(spec, u, requests))}\n`);
+    process.exit(0);
+  }
   const lat: number[] = [];
   const servedBy: Record<string, number> = {};
   let errors = 0;

@@ -3,6 +3,7 @@
  * service, the decision engine with its policy workers and shadow scorer, the rollout autopilot
  * (judge and drift), alerts, and the HTTP app. Used by `umbra serve` and by `umbra demo`.
  */
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../core/settings.js';
 import { ErrorCode, UmbraError } from '../core/errors.js';
@@ -72,7 +73,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     },
   });
   const { store, rollout, alerter, bundles, now } = w;
-  const engine = new DecisionEngine({ store, rollout, settings: o.settings, bundles, now, ...(o.loaderUrl === undefined ? {} : { loaderUrl: o.loaderUrl }), ...(o.shadow === undefined ? {} : { shadow: o.shadow }) });
+  const journal = config.server.journal === 'off' ? {} : { journalDir: join(o.dataDir, 'journal'), journalMode: config.server.journal };
+  const engine = new DecisionEngine({ store, rollout, settings: o.settings, bundles, now, ...journal, ...(o.loaderUrl === undefined ? {} : { loaderUrl: o.loaderUrl }), ...(o.shadow === undefined ? {} : { shadow: o.shadow }) });
   await engine.start();
   const controller = new RolloutController({ store, rollout, settings: o.settings, bundles, alerter, now });
   controller.start(o.checkIntervalMs);

@@ -29,6 +29,9 @@ export const ErrorCode = {
   OUTPUT_UNWRITABLE: 'E_OUTPUT_UNWRITABLE',
   NO_STORE: 'E_NO_STORE',
   LISTEN: 'E_LISTEN',
+  UNKNOWN_POINT: 'E_UNKNOWN_POINT',
+  TOO_LARGE: 'E_TOO_LARGE',
+  UNSUPPORTED_MEDIA: 'E_UNSUPPORTED_MEDIA',
   INTERNAL: 'E_INTERNAL',
 } as const;
 
@@ -59,6 +62,9 @@ export const EXIT_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_OUTPUT_UNWRITABLE: 5,
   E_NO_STORE: 19,
   E_LISTEN: 20,
+  E_UNKNOWN_POINT: 4,
+  E_TOO_LARGE: 4,
+  E_UNSUPPORTED_MEDIA: 4,
   E_INTERNAL: 1,
 };
 
@@ -87,6 +93,9 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   E_OUTPUT_UNWRITABLE: 500,
   E_NO_STORE: 404,
   E_LISTEN: 500,
+  E_UNKNOWN_POINT: 422,
+  E_TOO_LARGE: 413,
+  E_UNSUPPORTED_MEDIA: 415,
   E_INTERNAL: 500,
 };
 
@@ -115,6 +124,9 @@ export const ERROR_MEANING: Readonly<Record<ErrorCode, string>> = {
   E_OUTPUT_UNWRITABLE: 'an output file cannot be written',
   E_NO_STORE: 'the data directory holds no store (a typo in --data-dir?); the message says how to create one',
   E_LISTEN: 'the service cannot listen on the address (port in use, unknown host, not permitted)',
+  E_UNKNOWN_POINT: 'the decision point is not one the service answers for (server.points or a loaded policy)',
+  E_TOO_LARGE: 'the request body is larger than server.body_limit_bytes',
+  E_UNSUPPORTED_MEDIA: 'the request body is not sent as application/json',
   E_INTERNAL: 'a bug: please report it with the message',
 };
 

@@ -7,7 +7,7 @@
  * answers `undefined` and the schema decides, with its own error message. A property test holds the
  * two together on thousands of generated events, valid and broken.
  */
-import { PROB_SUM_TOLERANCE, type Context, type DecisionEvent, type OutcomeEvent, type OutcomeSignals } from './events.js';
+import { MAX_COST_USD, MAX_LATENCY_MS, PROB_SUM_TOLERANCE, type Context, type DecisionEvent, type OutcomeEvent, type OutcomeSignals } from './events.js';
 
 const MAX_ID = 256;
 
@@ -82,8 +82,10 @@ function plainOutcome(v: unknown): OutcomeSignals | undefined {
     if (x === undefined) continue;
     switch (k) {
       case 'latency_ms':
+        if (typeof x !== 'number' || !(x >= 0 && x <= MAX_LATENCY_MS)) return undefined;
+        break;
       case 'cost_usd':
-        if (typeof x !== 'number' || !(x >= 0) || x === Infinity) return undefined;
+        if (typeof x !== 'number' || !(x >= 0 && x <= MAX_COST_USD)) return undefined;
         break;
       case 'feedback':
         if (x !== -1 && x !== 0 && x !== 1) return undefined;

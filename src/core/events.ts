@@ -19,12 +19,22 @@ export type Context = z.infer<typeof ContextSchema>;
 /** ISO-8601 timestamp with an offset or `Z`. */
 export const TimestampSchema = z.iso.datetime({ offset: true });
 
+/**
+ * Plausibility bounds of numeric outcome signals: a latency over a day or a cost over 1,000 USD for
+ * one request is a unit mix-up or a broken clock, not a measurement. Canonical events and
+ * `/v1/outcome` bodies beyond them are refused (quarantined as `schema_invalid`, or 400
+ * `E_SCHEMA`); Alice's shapes drop the value with an `implausible_dropped` warning and keep the rest.
+ */
+export const MAX_LATENCY_MS = 86_400_000;
+/** @see MAX_LATENCY_MS */
+export const MAX_COST_USD = 1_000;
+
 /** Raw outcome signals from which the configured reward function computes the reward. */
 export const OutcomeSignalsSchema = z.object({
   success: z.boolean().optional(),
   tool_ok: z.boolean().optional(),
-  latency_ms: z.number().min(0).optional(),
-  cost_usd: z.number().min(0).optional(),
+  latency_ms: z.number().min(0).max(MAX_LATENCY_MS).optional(),
+  cost_usd: z.number().min(0).max(MAX_COST_USD).optional(),
   cache_hit: z.boolean().optional(),
   guard_flag: z.boolean().optional(),
   feedback: z.union([z.literal(-1), z.literal(0), z.literal(1)]).optional(),

@@ -81,6 +81,11 @@ const decideExamples: Record<string, Example> = {
     value: { context: {}, actions: [], baselineAction: 'micro' },
     status: 400,
   },
+  unknownPoint: {
+    summary: 'Refused: a decision point the service does not answer for (E_UNKNOWN_POINT)',
+    value: { point: 'bogus', context: {}, actions: ['micro', 'planner'], baselineAction: 'micro' },
+    status: 422,
+  },
 };
 
 const outcomeExamples: Record<string, Example> = {
@@ -143,7 +148,7 @@ const OPERATIONS: readonly Operation[] = [
     tag: 'decisions',
     summary: 'Ask which action to serve',
     description:
-      'The caller sends its own rule choice as `baselineAction`. Whatever happens inside Umbra (no model, an error, a timeout, overload) a well-formed request is answered 200 within `server.request_deadline_ms`; on any failure the answer is the baseline with `servedBy: fallback` and a `reason`. `baselineAction` must be one of `actions`, and `actions` must be distinct. Raw `context.text` is expanded into hashed tokens and never stored.',
+      'The caller sends its own rule choice as `baselineAction`. Whatever happens inside Umbra (no model, an error, a timeout, overload) a well-formed request is answered 200 within `server.request_deadline_ms`; on any failure the answer is the baseline with `servedBy: fallback` and a `reason`. `baselineAction` must be one of `actions`, and `actions` must be distinct. `point` must be one the service answers for (`server.points` or the points of a loaded policy), else 422 `E_UNKNOWN_POINT`. Every string context value longer than `telemetry.free_text_chars` (and `context.text` at any length) is free text: it is expanded into hashed tokens and counts and never stored raw. A body over `server.body_limit_bytes` is refused with 413 `E_TOO_LARGE`, one not sent as `application/json` with 415 `E_UNSUPPORTED_MEDIA`.',
     body: { component: 'DecideRequest', schema: DecideRequestSchema, required: true, examples: decideExamples },
     success: {
       status: 200,
@@ -153,7 +158,7 @@ const OPERATIONS: readonly Operation[] = [
       schema: DecideResponseSchema,
       example: { id: 'req-8f2c', action: 'deep', propensity: 0.95, servedBy: 'canary', stage: 'canary', policyVersion: 'cand-4374fc16d5ba' },
     },
-    errors: [E.SCHEMA, E.INTERNAL],
+    errors: [E.SCHEMA, E.UNKNOWN_POINT, E.TOO_LARGE, E.UNSUPPORTED_MEDIA, E.INTERNAL],
   },
   {
     method: 'post',
@@ -163,8 +168,8 @@ const OPERATIONS: readonly Operation[] = [
     summary: 'Report the outcome of a decision',
     description: 'Joined to the decision by `id`; outcomes may arrive late and more than once. Give a `reward` in [0, 1], raw `outcome` signals, or both.',
     body: { component: 'OutcomeRequest', schema: OutcomeRequestSchema, required: true, examples: outcomeExamples },
-    success: { status: 202, description: 'Accepted for the decision log.', contentType: 'application/json', component: 'OutcomeAccepted', schema: OutcomeAcceptedSchema },
-    errors: [E.SCHEMA, E.INTERNAL],
+    success: { status: 202, description: 'Accepted for the decision log: journaled before the answer, so it survives a crash of the service.', contentType: 'application/json', component: 'OutcomeAccepted', schema: OutcomeAcceptedSchema },
+    errors: [E.SCHEMA, E.TOO_LARGE, E.UNSUPPORTED_MEDIA, E.INTERNAL],
   },
   {
     method: 'get',

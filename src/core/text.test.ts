@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { deriveText, deriveTextFields, deriveTextFieldsFast, deriveTextFieldsReference, expandText, parseTokens, textGramHashes, textTokenHashes } from './text.js';
+import { MAX_TEXT_CHARS, deriveText, deriveTextFields, deriveTextFieldsFast, deriveTextFieldsReference, expandText, parseTokens, storableContext, textGramHashes, textTokenHashes } from './text.js';
 
 describe('text expansion', () => {
   it('derives counts and hashed tokens, never the raw text', () => {
@@ -72,9 +72,34 @@ describe('the fast path of the text features', () => {
   it('gives the reference result on edge cases, and deriveText under any key', () => {
     const many = Array.from({ length: 100 }, (_, i) => `ord${i}`).join(' ');
     for (const s of ['', ' ', '?', 'a', many, 'İstanbul', 'ﬁne', '𝒜𝒷𝒸 abc', 'Straße STRASSE', 'ÀÉÎÕÜ àéîõü', 'tab\tsep\nline', 'ΟΔΟΣ', 'x'.repeat(5000), 'é '.repeat(3000)]) {
-      expect(deriveTextFields(s)).toEqual(deriveTextFieldsReference(s));
+      // texts past MAX_TEXT_CHARS are featurised from their first MAX_TEXT_CHARS characters; the length stays whole
+      expect(deriveTextFields(s)).toEqual({ ...deriveTextFieldsReference(s.slice(0, MAX_TEXT_CHARS)), text_len: s.length });
     }
     expect(deriveText('q', 'Hej? 42')).toEqual({ q_tokens: deriveTextFields('Hej? 42').text_tokens, q_grams: deriveTextFields('Hej? 42').text_grams, q_len: 7, q_words: 2, q_qmarks: 1, q_digits: 2, q_url: false });
+  });
+
+  it('bounds the work on a huge text: only its first MAX_TEXT_CHARS characters are featurised, never half a surrogate pair', () => {
+    const huge = `${'ord '.repeat(250_000)}slut`; // a million characters
+    const f = deriveTextFields(huge);
+    expect(f.text_len).toBe(huge.length);
+    expect(f).toEqual({ ...deriveTextFields(huge.slice(0, MAX_TEXT_CHARS)), text_len: huge.length });
+    const emoji = `${'a'.repeat(MAX_TEXT_CHARS - 1)}😀tail`;
+    expect(deriveTextFields(emoji)).toEqual({ ...deriveTextFieldsReference('a'.repeat(MAX_TEXT_CHARS - 1)), text_len: emoji.length });
+  });
+
+  it('hashes every long string of a context as free text, whatever its key, and leaves short ones and expanded fields alone', () => {
+    const long = 'Jag heter Anna Svensson och bor på Storgatan 12 i Västerås, ring mig på 070-1234567';
+    const ctx = { query: long, note: long, user_text: long, lang: 'sv', intent: 'search', user_id: '9a8d4003-6432-4e5d-bea9-ddd34e001193', n: 3 };
+    const out = storableContext(ctx, { text_keys: ['text'], store_text: false, free_text_chars: 64 });
+    for (const k of ['query', 'note', 'user_text']) {
+      expect(out[k]).toBeUndefined();
+      expect(out[`${k}_tokens`]).toBe(deriveTextFields(long).text_tokens);
+      expect(out[`${k}_len`]).toBe(long.length);
+    }
+    expect(JSON.stringify(out)).not.toContain('Svensson');
+    expect(out).toMatchObject({ lang: 'sv', intent: 'search', user_id: ctx.user_id, n: 3 });
+    expect(storableContext(out, { text_keys: ['text'], store_text: false, free_text_chars: 64 })).toEqual(out); // idempotent
+    expect(storableContext(ctx, { text_keys: ['text'], store_text: true, free_text_chars: 64 }).query).toBe(long);
   });
 
   it('stays exact when its bounded word cache fills and is emptied', () => {

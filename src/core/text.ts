@@ -15,8 +15,24 @@ import type { Context, ContextValue } from './events.js';
 
 export const TEXT_VERSION = 'text/v2';
 
-/** Words considered per text (the rest is ignored; counts still cover the whole text). */
+/** Words considered per text (the rest is ignored). */
 export const MAX_WORDS = 64;
+
+/**
+ * Characters of a text that are featurised: a longer text is cut here (at a code point boundary)
+ * before anything else, so one huge text costs no more than this many characters, whoever sends
+ * it. `<key>_len` still reports the full length; the other counts cover the characters kept.
+ */
+export const MAX_TEXT_CHARS = 4096;
+
+/** `text` cut to MAX_TEXT_CHARS code units, never between the two halves of a surrogate pair. */
+function capText(text: string): string {
+  if (text.length <= MAX_TEXT_CHARS) return text;
+  let end = MAX_TEXT_CHARS;
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return text.slice(0, end);
+}
 
 const WORD_RE = /[\p{L}\p{N}]+/gu;
 const URL_RE = /\bhttps?:\/\/|\bwww\./i;
@@ -318,7 +334,10 @@ function wordPieces(text: string, i: number, j: number): WordPieces {
 
 /** The derived fields of a text under the key `text`: the fast path when it applies, else the reference (same result). */
 export function deriveTextFields(text: string): TextFields {
-  return deriveTextFieldsFast(text) ?? deriveTextFieldsReference(text);
+  const kept = capText(text);
+  const f = deriveTextFieldsFast(kept) ?? deriveTextFieldsReference(kept);
+  if (kept !== text) f.text_len = text.length;
+  return f;
 }
 
 /** Derived fields of a text under the key `key`: hashed tokens and counts. */
@@ -340,7 +359,7 @@ export function deriveText(key: string, text: string): Record<string, ContextVal
  * Replace every raw text value (keys in `textKeys`) by its derived fields. Idempotent: a context
  * that was already expanded is returned unchanged. With `keepRaw`, the raw text stays beside them.
  */
-export function expandText(context: Context, textKeys: readonly string[] = ['text'], keepRaw = false): Context {
+export function expandText(context: Context, textKeys: readonly string[] = ['text'], keepRaw = false, freeTextChars = Infinity): Context {
   let out: Context | undefined;
   for (const key of textKeys) {
     const v = context[key];
@@ -349,7 +368,33 @@ export function expandText(context: Context, textKeys: readonly string[] = ['tex
     if (!keepRaw) delete out[key];
     Object.assign(out, deriveText(key, v));
   }
+  if (freeTextChars !== Infinity) {
+    // The privacy rule: any other string longer than freeTextChars is free text, whatever its key.
+    for (const key in context) {
+      const v = context[key];
+      if (typeof v !== 'string' || v.length <= freeTextChars || textKeys.includes(key) || isDerivedHashes(key, v)) continue;
+      out ??= { ...context };
+      if (!keepRaw) delete out[key];
+      Object.assign(out, deriveText(key, v));
+    }
+  }
   return out ?? context;
+}
+
+const HASH_LIST_RE = /^[0-9a-z]{1,7}(?: [0-9a-z]{1,7})*$/;
+
+/** True for a `<key>_tokens` or `<key>_grams` value that is already a list of hashes (an expanded context). */
+function isDerivedHashes(key: string, v: string): boolean {
+  return (key.endsWith('_tokens') || key.endsWith('_grams')) && HASH_LIST_RE.test(v);
+}
+
+/**
+ * The context as it may be stored: `expandText` with the privacy rule of the telemetry config —
+ * every string longer than `free_text_chars` is hashed into features like the text keys, so no
+ * long free text reaches the decision log, whatever key the caller put it under.
+ */
+export function storableContext(context: Context, t: { text_keys: readonly string[]; store_text: boolean; free_text_chars: number }): Context {
+  return expandText(context, t.text_keys, t.store_text, t.free_text_chars);
 }
 
 /** Parse a `<key>_tokens` value back into token hashes. */

@@ -20,6 +20,18 @@ describe('line verdicts', () => {
     expect(classifyUnparsable('{"a":"x}')).toBe('torn_line');
   });
 
+  it('redacts every string longer than the free-text length, under any key, even in a line that is not JSON', () => {
+    const secret = 'Jag heter Anna Svensson och bor på Storgatan 12 i Västerås, ring mig på 070-1234567';
+    const line = `{"v":1,"id":"d1","context":{"query":"${secret}","note":"${secret}","lang":"sv"},"route":"micro"`; // torn: no closing brace
+    const ex = excerptOf(line, 400, false, 64);
+    expect(ex).not.toContain('Svensson');
+    expect(ex).toContain('"query":"[redacted]"');
+    expect(ex).toContain('"note":"[redacted]"');
+    expect(ex).toContain('"lang":"sv"');
+    expect(excerptOf(`{"x":"${secret}`, 400, false, 64)).toBe('{"x":"[redacted]'); // an unterminated string too
+    expect(excerptOf(line, 400, true, 64)).toContain('Svensson'); // store_text keeps it
+  });
+
   it('redacts user text, shows control characters and bounds the excerpt', () => {
     const line = '{"input_text":"Vad blir vädret i Göteborg?","comment":"secret","route":"micro"}';
     const ex = excerptOf(line, 200);

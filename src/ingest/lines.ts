@@ -48,12 +48,40 @@ function isWholeObject(text: string): boolean {
  * A bounded excerpt of a quarantined line: text fields redacted (unless `keepText`), control
  * characters made visible, at most `maxChars` characters.
  */
-export function excerptOf(text: string, maxChars: number, keepText = false): string {
-  let s = text.length > maxChars * 4 + 64 ? text.slice(0, maxChars * 4 + 64) : text;
-  if (!keepText) s = s.replace(TEXT_FIELD_RE, (_m, open: string, _body: string, close: string) => `${open}[redacted]${close}`);
+export function excerptOf(text: string, maxChars: number, keepText = false, freeTextChars = 64): string {
+  // Redact before cutting: a long string cut short by the window must still be recognised as long.
+  let s = text.length > maxChars * 4 + 64 + freeTextChars * 8 ? text.slice(0, maxChars * 4 + 64 + freeTextChars * 8) : text;
+  if (!keepText) {
+    s = s.replace(TEXT_FIELD_RE, (_m, open: string, _body: string, close: string) => `${open}[redacted]${close}`);
+    s = redactLongStrings(s, freeTextChars);
+  }
   // eslint-disable-next-line no-control-regex
   s = s.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return s.length > maxChars ? `${s.slice(0, Math.max(0, maxChars - 1))}…` : s;
+}
+
+/**
+ * Every JSON string literal (or the unterminated tail of one) longer than `max` characters replaced
+ * by `"[redacted]"`: free text under any key, in a line that may not even be valid JSON.
+ */
+function redactLongStrings(s: string, max: number): string {
+  let out = '';
+  let i = 0;
+  while (i < s.length) {
+    const q = s.indexOf('"', i);
+    if (q === -1) {
+      out += s.slice(i);
+      break;
+    }
+    out += s.slice(i, q + 1);
+    let j = q + 1;
+    while (j < s.length && s.charCodeAt(j) !== 34) j += s.charCodeAt(j) === 92 ? 2 : 1;
+    const body = s.slice(q + 1, Math.min(j, s.length));
+    out += body.length > max ? '[redacted]' : body;
+    if (j < s.length) out += '"';
+    i = j + 1;
+  }
+  return out;
 }
 
 /** True when a line holds only whitespace (skipped, neither counted nor quarantined). */

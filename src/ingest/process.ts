@@ -95,7 +95,7 @@ export class LineProcessor {
   }
 
   private quarantine(out: Processed, source: string, offset: number, reason: string, text: string, detail: string): void {
-    out.quarantine.push({ source, offset, reason, excerpt: excerptOf(text, this.cfg.excerpt_chars, this.cfg.store_text), detail });
+    out.quarantine.push({ source, offset, reason, excerpt: excerptOf(text, this.cfg.excerpt_chars, this.cfg.store_text, this.cfg.free_text_chars), detail });
     out.quarantined[reason] = (out.quarantined[reason] ?? 0) + 1;
   }
 }

@@ -17,18 +17,22 @@ const settings = settingsOf({ server: { request_deadline_ms: 50 } });
 const body = { point: 'route', context: { text: 'hej' }, actions: ['micro', 'planner', 'deep'], baselineAction: 'planner', stickyKey: 'u1', id: 'd1' };
 
 /** An engine whose `decide` does what the test says. */
-function fakeEngine(decide: (r: DecideRequestParsed) => Promise<DecideResponse>): { engine: DecisionEngine; outcomes: OutcomeRequest[] } {
+function fakeEngine(decide: (r: DecideRequestParsed) => Promise<DecideResponse>): { engine: DecisionEngine; outcomes: OutcomeRequest[]; fallbacks: DecideResponse[] } {
   const outcomes: OutcomeRequest[] = [];
+  const fallbacks: DecideResponse[] = [];
   const stats = { decisions: 0, bySlice: {}, byServedBy: {}, fallbacks: {}, outcomes: 0, logged: 0, logDropped: 0, logErrors: 0, latencyUs: [] };
   const fake = {
     decide,
     outcome: (r: OutcomeRequest) => void outcomes.push(r),
+    knowsPoint: (p: string) => ['route', 'tool', 'cache'].includes(p),
+    points: ['cache', 'route', 'tool'],
+    logFallback: (_r: DecideRequestParsed, a: DecideResponse) => void fallbacks.push(a),
     refresh: async () => undefined,
     stats,
     loadFailures: {},
     shadow: { active: [], stats: { scored: 0, dropped: 0, shed: 0, errors: 0, timeouts: 0, queueDepth: 0, byCandidate: {} } },
   };
-  return { engine: fake as unknown as DecisionEngine, outcomes };
+  return { engine: fake as unknown as DecisionEngine, outcomes, fallbacks };
 }
 
 describe('decision service HTTP shell', () => {
@@ -36,12 +40,14 @@ describe('decision service HTTP shell', () => {
   let store: MemoryStore;
   let decide: (r: DecideRequestParsed) => Promise<DecideResponse>;
   let outcomes: OutcomeRequest[];
+  let fallbacks: DecideResponse[];
 
   beforeEach(async () => {
     store = new MemoryStore();
     decide = async (r) => ({ id: r.id ?? 'x', action: 'deep', propensity: 0.9, servedBy: 'production', stage: 'production', policyVersion: 'cand-1' });
     const fake = fakeEngine((r) => decide(r));
     outcomes = fake.outcomes;
+    fallbacks = fake.fallbacks;
     const rollout = new RolloutService(store, { settings });
     app = await buildApp({ store, rollout, engine: fake.engine, settings, bundles: new Bundles('/nonexistent'), adminToken: 'tok' });
   });
@@ -60,6 +66,11 @@ describe('decision service HTTP shell', () => {
     decide = () => new Promise(() => undefined);
     const late = await app.inject({ method: 'POST', url: '/v1/decide', payload: body });
     expect(late.json()).toMatchObject({ action: 'planner', servedBy: 'fallback', reason: 'deadline', propensity: 1 });
+    // the fallback it answered is logged under the same id, so every answered decision is in the log
+    expect(fallbacks).toEqual([late.json()]);
+    const { id: _given, ...anonymous } = body;
+    const late2 = await app.inject({ method: 'POST', url: '/v1/decide', payload: anonymous });
+    expect(fallbacks[1]!.id).toBe(late2.json().id);
     decide = async () => {
       throw new Error('boom');
     };
@@ -76,6 +87,34 @@ describe('decision service HTTP shell', () => {
     const bad = await app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: '{"point":' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'E_SCHEMA' } });
+  });
+
+  it('refuses an unknown decision point with E_UNKNOWN_POINT (422), naming the known ones', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/decide', payload: { ...body, point: 'bogus' } });
+    expect(r.statusCode).toBe(422);
+    expect(r.json()).toMatchObject({ error: { code: 'E_UNKNOWN_POINT', details: { points: ['cache', 'route', 'tool'] } } });
+    expect(r.json().error.message).toContain('bogus');
+  });
+
+  it('answers 413 E_TOO_LARGE for a body over the limit and 415 E_UNSUPPORTED_MEDIA for a wrong content type', async () => {
+    const huge = JSON.stringify({ ...body, context: { text: 'x'.repeat(2 << 20) } });
+    const big = await app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: huge });
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toMatchObject({ error: { code: 'E_TOO_LARGE' } });
+    const text = await app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'text/plain' }, payload: JSON.stringify(body) });
+    expect(text.statusCode).toBe(415);
+    expect(text.json()).toMatchObject({ error: { code: 'E_UNSUPPORTED_MEDIA' } });
+    const form = await app.inject({ method: 'POST', url: '/v1/outcome', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'id=d1&reward=1' });
+    expect(form.statusCode).toBe(415);
+  });
+
+  it('refuses implausible telemetry numbers with E_SCHEMA naming the path (a latency of 1.2e32 ms)', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/outcome', payload: { id: 'd1', outcome: { success: true, latency_ms: 1.2e32 } } });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error.message).toContain('outcome.latency_ms');
+    const cost = await app.inject({ method: 'POST', url: '/v1/outcome', payload: { id: 'd1', outcome: { cost_usd: 5e9 } } });
+    expect(cost.statusCode).toBe(400);
+    expect(outcomes).toEqual([]);
   });
 
   it('acknowledges outcomes with 202 and hands them to the engine', async () => {

@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { OutcomeRequestSchema, parseDecideRequest, type OutcomeAccepted, type StatusResponse } from '../core/api.js';
@@ -63,14 +64,38 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const config = settings.config;
   const now = deps.now ?? Date.now;
   const started = now();
-  const app = Fastify({ logger: false, bodyLimit: 1 << 20, keepAliveTimeout: 65_000 });
+  const sc = config.server;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: sc.body_limit_bytes,
+    // Hostile or broken clients cannot hold connections: headers, whole requests and idle sockets are bounded.
+    keepAliveTimeout: sc.idle_timeout_ms,
+    connectionTimeout: sc.idle_timeout_ms,
+    requestTimeout: sc.request_timeout_ms,
+    http: { headersTimeout: sc.headers_timeout_ms, requestTimeout: sc.request_timeout_ms, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(sc.headers_timeout_ms / 4))) },
+  });
+  // Node's header timeout starts with the first byte: a client that connects and sends nothing is cut here.
+  app.server.on('connection', (socket: Socket) => {
+    const silent = setTimeout(() => socket.destroy(), sc.headers_timeout_ms);
+    silent.unref();
+    socket.once('data', () => clearTimeout(silent));
+    socket.once('close', () => clearTimeout(silent));
+  });
+  // Every body this API takes is JSON: anything else is 415 E_UNSUPPORTED_MEDIA, not a schema error.
+  app.removeContentTypeParser('text/plain');
   let lastSnapshot: { at: number; snap: DashboardSnapshot } | undefined;
   const valueEstimates: Record<string, number | null> = { production: null, shadow: null };
   const metrics = createMetrics({ engine, store: deps.store, rollout: deps.rollout, valueEstimates: () => valueEstimates });
+  app.addHook('onClose', async () => metrics.close());
 
   app.setErrorHandler((err: unknown, _req, reply) => {
     const e = err as { statusCode?: number; message?: string; code?: string };
-    const ue = err instanceof UmbraError ? err : e.statusCode !== undefined && e.statusCode < 500 ? new UmbraError(ErrorCode.SCHEMA, `malformed request: ${e.message ?? 'unreadable body'}`) : toUmbraError(err);
+    const ue =
+      err instanceof UmbraError ? err
+      : e.statusCode === 413 ? new UmbraError(ErrorCode.TOO_LARGE, `request body larger than ${sc.body_limit_bytes} bytes (server.body_limit_bytes)`)
+      : e.statusCode === 415 ? new UmbraError(ErrorCode.UNSUPPORTED_MEDIA, 'send the request body as application/json')
+      : e.statusCode !== undefined && e.statusCode < 500 ? new UmbraError(ErrorCode.SCHEMA, `malformed request: ${e.message ?? 'unreadable body'}`)
+      : toUmbraError(err);
     metrics.httpErrors.inc({ code: ue.code });
     void sendError(reply, ue);
   });
@@ -85,12 +110,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
       return sendError(reply, schemaError(parsed.error.issues));
     }
+    const request = parsed.data;
+    if (!engine.knowsPoint(request.point)) {
+      metrics.httpErrors.inc({ code: ErrorCode.UNKNOWN_POINT });
+      const points = engine.points;
+      return sendError(reply, new UmbraError(ErrorCode.UNKNOWN_POINT, `unknown decision point "${request.point.slice(0, 64)}"; this service answers for ${points.join(', ')} (server.points)`, { points }));
+    }
+    request.id ??= randomUUID(); // one id for the answer, whoever gives it
     const t0 = performance.now();
     let timer: NodeJS.Timeout | undefined;
+    let late = false;
     const deadline = new Promise<ReturnType<typeof DecisionEngine.fallback>>((resolve) => {
-      timer = setTimeout(() => resolve(DecisionEngine.fallback(parsed.data, 'deadline')), config.server.request_deadline_ms);
+      timer = setTimeout(() => {
+        late = true;
+        const fb = DecisionEngine.fallback(request, 'deadline');
+        void Promise.resolve(engine.logFallback(request, fb)).then(() => resolve(fb));
+      }, config.server.request_deadline_ms);
     });
-    const answer = await Promise.race([engine.decide(parsed.data).catch(() => DecisionEngine.fallback(parsed.data, 'engine_error')), deadline]);
+    const answer = await Promise.race([engine.decide(request, { abandoned: () => late }).catch(() => DecisionEngine.fallback(request, 'engine_error')), deadline]);
     clearTimeout(timer);
     metrics.decideSeconds.observe({ served_by: answer.servedBy }, (performance.now() - t0) / 1000);
     return reply.send(answer);
@@ -102,7 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
       return sendError(reply, schemaError(parsed.error.issues));
     }
-    engine.outcome(parsed.data);
+    await engine.outcome(parsed.data);
     const accepted: OutcomeAccepted = { ok: true, id: parsed.data.id };
     return reply.code(202).send(accepted);
   });

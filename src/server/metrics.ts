@@ -3,6 +3,7 @@
  * global one). Counters are read from the engine's own counters at scrape time, so the request
  * path does no metrics bookkeeping beyond one histogram observation.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DecisionEngine } from '../services/decisions/engine.js';
 import type { IngestLedger, StateStore } from '../store/port.js';
@@ -14,6 +15,8 @@ export const STAGE_CODE: Record<string, number> = { production: 0, registered: 1
 
 export interface ServerMetrics {
   registry: Registry;
+  /** Stop the event-loop delay monitor. */
+  close(): void;
   decideSeconds: Histogram<'served_by'>;
   httpErrors: Counter<'code'>;
 }
@@ -152,5 +155,22 @@ export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedge
       for (const [policy, v] of Object.entries(deps.valueEstimates())) if (v !== null) this.set({ policy }, v);
     },
   });
-  return { registry, decideSeconds, httpErrors };
+  // How long the event loop was blocked: anything here delays every request in flight.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  new Gauge({
+    name: 'umbra_event_loop_delay_seconds',
+    help: 'Delay of the event loop of the decision service since the previous scrape (p50, p99, max).',
+    labelNames: ['quantile'] as const,
+    registers: [registry],
+    collect() {
+      // The monitor samples every 10 ms and reports the time between samples: the delay is what exceeds 10 ms.
+      const over = (ns: number): number => Math.max(0, ns / 1e9 - 0.01);
+      this.set({ quantile: '0.5' }, over(loopDelay.percentile(50)));
+      this.set({ quantile: '0.99' }, over(loopDelay.percentile(99)));
+      this.set({ quantile: 'max' }, over(loopDelay.max));
+      loopDelay.reset();
+    },
+  });
+  return { registry, decideSeconds, httpErrors, close: () => loopDelay.disable() };
 }

@@ -23,18 +23,25 @@ export function chromiumPath(): string {
   return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 }
 
+/** True when `CI` says this is a CI run (`true`, `1`, `yes`, any value but empty, `0`, `false` or `no`). */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.CI ?? '').trim().toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false' && v !== 'no';
+}
+
 /**
- * True when Chromium is installed. Under CI (`CI=true`) a missing browser throws at import time,
- * so the browser tests fail instead of skipping quietly.
+ * Whether the browser tests can run: true when Chromium is at `path`. Under CI a missing browser
+ * throws (the test file fails to load, so the run fails) instead of answering false, which lets
+ * the browser tests skip only on a developer's machine.
  */
-export const hasChromium: boolean = (() => {
-  const path = chromiumPath();
-  if (existsSync(path)) return true;
-  if (process.env.CI === 'true') {
-    throw new Error(`chromium not found at ${path}: install Debian's chromium package or set CHROMIUM_PATH`);
-  }
+export function requireChromium(path: string, exists: (p: string) => boolean = existsSync, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (exists(path)) return true;
+  if (isCi(env)) throw new Error(`chromium not found at ${path} and CI is set: the browser tests must run in CI. Install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH`);
   return false;
-})();
+}
+
+/** True when Chromium is installed; under CI a missing browser throws at import time (see requireChromium). */
+export const hasChromium: boolean = requireChromium(chromiumPath());
 
 /** Launch the system Chromium headless. */
 export async function launchBrowser(): Promise<Browser> {

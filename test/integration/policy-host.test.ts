@@ -43,6 +43,8 @@ describe('PolicyHost', () => {
     const results = await Promise.allSettled([host.decide('hang', req), host.decide('good', req)]);
     expect(Date.now() - t0).toBeLessThan(2000); // both settled; the bound only guards against a stuck test
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    // replaced once it has also been silent for stuckMs (a worker that is merely slow keeps its place)
+    for (let i = 0; i < 100 && host.stats.restarts === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(host.stats.restarts).toBe(1);
     // After the restart, the good slot serves again (reloaded into the new worker).
     let ok = false;

@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runSimulate } from '../../src/services/jobs/simulate.js';
 import { assignSlice } from '../../src/core/rollout/bucketing.js';
@@ -16,6 +17,9 @@ import type { RunningServer } from '../../src/app/serve.js';
 import { umbra } from '../helpers/cli.js';
 import { bundlesModule, configModule, faultBundle, faultLoaderUrl, post, startTestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
+import { projectRoot } from '../helpers/shared-data.js';
+
+const shadowStatsModule = (await import(pathToFileURL(join(projectRoot, 'dist', 'src', 'services', 'shadow', 'stats.js')).href)) as typeof import('../../src/services/shadow/stats.js');
 
 type Server = RunningServer & { dataDir: string };
 const pass = { passed: true, summary: 'test gates' };
@@ -94,13 +98,34 @@ const stageOf = async (s: Server): Promise<string> => (await s.rollout.status())
 
 describe('automatic rollout with the simulator', () => {
   it('a learned candidate goes shadow → canary → production on its own', async () => {
-    server = await startTestServer(FAST, { checkIntervalMs: 300 });
+    // Deterministic: no judge timer and an injected clock. Traffic comes in rounds of a fixed number
+    // of requests; after each round the log and the shadow are drained, the clock moves a minute and
+    // the autopilot ticks once. Deadlines are generous so that a loaded machine slows the test down
+    // but cannot turn answers into timeouts, and so never changes what the judge sees.
+    let clock = Date.UTC(2026, 0, 5, 12);
+    const steady: ConfigInput = {
+      ...FAST,
+      shadow_mode: { time_budget_ms: 5000 },
+      server: { ...FAST.server, decision_deadline_ms: 5000, request_deadline_ms: 10_000, shadow_cpu_share: 1 },
+    };
+    server = await startTestServer(steady, { now: () => clock });
     const s = server;
-    const v = bundlesModule.Bundles.of(s.dataDir, configModule.compileConfig(FAST)).saveFromPipeline(pipelineManifest).version;
+    const v = bundlesModule.Bundles.of(s.dataDir, configModule.compileConfig(steady)).saveFromPipeline(pipelineManifest).version;
     await s.rollout.apply({ type: 'register', id: v, actor: 'test' });
     await s.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'test' });
     await s.engine.refresh();
-    await drive(s, { seed: 21, seconds: 40, stop: async () => (await s.rollout.state()).champion === v });
+    const telemetry = join(s.dataDir, 'sim-21.jsonl');
+    for (let round = 0; round < 40 && (await s.rollout.state()).champion !== v; round++) {
+      clock += 1;
+      const r = await runSimulate({ telemetry, server: s.url, rate: 4000, durationS: 0.1, seed: 21 + round * 7919, nowMs: clock, timeoutMs: 20_000, maxInFlight: 8, fetch: perRequestKeys });
+      expect(r.errors, JSON.stringify(r.errorsByReason)).toBe(0);
+      await s.engine.shadow.drain();
+      await s.engine.flush();
+      await shadowStatsModule.writeShadowStats(s.store, 'serve', s.engine.shadow.stats.byCandidate);
+      clock += 60_000;
+      await s.controller.tick();
+      await s.engine.refresh();
+    }
     const hist = await s.rollout.history();
     const moves = hist.filter((r) => r.version === v).map((r) => `${r.from ?? '-'}→${r.to}:${r.trigger}`);
     const gates = JSON.stringify((await s.store.getState('rollout.shadow_gates'))?.value ?? null).slice(0, 1500);

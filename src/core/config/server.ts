@@ -29,9 +29,27 @@ export const ServerConfigSchema = z
     /**
      * The store thread commits the decision log and shadow records in groups, at most this many
      * milliseconds apart (one commit per hand-over would rewrite the pages of the random id index
-     * dozens of times a second). A crash loses at most this window. 0 commits every hand-over. @default 250
+     * dozens of times a second). With the journal on, a crash loses nothing acknowledged; without
+     * it, at most this window. 0 commits every hand-over. @default 250
      */
     log_commit_ms: z.number().int().min(0).max(10_000).default(250),
+    /**
+     * The acknowledgement journal: every decision and outcome is appended to a journal file in the
+     * data directory before it is answered, and replayed into the store at start after a crash.
+     * `write` survives the death of the process (`kill -9`) for a few microseconds per request;
+     * `fsync` also survives a power cut, at the cost of one disk sync per request; `off` trusts the
+     * in-memory buffer (a crash loses up to `log_flush_ms` + `log_commit_ms` of answered
+     * requests). @default "write"
+     */
+    journal: z.enum(['write', 'fsync', 'off']).default('write'),
+    /**
+     * Where production and canary policies decide. `main`: Umbra's own policy kinds run on the
+     * event loop (their cost is bounded and measured in microseconds; a worker round trip costs two
+     * thread wake-ups, milliseconds on a busy machine). `worker`: every policy runs in an isolated
+     * worker thread with a per-call deadline (`decision_deadline_ms`), replaced when stuck. Shadow
+     * candidates always run in a worker of their own. @default "main"
+     */
+    serving_thread: z.enum(['main', 'worker']).default('main'),
     /** Share of one core that shadow scoring may use; beyond it shadow work is shed. @default 0.5 */
     shadow_cpu_share: z.number().gt(0).max(1).default(0.5),
     /**
@@ -41,6 +59,24 @@ export const ServerConfigSchema = z
      * nothing. @default "low"
      */
     background_priority: z.enum(['low', 'normal']).default('low'),
+    /**
+     * Decision points the service answers for. A decide request naming another point is refused
+     * with `E_UNKNOWN_POINT` (a typo would otherwise log decisions no policy ever learns from).
+     * Points of loaded policies are accepted too. @default ["route","tool","cache"]
+     */
+    points: z.array(z.string().min(1)).min(1).default(['route', 'tool', 'cache']),
+    /** Largest accepted request body in bytes; a larger one is refused with 413 (`E_TOO_LARGE`). @default 1048576 */
+    body_limit_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** A client must send its request headers within this many milliseconds of connecting (slow-header clients are cut). @default 10000 */
+    headers_timeout_ms: z.number().int().min(100).default(10_000),
+    /** ...and the whole request, body included, within this many (slow-body clients are cut). At least `headers_timeout_ms`. @default 30000 */
+    request_timeout_ms: z.number().int().min(100).default(30_000),
+    /**
+     * A connection with nothing to read or write for this long is closed: idle keep-alive
+     * connections between requests and stalled ones in the middle of a request. @default 60000
+     */
+    idle_timeout_ms: z.number().int().min(100).default(60_000),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.request_timeout_ms >= s.headers_timeout_ms, { message: 'request_timeout_ms must be at least headers_timeout_ms', path: ['request_timeout_ms'] });
 export type ServerConfig = z.output<typeof ServerConfigSchema>;

@@ -28,6 +28,13 @@ export const TelemetrySchema = z
     store_text: z.boolean().default(false),
     /** Context keys of canonical decision events that hold free text (expanded at ingestion). @default ["text"] */
     text_keys: z.array(z.string().min(1)).min(1).default(['text']),
+    /**
+     * The privacy rule for every other key: a string context value longer than this many characters
+     * is free text, expanded into hashed tokens and counts (`<key>_tokens`, `<key>_len`, ...) and
+     * never stored raw (unless `store_text`), in the decision log and at ingestion alike; quarantine
+     * excerpts redact every string longer than this. @default 64
+     */
+    free_text_chars: z.number().int().min(8).max(4096).default(64),
     /** The route decision's actions, in this order. @default ["micro","planner","deep"] */
     route_actions: z.array(z.string().min(1)).min(1).default(['micro', 'planner', 'deep']),
     /** USD per 1,000 tokens per route. @default {"micro":0.002,"planner":0.006,"deep":0.01} */
@@ -57,7 +64,7 @@ export const TelemetrySchema = z
     commit_lines: z.number().int().min(1).default(50_000),
     /** Poll interval of `umbra ingest --follow`, in milliseconds. @default 250 */
     poll_ms: z.number().int().min(10).default(250),
-    /** Characters of a quarantined line kept as its excerpt (text fields are redacted). @default 200 */
+    /** Characters of a quarantined line kept as its excerpt (text fields and strings over `free_text_chars` are redacted). @default 200 */
     excerpt_chars: z.number().int().min(0).max(4096).default(200),
   })
   .strict();

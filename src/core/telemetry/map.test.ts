@@ -40,6 +40,28 @@ const turnOf = (m: Mapped[]): TurnFact | undefined => m.flatMap((x) => (x.kind =
 const kinds = (m: Mapped[]): string[] => m.map((x) => (x.kind === 'quarantine' ? `quarantine:${x.reason}` : x.kind === 'warning' ? `warning:${x.code}` : x.kind));
 const route = (m: Mapped[]): DecisionEvent | undefined => decisions(m).find((d) => d.point === 'route');
 
+describe('plausibility bounds', () => {
+  it('drop a latency of 1.2e32 ms in Alice turns and flat records with a warning, and refuse it in canonical events', () => {
+    const m = mapRecord(aliceTurn({ e2e_full_ms: 1.2e32, e2e_first_ms: 1.2e32 }), opts);
+    expect(kinds(m)).toContain('warning:implausible_dropped');
+    expect(route(m)!.outcome?.latency_ms).toBeUndefined();
+    expect(route(m)!.outcome?.success).toBe(true);
+    const canonical = { v: 1, id: 'c1', ts: '2025-09-04T10:15:42Z', point: 'route', context: { lang: 'sv' }, actions: ['micro', 'planner'], action: 'micro', outcome: { success: true, latency_ms: 1.2e32 } };
+    const q = mapRecord(canonical, opts);
+    expect(kinds(q)).toEqual(['quarantine:schema_invalid']);
+    expect(kinds(mapRecord({ ...canonical, outcome: { cost_usd: 1e6 } }, opts))).toEqual(['quarantine:schema_invalid']);
+    expect(kinds(mapRecord({ ...canonical, outcome: { latency_ms: 86_400_000, cost_usd: 1000 } }, opts))).toEqual(['decision']);
+  });
+
+  it('hash long free text under any key of a canonical event and never keep it raw', () => {
+    const secret = 'Jag heter Anna Svensson och bor på Storgatan 12 i Västerås, ring mig på 070-1234567';
+    const m = mapRecord({ v: 1, id: 'c2', ts: '2025-09-04T10:15:42Z', point: 'route', context: { query: secret, user_text: secret, lang: 'sv' }, actions: ['micro', 'planner'], action: 'micro' }, opts);
+    const d = decisions(m)[0]!;
+    expect(JSON.stringify(d)).not.toContain('Svensson');
+    expect(d.context).toMatchObject({ lang: 'sv', query_len: secret.length, user_text_len: secret.length });
+  });
+});
+
 describe('Alice turn events', () => {
   it('become a route decision with request-only context and derived outcome signals', () => {
     const m = mapRecord(aliceTurn(), opts);

@@ -7,7 +7,7 @@
  */
 import { contentHash } from '../hash.js';
 import { deriveTextFields, expandText } from '../text.js';
-import { DecisionEventSchema, OutcomeEventSchema } from '../events.js';
+import { DecisionEventSchema, MAX_COST_USD, MAX_LATENCY_MS, OutcomeEventSchema } from '../events.js';
 import { fastDecisionEvent, fastOutcomeEvent } from '../events-fast.js';
 import type { Context, DecisionEvent, OutcomeSignals } from '../events.js';
 import { TelemetrySchema, type TelemetryConfig } from '../config/telemetry.js';
@@ -23,6 +23,8 @@ export const MAX_TURN_ID = 250;
 export interface MapOptions {
   readonly storeText: boolean;
   readonly textKeys: readonly string[];
+  /** Strings longer than this are free text whatever their key (`telemetry.free_text_chars`). */
+  readonly freeTextChars: number;
   readonly routeActions: readonly string[];
   readonly pricePer1k: Readonly<Record<string, number>>;
   readonly toolsByIntent: Readonly<Record<string, readonly string[]>>;
@@ -44,6 +46,7 @@ export function compileMapOptions(cfg: Partial<TelemetryConfig> | TelemetryConfi
   return {
     storeText: c.store_text,
     textKeys: c.text_keys,
+    freeTextChars: c.free_text_chars,
     routeActions: c.route_actions,
     pricePer1k: c.price_per_1k_tokens,
     toolsByIntent: c.tools_by_intent,
@@ -124,6 +127,13 @@ function str(v: unknown): string | undefined {
 
 function nonNegNum(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+/** `v` when within `max`; else undefined, with the reason added to `why` (an `implausible_dropped` warning). */
+function plausible(v: number | undefined, max: number, what: string, why: string[]): number | undefined {
+  if (v === undefined || v <= max) return v;
+  why.push(`${what} ${v} is beyond the plausible ${max}: dropped`);
+  return undefined;
 }
 
 /** A boolean from true/false, 1/0 or "true"/"false"/"1"/"0"; anything else is unknown. */
@@ -215,11 +225,13 @@ function mapTurn(o: Obj, opts: MapOptions): Mapped[] {
   const outcome: OutcomeSignals = { success, guard_flag: rag?.blocked_by_guardian === true };
   const toolOk = first !== undefined && typeof first.ok === 'boolean' ? first.ok : undefined;
   if (toolOk !== undefined) outcome.tool_ok = toolOk;
-  const latency = nonNegNum(o.e2e_full_ms) ?? nonNegNum(o.e2e_first_ms);
+  const implausible: string[] = [];
+  const latency = plausible(nonNegNum(o.e2e_full_ms) ?? nonNegNum(o.e2e_first_ms), MAX_LATENCY_MS, `turn ${id}: latency_ms`, implausible);
   if (latency !== undefined) outcome.latency_ms = latency;
   const tokens = rag !== undefined ? nonNegNum(rag.tokens_used) : undefined;
   const price = opts.pricePer1k[route];
-  if (tokens !== undefined && price !== undefined) outcome.cost_usd = (tokens / 1000) * price;
+  const cost = tokens !== undefined && price !== undefined ? plausible((tokens / 1000) * price, MAX_COST_USD, `turn ${id}: cost_usd`, implausible) : undefined;
+  if (cost !== undefined) outcome.cost_usd = cost;
   const cacheHit = typeof o.cache_hit === 'boolean' ? o.cache_hit : rag !== undefined && typeof rag.cache_hit === 'boolean' ? rag.cache_hit : undefined;
   if (cacheHit !== undefined) outcome.cache_hit = cacheHit;
 
@@ -233,6 +245,7 @@ function mapTurn(o: Obj, opts: MapOptions): Mapped[] {
   if (intent !== undefined) fact.intent = intent;
   if (session !== undefined) fact.session = session;
   const out: Mapped[] = [{ kind: 'turn', fact }];
+  for (const detail of implausible) out.push({ kind: 'warning', code: WarningCode.IMPLAUSIBLE_DROPPED, detail });
 
   const policy = str(o.policy) ?? opts.defaultPolicy;
   if (routable) {
@@ -368,9 +381,10 @@ function mapFlat(o: Obj, opts: MapOptions): Mapped[] {
   if (success !== undefined) outcome.success = success;
   const toolOk = bool01(o.tool_success);
   if (toolOk !== undefined) outcome.tool_ok = toolOk;
-  const latency = nonNegNum(pick(o, 'latency_ms', 'latencyMs'));
+  const implausible: string[] = [];
+  const latency = plausible(nonNegNum(pick(o, 'latency_ms', 'latencyMs')), MAX_LATENCY_MS, 'flat record: latency_ms', implausible);
   if (latency !== undefined) outcome.latency_ms = latency;
-  const cost = nonNegNum(pick(o, 'cost_usd', 'costUsd'));
+  const cost = plausible(nonNegNum(pick(o, 'cost_usd', 'costUsd')), MAX_COST_USD, 'flat record: cost_usd', implausible);
   if (cost !== undefined) outcome.cost_usd = cost;
   const cacheHit = bool01(pick(o, 'cache_hit', 'cacheHit'));
   if (cacheHit !== undefined) outcome.cache_hit = cacheHit;
@@ -417,6 +431,7 @@ function mapFlat(o: Obj, opts: MapOptions): Mapped[] {
     out.push(decision(ev));
   }
   if (toolProp.dropped) out.push({ kind: 'warning', code: WarningCode.PROPENSITY_DROPPED, detail: `record ${id}: tool_propensity ${describe(o.tool_propensity)}` });
+  for (const detail of implausible) out.push({ kind: 'warning', code: WarningCode.IMPLAUSIBLE_DROPPED, detail });
   return out;
 }
 
@@ -430,7 +445,7 @@ function mapCanonicalDecision(o: Obj, opts: MapOptions): Mapped[] {
     if (!r.success) return [quarantine(QuarantineReason.SCHEMA_INVALID, `decision event: ${firstIssue(r.error.issues)}`)];
     ev = r.data;
   }
-  const context = expandText(ev.context, opts.textKeys, opts.storeText);
+  const context = expandText(ev.context, opts.textKeys, opts.storeText, opts.freeTextChars);
   return [{ kind: 'decision', event: context === ev.context ? ev : { ...ev, context } }];
 }
 

@@ -45,6 +45,8 @@ export const WarningCode = {
    * propensity: dropped, the decision kept.
    */
   PROBS_DROPPED: 'probs_dropped',
+  /** A latency or cost beyond the plausibility bounds (`MAX_LATENCY_MS`, `MAX_COST_USD`): dropped, the record kept. */
+  IMPLAUSIBLE_DROPPED: 'implausible_dropped',
 } as const;
 export type WarningCode = (typeof WarningCode)[keyof typeof WarningCode];
 

@@ -17,12 +17,16 @@ import { BASELINE_POLICY_VERSION, type DecideRequestParsed, type DecideResponse,
 import type { DecisionEvent } from '../../core/events.js';
 import { ErrorCode, UmbraError, isUmbraError } from '../../core/errors.js';
 import { drawFor, pickIndex } from '../../core/rng.js';
-import { expandText } from '../../core/text.js';
+import { storableContext } from '../../core/text.js';
+import type { Context } from '../../core/events.js';
 import { fnv1a, murmur3 } from '../../core/hash.js';
 import { rolloutStatus, servingFor, shadowCandidate, inFlight, type RolloutState } from '../../core/rollout/index.js';
-import type { EventWriter, ShadowLog, WriteBatch } from '../../store/port.js';
+import type { EventWriter, RecordInsert, ShadowLog, WriteBatch } from '../../store/port.js';
+import type { OutcomeUpdate } from '../../core/telemetry/types.js';
+import { Journal, type JournalMode } from '../../platform/journal.js';
 import type { RolloutService } from '../rollout/state.js';
 import { PolicyHost, type PolicyHostOptions } from '../policy-host/host.js';
+import { InlinePolicyHost, type ServingHost } from '../policy-host/inline.js';
 import { ShadowScorer } from '../shadow/scorer.js';
 import { WriteTracker } from '../../platform/write-tracker.js';
 import type { Bundles } from '../artifacts/bundles.js';
@@ -54,6 +58,20 @@ export interface DecisionEngineOptions {
   now?: () => number;
   /** Score live traffic with the shadow candidate. @default true */
   shadow?: boolean;
+  /**
+   * Directory of the acknowledgement journal (platform/journal.ts): every decision and outcome is
+   * appended there before `decide`/`outcome` return, and segments left by a crash are replayed into
+   * the store by `start`. Absent: no journal (what is buffered is lost with the process).
+   */
+  journalDir?: string;
+  /** How the journal makes a line durable. @default 'write' */
+  journalMode?: JournalMode;
+}
+
+/** Per-call options of `decide`. */
+export interface DecideOptions {
+  /** Asked just before the decision is logged: true when the caller already answered otherwise (a missed deadline), so this decision was never served. */
+  abandoned?: () => boolean;
 }
 
 /** Counters for status and metrics. */
@@ -72,8 +90,11 @@ export interface EngineStats {
 
 interface Pending {
   decisions: DecisionEvent[];
-  outcomes: OutcomeRequest[];
+  outcomes: OutcomeUpdate[];
 }
+
+/** A journal line: a decision or an outcome update. */
+type JournalLine = { d: DecisionEvent } | { o: OutcomeUpdate };
 
 /** Policy slots of a version: `${version}:${point}`. */
 function slot(version: string, point: string): string {
@@ -84,7 +105,7 @@ export class DecisionEngine {
   private readonly opts: DecisionEngineOptions;
   private readonly config: Config;
   private readonly now: () => number;
-  private readonly serving: PolicyHost;
+  private readonly serving: ServingHost;
   private readonly shadowHost: PolicyHost;
   readonly shadow: ShadowScorer;
   private state: RolloutState | undefined;
@@ -101,6 +122,8 @@ export class DecisionEngine {
   private readonly writes = new WriteTracker();
   private refreshing: Promise<void> | undefined;
   private readonly exploreStream: number;
+  private readonly journal: Journal | undefined;
+  private readonly knownPoints: ReadonlySet<string>;
   readonly stats: EngineStats = { decisions: 0, bySlice: {}, byServedBy: {}, fallbacks: {}, outcomes: 0, logged: 0, logDropped: 0, logErrors: 0, latencyUs: [] };
 
   constructor(opts: DecisionEngineOptions) {
@@ -108,7 +131,9 @@ export class DecisionEngine {
     this.config = opts.settings.config;
     this.now = opts.now ?? Date.now;
     const hostOpts: PolicyHostOptions = { deadlineMs: opts.settings.config.server.decision_deadline_ms, ...(opts.loaderUrl === undefined ? {} : { loaderUrl: opts.loaderUrl }) };
-    this.serving = new PolicyHost(hostOpts);
+    // Umbra's own policy kinds serve on the event loop (bounded cost, no thread hops); a custom loader or the config puts them in a worker.
+    const inline = opts.loaderUrl === undefined && opts.settings.config.server.serving_thread === 'main';
+    this.serving = inline ? new InlinePolicyHost({ deadlineMs: opts.settings.config.server.decision_deadline_ms }) : new PolicyHost(hostOpts);
     this.shadowHost = new PolicyHost({ ...hostOpts, deadlineMs: opts.settings.config.shadow_mode.time_budget_ms, priority: opts.settings.config.server.background_priority });
     this.shadow = new ShadowScorer({
       store: opts.store,
@@ -118,10 +143,62 @@ export class DecisionEngine {
       cpuShare: opts.settings.config.server.shadow_cpu_share,
     });
     this.exploreStream = murmur3('exploration', 0x5eed) & 0xffff;
+    this.journal = opts.journalDir === undefined ? undefined : new Journal(opts.journalDir, opts.journalMode ?? 'write');
+    this.knownPoints = new Set(opts.settings.config.server.points);
+  }
+
+  /** True when the service answers for decision point `point`: a configured point or one of a loaded policy. */
+  knowsPoint(point: string): boolean {
+    if (this.knownPoints.has(point)) return true;
+    for (const points of this.loaded.values()) if (points.has(point)) return true;
+    return false;
+  }
+
+  /** The points `knowsPoint` accepts, sorted (for error messages). */
+  get points(): string[] {
+    const all = new Set(this.knownPoints);
+    for (const points of this.loaded.values()) for (const p of points) all.add(p);
+    return [...all].sort();
+  }
+
+  /**
+   * Write what a crash left in the journal to the store, then delete it. Decisions are keyed by id
+   * and outcomes merge, so records that had reached the store are stored once. Returns the number
+   * of records replayed.
+   */
+  async replayJournal(): Promise<number> {
+    if (this.opts.journalDir === undefined) return 0;
+    let replayed = 0;
+    for (const seg of Journal.segments(this.opts.journalDir)) {
+      let records: RecordInsert[] = [];
+      let outcomes: OutcomeUpdate[] = [];
+      const write = async (): Promise<void> => {
+        if (records.length + outcomes.length === 0) return;
+        await this.opts.store.writeBatch({ records, outcomes });
+        replayed += records.length + outcomes.length;
+        records = [];
+        outcomes = [];
+      };
+      for (const line of Journal.lines(seg.path)) {
+        let j: JournalLine;
+        try {
+          j = JSON.parse(line) as JournalLine;
+        } catch {
+          continue; // never acknowledged: append returns only after a whole line is written
+        }
+        if ('d' in j) records.push({ decisions: [j.d] });
+        else if ('o' in j) outcomes.push(j.o);
+        if (records.length + outcomes.length >= 1000) await write();
+      }
+      await write();
+      this.journal?.release(seg.seq);
+    }
+    return replayed;
   }
 
   /** Load the rollout state and its policies; then keep polling for changes made elsewhere. */
   async start(): Promise<void> {
+    await this.replayJournal();
     await this.refresh();
     const cfg = this.config.server;
     this.pollTimer = setInterval(() => void this.refresh().catch(() => undefined), cfg.state_poll_ms);
@@ -169,7 +246,7 @@ export class DecisionEngine {
     return this.refreshing;
   }
 
-  private async ensureLoaded(host: PolicyHost, version: string, tag = 'serving'): Promise<Set<string> | undefined> {
+  private async ensureLoaded(host: ServingHost, version: string, tag = 'serving'): Promise<Set<string> | undefined> {
     const key = `${tag}:${version}`;
     const have = this.loaded.get(key);
     if (have) return have;
@@ -208,9 +285,11 @@ export class DecisionEngine {
   }
 
   /** Decide. Never rejects: every failure becomes the baseline with `servedBy: "fallback"`. */
-  async decide(req: DecideRequestParsed): Promise<DecideResponse> {
+  async decide(req: DecideRequestParsed, o: DecideOptions = {}): Promise<DecideResponse> {
     const t0 = performance.now();
     const id = req.id ?? randomUUID();
+    // Free text becomes hashed features once, here: the policy, the log and the shadow all get the same storable context.
+    const context = storableContext(req.context, this.config.telemetry);
     const state = this.state;
     let stage = 'unknown';
     let slice: string = 'production';
@@ -234,7 +313,7 @@ export class DecisionEngine {
       } else if (points === undefined) {
         throw new UmbraError(ErrorCode.POLICY_NOT_FOUND, `policy ${version} is not loaded`);
       } else {
-        const d = await this.serving.decide(slot(version, req.point), { id, context: req.context, actions: req.actions, baseline: req.baselineAction });
+        const d = await this.serving.decide(slot(version, req.point), { id, context, actions: req.actions, baseline: req.baselineAction });
         if (!req.actions.includes(d.action)) throw new UmbraError(ErrorCode.INTERNAL, `policy chose ${d.action}, which is not an eligible action`);
         choice = { action: d.action, propensity: d.propensity, probs: d.probs };
       }
@@ -260,10 +339,12 @@ export class DecisionEngine {
       policyVersion: servedBy === ServedBy.FALLBACK ? BASELINE_POLICY_VERSION : version,
       ...(reason === undefined ? {} : { reason }),
     };
+    if (o.abandoned?.() === true) return resp; // the caller already answered with the baseline, which was logged instead
     this.stats.decisions++;
     this.count(this.stats.bySlice, slice);
     this.count(this.stats.byServedBy, servedBy);
-    this.log(req, resp, choice.probs, servedTag({ slice, how, version, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }));
+    this.log(req, context, resp, choice.probs, servedTag({ slice, how, version, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }));
+    if (this.journal !== undefined) await this.journal.written().catch(() => undefined); // on disk before it is answered
     const us = Math.round((performance.now() - t0) * 1000);
     this.stats.latencyUs.push(us);
     if (this.stats.latencyUs.length > 10_000) this.stats.latencyUs.splice(0, 5000);
@@ -275,10 +356,22 @@ export class DecisionEngine {
     return { id: req.id ?? randomUUID(), action: req.baselineAction, propensity: 1, servedBy: ServedBy.FALLBACK, stage, policyVersion: BASELINE_POLICY_VERSION, reason };
   }
 
-  private log(req: DecideRequestParsed, resp: DecideResponse, probs: Record<string, number>, policy: string): void {
+  /**
+   * Log a fallback the caller served without the engine (a missed request deadline), so that every
+   * answered decision is in the log. Give the request the answer's id, and `decide` the same
+   * request with `abandoned` saying so, so the late decision is not logged as well.
+   */
+  logFallback(req: DecideRequestParsed, resp: DecideResponse): Promise<void> {
+    this.stats.decisions++;
+    this.count(this.stats.byServedBy, resp.servedBy);
+    if (resp.reason !== undefined) this.count(this.stats.fallbacks, resp.reason);
+    const probs = Object.fromEntries(req.actions.map((a) => [a, a === resp.action ? 1 : 0]));
+    this.log(req, storableContext(req.context, this.config.telemetry), resp, probs, servedTag({ slice: 'production', how: 'timeout', version: BASELINE_POLICY_VERSION, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }), false);
+    return this.journal === undefined ? Promise.resolve() : this.journal.written().catch(() => undefined);
+  }
+
+  private log(req: DecideRequestParsed, context: Context, resp: DecideResponse, probs: Record<string, number>, policy: string, shadow = true): void {
     try {
-      const textKeys = this.config.telemetry.text_keys;
-      const context = expandText(req.context, textKeys, this.config.telemetry.store_text);
       const ts = new Date(this.now()).toISOString();
       const event: DecisionEvent = {
         v: 1,
@@ -293,22 +386,29 @@ export class DecisionEngine {
         policy,
         baseline: req.baselineAction,
       };
-      if (this.buffered() >= this.config.server.log_buffer) this.stats.logDropped++;
+      this.journal?.append(JSON.stringify({ d: event }));
+      if (this.buffered() >= this.config.server.log_buffer) this.drop();
       else this.pending.decisions.push(event);
-      this.shadow.offer({ id: resp.id, point: req.point, context, actions: req.actions, baseline: req.baselineAction, served: resp.action, ts });
+      if (shadow) this.shadow.offer({ id: resp.id, point: req.point, context, actions: req.actions, baseline: req.baselineAction, served: resp.action, ts });
     } catch {
       this.stats.logErrors++;
     }
   }
 
-  /** Record an outcome (late and repeated outcomes merge in the store). Never rejects. */
-  outcome(req: OutcomeRequest): void {
+  /** Record an outcome (late and repeated outcomes merge in the store); resolves once it is journaled. Never rejects. */
+  outcome(req: OutcomeRequest): Promise<void> {
     this.stats.outcomes++;
-    if (this.buffered() >= this.config.server.log_buffer) {
-      this.stats.logDropped++;
-      return;
-    }
-    this.pending.outcomes.push(req);
+    const update: OutcomeUpdate = { id: req.id, ts: new Date(this.now()).toISOString(), ...(req.reward === undefined ? {} : { reward: req.reward }), ...(req.outcome === undefined ? {} : { outcome: req.outcome }) };
+    this.journal?.append(JSON.stringify({ o: update }));
+    if (this.buffered() >= this.config.server.log_buffer) this.drop();
+    else this.pending.outcomes.push(update);
+    return this.journal === undefined ? Promise.resolve() : this.journal.written().catch(() => undefined);
+  }
+
+  /** A record the buffer has no room for: counted, and its journal segment kept for the next start. */
+  private drop(): void {
+    this.stats.logDropped++;
+    this.journal?.keepOpenSegment();
   }
 
   /** Records not yet written: buffered here or handed to the store. */
@@ -324,21 +424,24 @@ export class DecisionEngine {
   flush(): Promise<void> {
     const batch = this.pending;
     const n = batch.decisions.length + batch.outcomes.length;
+    // The journal segment holds exactly the records of this batch (and any dropped ones).
+    const segment = this.journal?.seal();
     if (n === 0) return this.writes.written;
     this.pending = { decisions: [], outcomes: [] };
     const decisions = batch.decisions.length;
     return this.writes.track(n, this.writeLog(batch), (ok) => {
-      if (ok) this.stats.logged += decisions;
-      else this.stats.logErrors += n;
+      if (ok) {
+        this.stats.logged += decisions;
+        if (segment !== undefined) this.journal?.release(segment);
+      } else this.stats.logErrors += n; // the segment stays: replayed at the next start
     });
   }
 
   /** Start writing a log batch (in a scope of its own: no closure that outlives it sees the records). */
   private writeLog(batch: Pending): Promise<unknown> {
-    const ts = new Date(this.now()).toISOString();
     const write: WriteBatch = {
       records: batch.decisions.map((event) => ({ decisions: [event] })),
-      outcomes: batch.outcomes.map((o) => ({ id: o.id, ts, ...(o.reward === undefined ? {} : { reward: o.reward }), ...(o.outcome === undefined ? {} : { outcome: o.outcome }) })),
+      outcomes: batch.outcomes,
       group: true,
     };
     return WriteTracker.attempt(() => this.opts.store.writeBatch(write));
@@ -349,6 +452,7 @@ export class DecisionEngine {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.flush();
+    this.journal?.close();
     await this.shadow.close();
     await this.serving.close();
     await this.shadowHost.close();

@@ -2,7 +2,7 @@
  * The worker side of PolicyHost: loads artifacts through a loader module and answers decisions.
  * It never throws across the boundary: every failure becomes a `failed` message.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Context } from '../../core/events.js';
 import { lowerThreadPriority, type BackgroundPriority } from '../../platform/thread-priority.js';
 
@@ -20,11 +20,14 @@ type ToWorker =
   | { t: 'load'; rid: number; slot: string; path: string }
   | { t: 'unload'; slot: string }
   | { t: 'decide'; rid: number; slot: string; id: string; context: Context; actions: string[]; baseline?: string }
-  | { t: 'batch'; rid: number; slot: string; reqs: { id: string; context: Context; actions: string[]; baseline?: string }[] };
+  | { t: 'batch'; rid: number; slot: string; reqs: { id: string; context: Context; actions: string[]; baseline?: string }[] }
+  | { t: 'many'; items: { rid: number; slot: string; id: string; context: Context; actions: string[]; baseline?: string }[] };
 
-const port = parentPort;
-if (!port) throw new Error('policy-worker must run in a worker thread');
-const { loaderUrl, priority } = workerData as { loaderUrl: string; priority?: BackgroundPriority };
+if (!parentPort) throw new Error('policy-worker must run in a worker thread');
+const { loaderUrl, priority, port: replies } = workerData as { loaderUrl: string; priority?: BackgroundPriority; port: MessagePort };
+/** Answers go back on their own port, which the host can drain synchronously (see host.ts). */
+const port = replies;
+const inbox = parentPort;
 lowerThreadPriority(priority ?? 'normal', 10);
 const slots = new Map<string, LoadedPolicy>();
 let loader: LoaderModule | undefined;
@@ -39,7 +42,23 @@ function toRecord(actions: readonly string[], probs: ArrayLike<number> | Record<
   return probs as Record<string, number>;
 }
 
-port.on('message', (m: ToWorker) => {
+inbox.on('message', (m: ToWorker) => {
+  if (m.t === 'many') {
+    const results = m.items.map((r) => {
+      const p = slots.get(r.slot);
+      if (!p) return { rid: r.rid, ok: false as const, message: `no policy in slot ${r.slot}`, code: 'E_POLICY_NOT_FOUND' };
+      try {
+        const t0 = performance.now();
+        const d = p.decide(r.id, r.context, r.actions, r.baseline);
+        const us = Math.round((performance.now() - t0) * 1000);
+        return { rid: r.rid, ok: true as const, action: d.action, propensity: d.propensity, probs: toRecord(r.actions, d.probs), version: p.version, us };
+      } catch (e) {
+        return { rid: r.rid, ok: false as const, message: String((e as Error).message ?? e) };
+      }
+    });
+    port.postMessage({ t: 'many', results });
+    return;
+  }
   void (async () => {
     if (m.t === 'unload') {
       slots.delete(m.slot);
