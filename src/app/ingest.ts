@@ -5,8 +5,7 @@
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { Settings } from '../core/settings.js';
 import { ingest, summaryOf, type IngestCounts, type IngestProgress } from '../ingest/ingest.js';
-import { storePath } from '../store/index.js';
-import { withWired } from './context.js';
+import { storeLocation, withWired } from './context.js';
 
 export { summaryOf, type IngestCounts, type IngestProgress };
 
@@ -41,5 +40,5 @@ export async function ingestFiles(o: IngestFilesOptions): Promise<{ counts: Inge
       throw new UmbraError(ErrorCode.INPUT_UNREADABLE, `cannot read ${o.path}: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
     }
   });
-  return { counts, store: storePath(o.dataDir, o.settings.config) };
+  return { counts, store: storeLocation(o.settings, o.dataDir) };
 }
