@@ -100,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
       return sendError(reply, schemaError(parsed.error.issues));
     }
-    engine.outcome(parsed.data);
+    await engine.outcome(parsed.data);
     const accepted: OutcomeAccepted = { ok: true, id: parsed.data.id };
     return reply.code(202).send(accepted);
   });

@@ -15,6 +15,7 @@ import type { Config } from '../../core/config/index.js';
 import type { Settings } from '../../core/settings.js';
 import { BASELINE_POLICY_VERSION, type DecideRequestParsed, type DecideResponse, type OutcomeRequest, ServedBy } from '../../core/api.js';
 import type { DecisionEvent } from '../../core/events.js';
+import type { OutcomeUpdate } from '../../core/telemetry/types.js';
 import { ErrorCode, UmbraError, isUmbraError } from '../../core/errors.js';
 import { drawFor, pickIndex } from '../../core/rng.js';
 import { expandText } from '../../core/text.js';
@@ -40,7 +41,18 @@ export const FallbackReason = {
   DEADLINE: 'deadline',
   /** The audit log does not verify, so no learned policy may serve: the rules answer. */
   AUDIT_UNTRUSTED: 'audit_untrusted',
+  /** The rollout state could not be read for longer than `server.state_staleness_ms`: the rules answer. */
+  STATE_STALE: 'state_stale',
 } as const;
+
+/**
+ * Where a fleet's decision service sends its log instead of the store: an event stream that
+ * acknowledges each event once it is durable (decisions keyed by their id).
+ */
+export interface DecisionPublisher {
+  publishDecision(event: DecisionEvent): Promise<boolean>;
+  publishOutcome(update: OutcomeUpdate): Promise<boolean>;
+}
 
 export interface DecisionEngineOptions {
   /** Where the decision log and the shadow records go. */
@@ -54,6 +66,11 @@ export interface DecisionEngineOptions {
   now?: () => number;
   /** Score live traffic with the shadow candidate. @default true */
   shadow?: boolean;
+  /**
+   * Publish each decision (before answering) and each outcome (before accepting it) to this
+   * stream instead of writing the log to the store: every answer a caller received is durable.
+   */
+  publisher?: DecisionPublisher;
 }
 
 /** Counters for status and metrics. */
@@ -100,6 +117,8 @@ export class DecisionEngine {
   /** Log batches handed to the store and not yet written (they count against `log_buffer`). */
   private readonly writes = new WriteTracker();
   private refreshing: Promise<void> | undefined;
+  /** When the rollout state was last read successfully (ms, by the engine's clock). */
+  private stateReadAt = 0;
   private readonly exploreStream: number;
   readonly stats: EngineStats = { decisions: 0, bySlice: {}, byServedBy: {}, fallbacks: {}, outcomes: 0, logged: 0, logDropped: 0, logErrors: 0, latencyUs: [] };
 
@@ -128,6 +147,11 @@ export class DecisionEngine {
     this.pollTimer.unref();
     this.flushTimer = setInterval(() => void this.flush(), cfg.log_flush_ms);
     this.flushTimer.unref();
+  }
+
+  /** Milliseconds since the rollout state was last read (Infinity before the first read). */
+  get stateAgeMs(): number {
+    return this.stateReadAt === 0 ? Infinity : Date.now() - this.stateReadAt;
   }
 
   /** The rollout state the engine serves with (as of the last refresh). */
@@ -161,6 +185,8 @@ export class DecisionEngine {
           this.shadow.setCandidates(points ? [{ version: sc, points }] : []);
         } else this.shadow.setCandidates([]);
         this.state = state; // swap only after the policies it needs are loaded
+        // Staleness is measured on the wall clock: an accelerated test clock must not age the state.
+        this.stateReadAt = Date.now();
         this.untrusted = this.opts.rollout.trusted ? undefined : 'the audit log does not verify';
       } finally {
         this.refreshing = undefined;
@@ -222,6 +248,8 @@ export class DecisionEngine {
     try {
       if (state === undefined) throw new UmbraError(ErrorCode.NOT_RUNNING, 'rollout state not loaded yet');
       if (this.untrusted !== undefined) throw new UmbraError(ErrorCode.AUDIT_TAMPERED, this.untrusted);
+      // A replica cut off from the shared state may be serving a policy the fleet rolled back.
+      if (Date.now() - this.stateReadAt > this.config.server.state_staleness_ms) throw new UmbraError(ErrorCode.STORE, 'the rollout state is stale');
       stage = rolloutStatus(state).stage;
       const s = servingFor(state, req.stickyKey);
       slice = s.slice;
@@ -243,10 +271,11 @@ export class DecisionEngine {
       reason =
         code === ErrorCode.TIMEOUT ? FallbackReason.TIMEOUT
         : code === ErrorCode.AUDIT_TAMPERED ? FallbackReason.AUDIT_UNTRUSTED
+        : code === ErrorCode.STORE ? FallbackReason.STATE_STALE
         : code === ErrorCode.POLICY_NOT_FOUND || code === ErrorCode.NOT_RUNNING ? FallbackReason.NO_POLICY
         : isUmbraError(e) && code === ErrorCode.INTERNAL ? FallbackReason.POLICY_ERROR
         : FallbackReason.ENGINE_ERROR;
-      how = reason === FallbackReason.TIMEOUT ? 'timeout' : reason === FallbackReason.NO_POLICY || reason === FallbackReason.AUDIT_UNTRUSTED ? 'unavailable' : 'error';
+      how = reason === FallbackReason.TIMEOUT ? 'timeout' : reason === FallbackReason.NO_POLICY || reason === FallbackReason.AUDIT_UNTRUSTED || reason === FallbackReason.STATE_STALE ? 'unavailable' : 'error';
       servedBy = ServedBy.FALLBACK;
       choice = { action: req.baselineAction, propensity: 1, probs: Object.fromEntries(req.actions.map((a) => [a, a === req.baselineAction ? 1 : 0])) };
       this.count(this.stats.fallbacks, reason);
@@ -263,7 +292,8 @@ export class DecisionEngine {
     this.stats.decisions++;
     this.count(this.stats.bySlice, slice);
     this.count(this.stats.byServedBy, servedBy);
-    this.log(req, resp, choice.probs, servedTag({ slice, how, version, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }));
+    const event = this.log(req, resp, choice.probs, servedTag({ slice, how, version, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }));
+    if (event !== undefined && this.opts.publisher !== undefined) await this.publish(event);
     const us = Math.round((performance.now() - t0) * 1000);
     this.stats.latencyUs.push(us);
     if (this.stats.latencyUs.length > 10_000) this.stats.latencyUs.splice(0, 5000);
@@ -275,7 +305,18 @@ export class DecisionEngine {
     return { id: req.id ?? randomUUID(), action: req.baselineAction, propensity: 1, servedBy: ServedBy.FALLBACK, stage, policyVersion: BASELINE_POLICY_VERSION, reason };
   }
 
-  private log(req: DecideRequestParsed, resp: DecideResponse, probs: Record<string, number>, policy: string): void {
+  /** Publish a logged decision; a failure is counted, never thrown (the caller still gets its answer). */
+  private async publish(event: DecisionEvent): Promise<void> {
+    try {
+      await this.opts.publisher!.publishDecision(event);
+      this.stats.logged++;
+    } catch {
+      this.stats.logErrors++;
+    }
+  }
+
+  /** Build the decision's event; buffer it for the store (unless a publisher takes it); offer it to the shadow. */
+  private log(req: DecideRequestParsed, resp: DecideResponse, probs: Record<string, number>, policy: string): DecisionEvent | undefined {
     try {
       const textKeys = this.config.telemetry.text_keys;
       const context = expandText(req.context, textKeys, this.config.telemetry.store_text);
@@ -293,17 +334,33 @@ export class DecisionEngine {
         policy,
         baseline: req.baselineAction,
       };
-      if (this.buffered() >= this.config.server.log_buffer) this.stats.logDropped++;
+      if (this.opts.publisher !== undefined) {
+        /* published by decide() before it answers */
+      } else if (this.buffered() >= this.config.server.log_buffer) this.stats.logDropped++;
       else this.pending.decisions.push(event);
       this.shadow.offer({ id: resp.id, point: req.point, context, actions: req.actions, baseline: req.baselineAction, served: resp.action, ts });
+      return event;
     } catch {
       this.stats.logErrors++;
+      return undefined;
     }
   }
 
-  /** Record an outcome (late and repeated outcomes merge in the store). Never rejects. */
-  outcome(req: OutcomeRequest): void {
+  /**
+   * Record an outcome (late and repeated outcomes merge in the store). Never rejects. With a
+   * publisher, resolves once the stream holds it.
+   */
+  async outcome(req: OutcomeRequest): Promise<void> {
     this.stats.outcomes++;
+    if (this.opts.publisher !== undefined) {
+      const ts = new Date(this.now()).toISOString();
+      try {
+        await this.opts.publisher.publishOutcome({ id: req.id, ts, ...(req.reward === undefined ? {} : { reward: req.reward }), ...(req.outcome === undefined ? {} : { outcome: req.outcome }) });
+      } catch {
+        this.stats.logErrors++;
+      }
+      return;
+    }
     if (this.buffered() >= this.config.server.log_buffer) {
       this.stats.logDropped++;
       return;
