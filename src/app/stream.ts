@@ -33,6 +33,8 @@ export interface ConsumeOptions {
   /** Messages per fetch and store transaction. @default 5000 */
   batch?: number;
   onBatch?: (p: ConsumeProgress) => void;
+  /** Hears store failures; the batch is kept and written again. */
+  onError?: (e: Error) => void;
 }
 
 /** Read the stream into the store with the durable consumer (acknowledging after each commit). */
@@ -40,7 +42,7 @@ export async function consumeStream(o: ConsumeOptions): Promise<ConsumeProgress>
   const stream = await openEventStream(o.settings, o.url, 'umbra-ingest');
   try {
     return await withWired({ settings: o.settings, dataDir: o.dataDir, mode: 'bulk' }, (w) =>
-      stream.consume(w.store, { ...(o.signal === undefined ? {} : { signal: o.signal }), ...(o.untilIdleMs === undefined ? {} : { untilIdleMs: o.untilIdleMs }), ...(o.batch === undefined ? {} : { batch: o.batch }), ...(o.onBatch === undefined ? {} : { onBatch: o.onBatch }) }),
+      stream.consume(w.store, { ...(o.signal === undefined ? {} : { signal: o.signal }), ...(o.untilIdleMs === undefined ? {} : { untilIdleMs: o.untilIdleMs }), ...(o.batch === undefined ? {} : { batch: o.batch }), ...(o.onBatch === undefined ? {} : { onBatch: o.onBatch }), ...(o.onError === undefined ? {} : { onError: o.onError }) }),
     );
   } finally {
     await stream.close();

@@ -55,7 +55,7 @@ export function registerIngest(program: Command): void {
         if (opts.telemetry !== undefined) throw new UmbraError(ErrorCode.USAGE, '--stream reads the event stream: leave out --telemetry');
         try {
           if (!g.json) note('umbra ingest: storing the event stream (durable consumer); stop with SIGINT/SIGTERM');
-          const p = await consumeStream({ settings, dataDir, ...(typeof opts.stream === 'string' ? { url: opts.stream } : {}), signal: ac.signal, ...(opts.untilIdle === undefined ? {} : { untilIdleMs: opts.untilIdle }) });
+          const p = await consumeStream({ settings, dataDir, ...(typeof opts.stream === 'string' ? { url: opts.stream } : {}), signal: ac.signal, ...(opts.untilIdle === undefined ? {} : { untilIdleMs: opts.untilIdle }), onError: (e) => note(`umbra ingest: ${e.message}; the batch stays unacknowledged and is written again`) });
           emit(g, p, () => `messages ${p.messages} (skipped as already stored ${p.skipped}) in ${p.batches} batches; decisions stored ${p.inserted}, duplicates ${p.duplicates}, outcomes ${p.outcomes} (joined ${p.outcomesJoined}); stream sequence ${p.lastSeq}`);
         } finally {
           process.removeListener('SIGINT', stop);

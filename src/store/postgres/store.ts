@@ -96,7 +96,7 @@ export function isConnectionError(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
   const msg = e instanceof Error ? e.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i.test(msg);
+  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection|not currently accepting connections/i.test(msg);
 }
 
 function pgError(e: unknown, what: string, display: string): UmbraError {
@@ -198,8 +198,10 @@ export class PostgresStore implements Store {
       options: `-c search_path=${this.schema}`,
       application_name: 'umbra',
     });
-    // An idle connection dropped by a server restart must not crash the process: the next query reconnects.
+    // A connection dropped by a server restart (idle or checked out) must not crash the process:
+    // the query in flight fails with E_STORE and the next one reconnects.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (c) => c.on('error', () => undefined));
   }
 
   /** The connection string (with password) for a companion connection of the same process, e.g. LISTEN. */

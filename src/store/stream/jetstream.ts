@@ -7,12 +7,13 @@
  *   carries a message id: the event id for a decision, so a resend inside the window is dropped by
  *   the server; a content hash for outcomes and telemetry records (a second line of the same turn
  *   fills fields, so it must not be taken for a resend).
- * - The consumer is durable (`store.stream_consumer`) with `ack_policy: all`: it fetches a batch,
- *   writes it to the store in one transaction together with a checkpoint holding the stream
- *   sequence of the batch's last message, and only then acknowledges that message (and with it
- *   every one before). A consumer killed between commit and ack gets the batch again and skips
- *   what the checkpoint says is stored, so no outcome is applied twice; decisions are idempotent
- *   by id anyway. Meant as the single ingesting writer of its store (see docs/store.md).
+ * - The consumer is durable (`store.stream_consumer`), acknowledging each message explicitly. It
+ *   stores messages strictly in stream order: a batch is written in one transaction together with
+ *   a checkpoint holding the stream sequence of its last message, and acknowledged after the
+ *   commit. A consumer killed between commit and ack gets the batch again and skips what the
+ *   checkpoint says is stored, so no outcome is applied twice (decisions are idempotent by id
+ *   anyway); messages past a gap wait for the gap's redelivery. Meant as the single ingesting
+ *   writer of its store (see docs/store.md); a second consumer process is a standby.
  */
 import { createHash } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -158,40 +159,90 @@ export class EventStream {
     await this.jsm.streams.delete(this.stream).catch(() => undefined);
   }
 
-  private async ensureConsumer(): Promise<void> {
+  private async ensureConsumer(ackWaitMs: number): Promise<void> {
     try {
       await this.jsm.consumers.info(this.stream, this.consumer);
     } catch {
-      await this.jsm.consumers.add(this.stream, { durable_name: this.consumer, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.All, ack_wait: 30_000 * NANOS_PER_MS, max_ack_pending: 100_000 });
+      await this.jsm.consumers.add(this.stream, { durable_name: this.consumer, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * NANOS_PER_MS, max_ack_pending: 50_000 });
     }
   }
 
   /**
    * Read the stream into the store with the durable consumer until `signal` aborts (or, with
-   * `untilIdleMs`, until no message came for that long). Each fetched batch is one store
-   * transaction with the consumer's checkpoint; acknowledged after the commit.
+   * `untilIdleMs`, until no message came for that long). Messages are stored strictly in stream
+   * order: each batch is one store transaction carrying the checkpoint (the sequence of its last
+   * message), acknowledged after the commit. A message already below the checkpoint is
+   * acknowledged without storing it again; one beyond a gap (an earlier message is still out
+   * with a consumer that died) is handed back until the gap is filled by the redelivery.
    */
-  async consume(store: EventWriter & IngestLedger, o: { signal?: AbortSignal; batch?: number; untilIdleMs?: number; onBatch?: (r: ConsumeProgress) => void } = {}): Promise<ConsumeProgress> {
-    await this.ensureConsumer();
+  async consume(
+    store: EventWriter & IngestLedger,
+    o: { signal?: AbortSignal; batch?: number; untilIdleMs?: number; ackWaitMs?: number; gapTimeoutMs?: number; onBatch?: (r: ConsumeProgress) => void; onError?: (e: Error) => void } = {},
+  ): Promise<ConsumeProgress> {
+    const ackWaitMs = o.ackWaitMs ?? 5000;
+    await this.ensureConsumer(ackWaitMs);
     const source = streamSource(this.stream, this.consumer);
     const progress: ConsumeProgress = { messages: 0, skipped: 0, batches: 0, inserted: 0, duplicates: 0, outcomes: 0, outcomesJoined: 0, lastSeq: (await store.getCheckpoint(source))?.offset ?? 0 };
     const c = await this.js.consumers.get(this.stream, this.consumer);
     const max = o.batch ?? 5000;
     let idleSince = Date.now();
+    let gapSince: number | undefined;
     const aborted = (): boolean => o.signal?.aborted === true;
     while (!aborted()) {
-      const iter = await c.fetch({ max_messages: max, expires: 1000 });
       const msgs: JsMsg[] = [];
-      for await (const m of iter) {
-        msgs.push(m);
-        if (aborted()) break;
+      try {
+        const iter = await c.fetch({ max_messages: max, expires: 1000 });
+        for await (const m of iter) {
+          msgs.push(m);
+          if (aborted()) break;
+        }
+      } catch (e) {
+        // A missed heartbeat or a reconnect ends the fetch early: keep what arrived.
+        o.onError?.(e as Error);
+        if (msgs.length === 0) await new Promise((r) => setTimeout(r, 250));
       }
       if (msgs.length === 0) {
         if (o.untilIdleMs !== undefined && Date.now() - idleSince >= o.untilIdleMs) break;
         continue;
       }
       idleSince = Date.now();
-      await this.storeBatch(store, msgs, source, progress);
+      msgs.sort((a, b) => a.seq - b.seq);
+      // The run that continues the stored prefix; past a gap, wait for the redelivery (unless the
+      // gap outlives every ack wait: the messages were removed from the stream, skip it).
+      const take: JsMsg[] = [];
+      let expect = progress.lastSeq + 1;
+      for (const m of msgs) {
+        if (m.seq < expect) {
+          if (m.seq <= progress.lastSeq) {
+            progress.skipped++;
+            progress.messages++;
+            m.ack();
+          }
+          continue;
+        }
+        if (m.seq !== expect) {
+          gapSince ??= Date.now();
+          if (Date.now() - gapSince < (o.gapTimeoutMs ?? 3 * ackWaitMs)) break;
+        }
+        gapSince = undefined;
+        take.push(m);
+        expect = m.seq + 1;
+      }
+      const taken = new Set(take);
+      for (const m of msgs) if (m.seq > progress.lastSeq && !taken.has(m)) m.nak(250);
+      if (take.length === 0) continue;
+      // The store may be away (a restart): keep the batch, unacknowledged, and try again.
+      for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+        try {
+          await this.storeBatch(store, take, source, progress);
+          break;
+        } catch (e) {
+          if (aborted()) throw e;
+          o.onError?.(e as Error);
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+      for (const m of take) m.ack();
       o.onBatch?.(progress);
     }
     return progress;
@@ -200,40 +251,30 @@ export class EventStream {
   private async storeBatch(store: EventWriter & IngestLedger, msgs: JsMsg[], source: string, p: ConsumeProgress): Promise<void> {
     const records: RecordInsert[] = [];
     const outcomes: OutcomeUpdate[] = [];
-    let last = p.lastSeq;
+    let skipped = 0;
     for (const m of msgs) {
-      p.messages++;
-      // Redelivered after a commit whose ack was lost: already stored.
-      if (m.seq <= p.lastSeq) {
-        p.skipped++;
-        continue;
-      }
-      last = Math.max(last, m.seq);
       let body: Message;
       try {
         body = JSON.parse(this.dec.decode(m.data)) as Message;
       } catch {
-        p.skipped++;
+        skipped++;
         continue;
       }
       if (body.kind === 'decision') records.push({ decisions: [body.event] });
       else if (body.kind === 'record') records.push(body.record);
       else if (body.kind === 'outcome') outcomes.push(body.update);
     }
-    if (last > p.lastSeq) {
-      const now = new Date().toISOString();
-      const cp: Checkpoint = { source, dev: 'nats', ino: this.stream, offset: last, size: last, fp: '', fpLen: 0, skipFrom: null, updatedAt: now };
-      const batch: WriteBatch = { records, outcomes, checkpoints: [cp] };
-      const r: WriteResult = await store.writeBatch(batch);
-      p.inserted += r.inserted;
-      p.duplicates += r.duplicates;
-      p.outcomes += r.outcomes;
-      p.outcomesJoined += r.outcomesJoined;
-      p.lastSeq = last;
-    }
+    const last = msgs[msgs.length - 1]!.seq;
+    const cp: Checkpoint = { source, dev: 'nats', ino: this.stream, offset: last, size: last, fp: '', fpLen: 0, skipFrom: null, updatedAt: new Date().toISOString() };
+    const r: WriteResult = await store.writeBatch({ records, outcomes, checkpoints: [cp] } satisfies WriteBatch);
+    p.inserted += r.inserted;
+    p.duplicates += r.duplicates;
+    p.outcomes += r.outcomes;
+    p.outcomesJoined += r.outcomesJoined;
+    p.lastSeq = last;
+    p.messages += msgs.length;
+    p.skipped += skipped;
     p.batches++;
-    // ack_policy all: acknowledging the last message acknowledges the batch.
-    msgs[msgs.length - 1]!.ack();
   }
 
   async close(): Promise<void> {
