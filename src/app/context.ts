@@ -15,7 +15,9 @@ import { AlertKind, Alerter, persistAlert } from '../services/monitoring/alerts.
 import { auditProblemText, RolloutService, type AuditCheck } from '../services/rollout/state.js';
 import { HeadFileAnchor, WebhookAnchor, type AuditAnchor } from '../services/rollout/anchor.js';
 import { envKeys, fileKeys, type AuditKeySource } from '../services/rollout/keys.js';
-import { openSqliteStore, storePath, WorkerStore, type Store } from '../store/index.js';
+import { ErrorCode, UmbraError } from '../core/errors.js';
+import { redactUrl } from '../core/redact.js';
+import { isPostgresUrl, openPostgresStore, openSqliteStore, PostgresStore, SqliteStore, storePath, WorkerStore, type Store } from '../store/index.js';
 
 /**
  * How a process uses the store, which decides how the adapter is opened:
@@ -26,10 +28,48 @@ import { openSqliteStore, storePath, WorkerStore, type Store } from '../store/in
  */
 export type StoreMode = 'direct' | 'bulk' | 'service';
 
+/**
+ * The one setting that selects the store of every command and service: `UMBRA_STORE_URL` (which
+ * `--store` sets), else `store.url` of the config, else undefined (the SQLite file in the data
+ * directory). A `sqlite:PATH` URL names another SQLite file.
+ */
+export function storeUrlOf(settings: Settings, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = env.UMBRA_STORE_URL?.trim();
+  const url = fromEnv !== undefined && fromEnv !== '' ? fromEnv : settings.config.store.url;
+  if (url !== undefined && !isPostgresUrl(url) && !/^sqlite:/i.test(url)) {
+    throw new UmbraError(ErrorCode.CONFIG_INVALID, `the store URL must start with postgres:// or sqlite:, got ${redactUrl(url)}`);
+  }
+  return url;
+}
+
+/** The NATS JetStream URL decision events go through: `UMBRA_STREAM_URL` (which `--stream` sets), else `store.stream_url`. */
+export function streamUrlOf(settings: Settings, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = env.UMBRA_STREAM_URL?.trim();
+  const url = fromEnv !== undefined && fromEnv !== '' ? fromEnv : settings.config.store.stream_url;
+  if (url !== undefined && !/^(nats|tls):\/\//i.test(url)) throw new UmbraError(ErrorCode.CONFIG_INVALID, `the stream URL must start with nats:// or tls://, got ${redactUrl(url)}`);
+  return url;
+}
+
+/** Where the store of a data directory lives, fit to show (a PostgreSQL URL has its password replaced). */
+export function storeLocation(settings: Settings, dataDir: string): string {
+  const url = storeUrlOf(settings);
+  if (isPostgresUrl(url)) return redactUrl(url);
+  return sqlitePathOf(settings, dataDir, url);
+}
+
+function sqlitePathOf(settings: Settings, dataDir: string, url: string | undefined): string {
+  if (url === undefined) return storePath(dataDir, settings.config);
+  const p = url.replace(/^sqlite:(\/\/)?/i, '');
+  return resolve(dataDir, p);
+}
+
 /** Open the store of a data directory for a job. */
 export function openStore(settings: Settings, dataDir: string, mode: StoreMode = 'direct'): Store {
   const s = settings.config.store;
-  const path = storePath(dataDir, settings.config);
+  const url = storeUrlOf(settings);
+  // PostgreSQL serves every mode the same way: the server is the other thread.
+  if (isPostgresUrl(url)) return openPostgresStore(url, { poolSize: s.pool_size });
+  const path = sqlitePathOf(settings, dataDir, url);
   if (mode === 'direct') return openSqliteStore(path, { busyTimeoutMs: s.busy_timeout_ms, cacheMb: s.cache_mb });
   if (mode === 'bulk') return new WorkerStore(path, { busyTimeoutMs: s.busy_timeout_ms, cacheMb: s.cache_mb });
   const server = settings.config.server;
@@ -141,5 +181,35 @@ export async function withWired<T>(o: WireOptions, fn: (w: Wired) => Promise<T>)
     return await fn(w);
   } finally {
     await w.close();
+  }
+}
+
+/** What `umbra store migrate` reports. */
+export interface MigrateReport {
+  kind: string;
+  location: string;
+  version: number;
+  migrations: { version: number; name: string; appliedAt: string }[];
+}
+
+/**
+ * Apply the store's pending migrations (once, whoever runs first: PostgreSQL under an advisory
+ * lock, SQLite in immediate transactions) and report the schema version.
+ */
+export async function migrateStore(settings: Settings, dataDir: string): Promise<MigrateReport> {
+  const store = openStore(settings, dataDir, 'direct');
+  try {
+    const location = storeLocation(settings, dataDir);
+    if (store instanceof PostgresStore) {
+      const version = await store.migrate();
+      return { kind: store.kind, location, version, migrations: await store.migrations() };
+    }
+    if (store instanceof SqliteStore) {
+      const rows = store.database.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as { version: number; name: string; applied_at: string }[];
+      return { kind: store.kind, location, version: rows.reduce((m, r) => Math.max(m, r.version), 0), migrations: rows.map((r) => ({ version: r.version, name: r.name, appliedAt: r.applied_at })) };
+    }
+    return { kind: store.kind, location, version: 0, migrations: [] };
+  } finally {
+    await store.close();
   }
 }

@@ -5,9 +5,9 @@
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { Settings } from '../core/settings.js';
 import { ingest, summaryOf, type IngestCounts, type IngestProgress } from '../ingest/ingest.js';
-import { storePath } from '../store/index.js';
 import { resolveSources } from '../ingest/sources.js';
-import { withWired } from './context.js';
+import { storeLocation, withWired } from './context.js';
+import { openEventStream, publishingLedger } from './stream.js';
 
 export { summaryOf, type IngestCounts, type IngestProgress };
 
@@ -21,14 +21,17 @@ export interface IngestFilesOptions {
   signal?: AbortSignal;
   onProgress?: (p: IngestProgress) => void;
   onNote?: (msg: string) => void;
+  /** Publish the events to this NATS JetStream URL instead of storing them (the ledger stays in the store). */
+  to?: string;
 }
 
 /** Read telemetry into the data directory's store; a file system error is E_INPUT_UNREADABLE. */
 export async function ingestFiles(o: IngestFilesOptions): Promise<{ counts: IngestCounts; store: string }> {
+  const stream = o.to === undefined ? undefined : await openEventStream(o.settings, o.to, 'umbra-tailer');
   const counts = await withWired({ settings: o.settings, dataDir: o.dataDir, mode: 'bulk' }, async (w) => {
     try {
       return await ingest({
-        store: w.store,
+        store: stream === undefined ? w.store : publishingLedger(stream, w.store),
         path: o.path,
         config: o.settings.config,
         follow: o.follow === true,
@@ -41,8 +44,8 @@ export async function ingestFiles(o: IngestFilesOptions): Promise<{ counts: Inge
       if (e instanceof UmbraError || typeof sysCode !== 'string' || !/^E[A-Z]+$/.test(sysCode)) throw e;
       throw new UmbraError(ErrorCode.INPUT_UNREADABLE, `cannot read ${o.path}: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
     }
-  });
-  return { counts, store: storePath(o.dataDir, o.settings.config) };
+  }).finally(() => stream?.close());
+  return { counts, store: stream === undefined ? storeLocation(o.settings, o.dataDir) : `stream ${stream.stream} at ${stream.display}` };
 }
 
 /** Whether a telemetry path (file, directory or glob) names anything now. */

@@ -15,7 +15,8 @@ import { RolloutController } from '../services/rollout/autopilot.js';
 import { writeShadowStats } from '../services/shadow/stats.js';
 import type { Alerter } from '../services/monitoring/alerts.js';
 import { buildApp } from '../server/app.js';
-import { wire } from './context.js';
+import { streamUrlOf, wire } from './context.js';
+import { openEventStream, type EventStream } from './stream.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -44,6 +45,8 @@ export interface ServeOptions {
   checkIntervalMs?: number;
   loaderUrl?: string;
   shadow?: boolean;
+  /** Publish the decision log to this event stream (default: the setting, `UMBRA_STREAM_URL` or `store.stream_url`). */
+  streamUrl?: string;
 }
 
 /** Why the service cannot listen, as a stable code (E_LISTEN) and a sentence that says what to change. */
@@ -74,7 +77,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   });
   const { store, rollout, alerter, bundles, now } = w;
   const journal = config.server.journal === 'off' ? {} : { journalDir: join(o.dataDir, 'journal'), journalMode: config.server.journal };
-  const engine = new DecisionEngine({ store, rollout, settings: o.settings, bundles, now, ...journal, ...(o.loaderUrl === undefined ? {} : { loaderUrl: o.loaderUrl }), ...(o.shadow === undefined ? {} : { shadow: o.shadow }) });
+  // In a fleet, decisions and outcomes go through the stream (acknowledged before the answer).
+  const streamUrl = o.streamUrl ?? streamUrlOf(o.settings);
+  let stream: EventStream | undefined;
+  try {
+    stream = streamUrl === undefined ? undefined : await openEventStream(o.settings, streamUrl, `umbra-serve-${process.pid}`);
+  } catch (e) {
+    await w.close();
+    throw e;
+  }
+  const engine = new DecisionEngine({ store, rollout, settings: o.settings, bundles, now, ...journal, ...(o.loaderUrl === undefined ? {} : { loaderUrl: o.loaderUrl }), ...(o.shadow === undefined ? {} : { shadow: o.shadow }), ...(stream === undefined ? {} : { publisher: stream }) });
   await engine.start();
   const controller = new RolloutController({ store, rollout, settings: o.settings, bundles, alerter, now });
   controller.start(o.checkIntervalMs);
@@ -119,6 +131,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       await app.close();
       const by = engine.shadow.stats.byCandidate;
       await engine.close();
+      await stream?.close();
       if (Object.keys(by).length > 0) await writeShadowStats(store, 'serve', by).catch(() => undefined);
       await w.close();
     },

@@ -13,8 +13,15 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (default: $UMBRA_HOME or ./.umbra)')
     .option('--json', 'print one JSON object on standard output')
     .option('--config <file>', 'config file (default: <data-dir>/config.json when present)')
+    .option('--store <url>', 'the store of every command and service: postgres://user:password@host:port/db[?schema=NAME] (default: $UMBRA_STORE_URL, store.url, else SQLite in the data directory)')
     // Errors are printed once, by the entry point, as `umbra: E_USAGE: message` (./run.ts).
     .configureOutput({ outputError: () => undefined });
+  // One setting selects the store: --store becomes UMBRA_STORE_URL, so that every process this one
+  // starts (replicas, retraining, policy workers) opens the same store.
+  program.hook('preAction', (cmd) => {
+    const url = (cmd.opts() as { store?: unknown }).store;
+    if (typeof url === 'string' && url.trim() !== '') process.env.UMBRA_STORE_URL = url.trim();
+  });
   registerAll(program);
   // Every command, including those added with addCommand (which inherit nothing), hands its
   // errors to the entry point instead of exiting on its own.

@@ -3,6 +3,7 @@
  * and the HTTP server map codes to exit and HTTP statuses here, in one place.
  */
 import { z } from 'zod';
+import { redactSecrets } from './redact.js';
 
 /** Stable error codes. Never rename one: scripts and other programs match on them. */
 export const ErrorCode = {
@@ -150,7 +151,8 @@ export class UmbraError extends Error {
   readonly details: unknown;
 
   constructor(code: ErrorCode, message: string, details?: unknown, options?: { cause?: unknown }) {
-    super(message, options);
+    // A connection URL quoted in a message never carries its password out (logs, stderr, HTTP).
+    super(redactSecrets(message), options);
     this.name = 'UmbraError';
     this.code = code;
     this.details = details;

@@ -2,6 +2,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { emit, loadConfig } from '../context.js';
 import { globalsOf } from '../run.js';
+import { redactUrl } from '../../core/redact.js';
 
 export function registerConfig(program: Command): void {
   const config = new Command('config').description('validate and print configuration');
@@ -21,7 +22,9 @@ export function registerConfig(program: Command): void {
     .action((opts, cmd) => {
       const g = globalsOf(cmd);
       const cfg = loadConfig(g, opts.file);
-      process.stdout.write(`${JSON.stringify(cfg, null, 2)}\n`);
+      // Connection URLs are printed without their passwords.
+      const shown = { ...cfg, store: { ...cfg.store, ...(cfg.store.url === undefined ? {} : { url: redactUrl(cfg.store.url) }), ...(cfg.store.stream_url === undefined ? {} : { stream_url: redactUrl(cfg.store.stream_url) }) } };
+      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
     });
   program.addCommand(config);
 }

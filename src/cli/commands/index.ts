@@ -8,12 +8,13 @@ import { registerPipeline } from './pipeline.js';
 import { registerPolicy } from './policy.js';
 import { registerOpe } from './ope.js';
 import { registerServe } from './serve.js';
-import { registerRollout } from './rollout.js';
+import { registerAudit, registerRollout } from './rollout.js';
 import { registerMonitor } from './monitor.js';
 import { registerShadow } from './shadow.js';
 import { registerBootstrap } from './bootstrap.js';
 import { registerSimulate } from './simulate.js';
 import { registerDemo } from './demo.js';
+import { registerStore } from './store.js';
 
 export function registerAll(program: Command): void {
   registerConfig(program);
@@ -23,9 +24,11 @@ export function registerAll(program: Command): void {
   registerOpe(program);
   registerServe(program);
   registerRollout(program);
+  registerAudit(program);
   registerMonitor(program);
   registerShadow(program);
   registerBootstrap(program);
   registerSimulate(program);
   registerDemo(program);
+  registerStore(program);
 }

@@ -37,6 +37,32 @@ export function statusText(s: { stage: string; champion: string; candidate: stri
   ].join('\n');
 }
 
+const VERIFY_HELP =
+  'verify the audit log: rows, hash chain, MACs (with the audit key), the stored state against the fold of the records, and the anchored heads (detects edited, deleted, inserted, forged or cut records and an edited state)';
+
+/** The `verify` sub-command, under `rollout` and under `audit` (the same check). */
+function addVerify(parent: Command): void {
+  parent
+    .command('verify')
+    .description(VERIFY_HELP)
+    .option('--anchor <file|seq:hash>', 'also check that the log reaches this head: a head file (JSON lines) or SEQ:HASH, e.g. from a webhook receiver (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (opts: { anchor?: string[] }, cmd) => {
+      const g = globalsOf(cmd);
+      await withApp(g, async (x) => {
+        const v = await x.rollout.verify((opts.anchor ?? []).map(anchorOf));
+        emit(g, verifyReport(v), () => verifyText(v));
+        if (!v.ok) process.exitCode = EXIT_STATUS[ErrorCode.AUDIT_TAMPERED];
+      });
+    });
+}
+
+/** `umbra audit verify`: the audit log's check on its own (the same as `rollout verify`). */
+export function registerAudit(program: Command): void {
+  const audit = new Command('audit').description('the tamper-evident audit log of the rollout');
+  addVerify(audit);
+  program.addCommand(audit);
+}
+
 /** `rollout verify --json`: the verdict, the first problem (field named), keys and anchors. */
 function verifyReport(v: AuditCheck): Record<string, unknown> {
   return {
@@ -138,18 +164,7 @@ export function registerRollout(program: Command): void {
         emit(g, { records: recs }, () => recs.map((r) => `${String(r.seq).padStart(4)} ${r.ts} ${r.event.padEnd(10)} ${(r.version ?? '').padEnd(20)} ${r.from ?? '-'} → ${r.to ?? '-'}  by ${r.actor}${r.reason ? `: ${r.reason}` : ''}`).join('\n'));
       });
     });
-  rollout
-    .command('verify')
-    .description('verify the audit log: rows, hash chain, MACs (with the audit key), the stored state against the fold of the records, and the anchored heads (detects edited, deleted, inserted, forged or cut records and an edited state)')
-    .option('--anchor <file|seq:hash>', 'also check that the log reaches this head: a head file (JSON lines) or SEQ:HASH, e.g. from a webhook receiver (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .action(async (opts: { anchor?: string[] }, cmd) => {
-      const g = globalsOf(cmd);
-      await withApp(g, async (x) => {
-        const v = await x.rollout.verify((opts.anchor ?? []).map(anchorOf));
-        emit(g, verifyReport(v), () => verifyText(v));
-        if (!v.ok) process.exitCode = EXIT_STATUS[ErrorCode.AUDIT_TAMPERED];
-      });
-    });
+  addVerify(rollout);
   rollout
     .command('seal')
     .description('sign an audit log that has no signed record yet (written before audit keys or before UMBRA_AUDIT_KEY was set): one signed record vouching for all before it')

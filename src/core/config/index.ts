@@ -68,5 +68,9 @@ export function defaultConfig(): Config {
 /** Hash of the effective config, carried by artifacts and audit records. */
 export function configHash(cfg: Config): string {
   const { $schema: _ignored, ...rest } = cfg;
-  return contentHash(rest);
+  // Where the store and stream live is deployment, not behaviour: replicas with different
+  // credentials run the same config, and configs written before the scale-out keep their hash.
+  const { url: _u, pool_size: _p, stream_url: _s, stream_name: _n, stream_subject: _j, stream_duplicate_window_s: _w, stream_consumer: _c, ...store } = rest.store;
+  const { state_staleness_ms: _st, ...server } = rest.server;
+  return contentHash({ ...rest, store, server });
 }

@@ -22,6 +22,11 @@ export const ServerConfigSchema = z
     seed: z.number().int().min(0).default(1),
     /** How often the service re-reads the rollout state written by other processes. @default 1000 */
     state_poll_ms: z.number().int().min(10).default(1000),
+    /**
+     * A replica that has not been able to read the rollout state for this long (the store is
+     * unreachable) serves only the baseline until it reads it again. @default 10000
+     */
+    state_staleness_ms: z.number().int().min(100).default(10_000),
     /** Decision-log writes are batched: flush after this many milliseconds (small batches keep each hand-over to the store's thread short)... @default 25 */
     log_flush_ms: z.number().int().min(1).default(25),
     /** ...and keep at most this many unwritten records (more are dropped and counted). @default 50000 */

@@ -15,6 +15,7 @@ import type { Config } from '../../core/config/index.js';
 import type { Settings } from '../../core/settings.js';
 import { BASELINE_POLICY_VERSION, type DecideRequestParsed, type DecideResponse, type OutcomeRequest, ServedBy } from '../../core/api.js';
 import type { DecisionEvent } from '../../core/events.js';
+import type { OutcomeUpdate } from '../../core/telemetry/types.js';
 import { ErrorCode, UmbraError, isUmbraError } from '../../core/errors.js';
 import { drawFor, pickIndex } from '../../core/rng.js';
 import { storableContext } from '../../core/text.js';
@@ -22,7 +23,6 @@ import type { Context } from '../../core/events.js';
 import { fnv1a, murmur3 } from '../../core/hash.js';
 import { rolloutStatus, servingFor, shadowCandidate, inFlight, type RolloutState } from '../../core/rollout/index.js';
 import type { EventWriter, RecordInsert, ShadowLog, WriteBatch } from '../../store/port.js';
-import type { OutcomeUpdate } from '../../core/telemetry/types.js';
 import { Journal, type JournalMode } from '../../platform/journal.js';
 import type { RolloutService } from '../rollout/state.js';
 import { PolicyHost, type PolicyHostOptions } from '../policy-host/host.js';
@@ -44,7 +44,18 @@ export const FallbackReason = {
   DEADLINE: 'deadline',
   /** The audit log does not verify, so no learned policy may serve: the rules answer. */
   AUDIT_UNTRUSTED: 'audit_untrusted',
+  /** The rollout state could not be read for longer than `server.state_staleness_ms`: the rules answer. */
+  STATE_STALE: 'state_stale',
 } as const;
+
+/**
+ * Where a fleet's decision service sends its log instead of the store: an event stream that
+ * acknowledges each event once it is durable (decisions keyed by their id).
+ */
+export interface DecisionPublisher {
+  publishDecision(event: DecisionEvent): Promise<boolean>;
+  publishOutcome(update: OutcomeUpdate): Promise<boolean>;
+}
 
 export interface DecisionEngineOptions {
   /** Where the decision log and the shadow records go. */
@@ -66,6 +77,11 @@ export interface DecisionEngineOptions {
   journalDir?: string;
   /** How the journal makes a line durable. @default 'write' */
   journalMode?: JournalMode;
+  /**
+   * Publish each decision (before answering) and each outcome (before accepting it) to this
+   * stream instead of writing the log to the store: every answer a caller received is durable.
+   */
+  publisher?: DecisionPublisher;
 }
 
 /** Per-call options of `decide`. */
@@ -121,6 +137,8 @@ export class DecisionEngine {
   /** Log batches handed to the store and not yet written (they count against `log_buffer`). */
   private readonly writes = new WriteTracker();
   private refreshing: Promise<void> | undefined;
+  /** When the rollout state was last read successfully (ms, by the engine's clock). */
+  private stateReadAt = 0;
   private readonly exploreStream: number;
   private readonly journal: Journal | undefined;
   private readonly knownPoints: ReadonlySet<string>;
@@ -207,6 +225,11 @@ export class DecisionEngine {
     this.flushTimer.unref();
   }
 
+  /** Milliseconds since the rollout state was last read (Infinity before the first read). */
+  get stateAgeMs(): number {
+    return this.stateReadAt === 0 ? Infinity : Date.now() - this.stateReadAt;
+  }
+
   /** The rollout state the engine serves with (as of the last refresh). */
   get rolloutState(): RolloutState | undefined {
     return this.state;
@@ -238,6 +261,8 @@ export class DecisionEngine {
           this.shadow.setCandidates(points ? [{ version: sc, points }] : []);
         } else this.shadow.setCandidates([]);
         this.state = state; // swap only after the policies it needs are loaded
+        // Staleness is measured on the wall clock: an accelerated test clock must not age the state.
+        this.stateReadAt = Date.now();
         this.untrusted = this.opts.rollout.trusted ? undefined : 'the audit log does not verify';
       } finally {
         this.refreshing = undefined;
@@ -301,6 +326,8 @@ export class DecisionEngine {
     try {
       if (state === undefined) throw new UmbraError(ErrorCode.NOT_RUNNING, 'rollout state not loaded yet');
       if (this.untrusted !== undefined) throw new UmbraError(ErrorCode.AUDIT_TAMPERED, this.untrusted);
+      // A replica cut off from the shared state may be serving a policy the fleet rolled back.
+      if (Date.now() - this.stateReadAt > this.config.server.state_staleness_ms) throw new UmbraError(ErrorCode.STORE, 'the rollout state is stale');
       stage = rolloutStatus(state).stage;
       const s = servingFor(state, req.stickyKey);
       slice = s.slice;
@@ -322,10 +349,11 @@ export class DecisionEngine {
       reason =
         code === ErrorCode.TIMEOUT ? FallbackReason.TIMEOUT
         : code === ErrorCode.AUDIT_TAMPERED ? FallbackReason.AUDIT_UNTRUSTED
+        : code === ErrorCode.STORE ? FallbackReason.STATE_STALE
         : code === ErrorCode.POLICY_NOT_FOUND || code === ErrorCode.NOT_RUNNING ? FallbackReason.NO_POLICY
         : isUmbraError(e) && code === ErrorCode.INTERNAL ? FallbackReason.POLICY_ERROR
         : FallbackReason.ENGINE_ERROR;
-      how = reason === FallbackReason.TIMEOUT ? 'timeout' : reason === FallbackReason.NO_POLICY || reason === FallbackReason.AUDIT_UNTRUSTED ? 'unavailable' : 'error';
+      how = reason === FallbackReason.TIMEOUT ? 'timeout' : reason === FallbackReason.NO_POLICY || reason === FallbackReason.AUDIT_UNTRUSTED || reason === FallbackReason.STATE_STALE ? 'unavailable' : 'error';
       servedBy = ServedBy.FALLBACK;
       choice = { action: req.baselineAction, propensity: 1, probs: Object.fromEntries(req.actions.map((a) => [a, a === req.baselineAction ? 1 : 0])) };
       this.count(this.stats.fallbacks, reason);
@@ -343,8 +371,9 @@ export class DecisionEngine {
     this.stats.decisions++;
     this.count(this.stats.bySlice, slice);
     this.count(this.stats.byServedBy, servedBy);
-    this.log(req, context, resp, choice.probs, servedTag({ slice, how, version, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }));
-    if (this.journal !== undefined) await this.journal.written().catch(() => undefined); // on disk before it is answered
+    const event = this.log(req, context, resp, choice.probs, servedTag({ slice, how, version, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }));
+    if (event !== undefined && this.opts.publisher !== undefined) await this.publish(event); // in the stream before it is answered
+    else if (this.journal !== undefined) await this.journal.written().catch(() => undefined); // on disk before it is answered
     const us = Math.round((performance.now() - t0) * 1000);
     this.stats.latencyUs.push(us);
     if (this.stats.latencyUs.length > 10_000) this.stats.latencyUs.splice(0, 5000);
@@ -366,11 +395,26 @@ export class DecisionEngine {
     this.count(this.stats.byServedBy, resp.servedBy);
     if (resp.reason !== undefined) this.count(this.stats.fallbacks, resp.reason);
     const probs = Object.fromEntries(req.actions.map((a) => [a, a === resp.action ? 1 : 0]));
-    this.log(req, storableContext(req.context, this.config.telemetry), resp, probs, servedTag({ slice: 'production', how: 'timeout', version: BASELINE_POLICY_VERSION, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }), false);
+    const event = this.log(req, storableContext(req.context, this.config.telemetry), resp, probs, servedTag({ slice: 'production', how: 'timeout', version: BASELINE_POLICY_VERSION, ...(req.stickyKey === undefined ? {} : { unit: fnv1a(req.stickyKey).toString(36) }) }), false);
+    if (event !== undefined && this.opts.publisher !== undefined) return this.publish(event);
     return this.journal === undefined ? Promise.resolve() : this.journal.written().catch(() => undefined);
   }
 
-  private log(req: DecideRequestParsed, context: Context, resp: DecideResponse, probs: Record<string, number>, policy: string, shadow = true): void {
+  /** Publish a logged decision; a failure is counted, never thrown (the caller still gets its answer). */
+  private async publish(event: DecisionEvent): Promise<void> {
+    try {
+      await this.opts.publisher!.publishDecision(event);
+      this.stats.logged++;
+    } catch {
+      this.stats.logErrors++;
+    }
+  }
+
+  /**
+   * Build the decision's event; journal and buffer it for the store (unless a publisher takes it);
+   * offer it to the shadow.
+   */
+  private log(req: DecideRequestParsed, context: Context, resp: DecideResponse, probs: Record<string, number>, policy: string, shadow = true): DecisionEvent | undefined {
     try {
       const ts = new Date(this.now()).toISOString();
       const event: DecisionEvent = {
@@ -386,23 +430,38 @@ export class DecisionEngine {
         policy,
         baseline: req.baselineAction,
       };
-      this.journal?.append(JSON.stringify({ d: event }));
-      if (this.buffered() >= this.config.server.log_buffer) this.drop();
-      else this.pending.decisions.push(event);
+      if (this.opts.publisher === undefined) {
+        this.journal?.append(JSON.stringify({ d: event }));
+        if (this.buffered() >= this.config.server.log_buffer) this.drop();
+        else this.pending.decisions.push(event);
+      }
       if (shadow) this.shadow.offer({ id: resp.id, point: req.point, context, actions: req.actions, baseline: req.baselineAction, served: resp.action, ts });
+      return event;
     } catch {
       this.stats.logErrors++;
+      return undefined;
     }
   }
 
-  /** Record an outcome (late and repeated outcomes merge in the store); resolves once it is journaled. Never rejects. */
-  outcome(req: OutcomeRequest): Promise<void> {
+  /**
+   * Record an outcome (late and repeated outcomes merge in the store). Never rejects. Resolves once
+   * the stream holds it (with a publisher) or once it is journaled.
+   */
+  async outcome(req: OutcomeRequest): Promise<void> {
     this.stats.outcomes++;
     const update: OutcomeUpdate = { id: req.id, ts: new Date(this.now()).toISOString(), ...(req.reward === undefined ? {} : { reward: req.reward }), ...(req.outcome === undefined ? {} : { outcome: req.outcome }) };
+    if (this.opts.publisher !== undefined) {
+      try {
+        await this.opts.publisher.publishOutcome(update);
+      } catch {
+        this.stats.logErrors++;
+      }
+      return;
+    }
     this.journal?.append(JSON.stringify({ o: update }));
     if (this.buffered() >= this.config.server.log_buffer) this.drop();
     else this.pending.outcomes.push(update);
-    return this.journal === undefined ? Promise.resolve() : this.journal.written().catch(() => undefined);
+    if (this.journal !== undefined) await this.journal.written().catch(() => undefined);
   }
 
   /** A record the buffer has no room for: counted, and its journal segment kept for the next start. */

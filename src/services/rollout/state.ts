@@ -106,6 +106,11 @@ export function auditSummary(c: AuditCheck): { ok: boolean; checkedAt: string; r
   };
 }
 
+/** True for a store that cannot be reached at all (a server restarting), as opposed to one that reads wrong. */
+function isUnreachable(e: unknown): boolean {
+  return e instanceof UmbraError && e.code === ErrorCode.STORE && (e.details as { unreachable?: unknown } | undefined)?.unreachable === true;
+}
+
 /** Rows checked between two turns of the event loop. */
 const YIELD_EVERY_ROWS = 32;
 
@@ -175,6 +180,7 @@ export class RolloutService {
       }
     } catch (e) {
       if (e instanceof UmbraError && e.code === ErrorCode.LOCKED) throw e; // busy, not damaged: the caller retries
+      if (isUnreachable(e)) throw e; // the store is away, the log is not damaged: the caller keeps its last state
       readProblem = { row: v.rowCount + 1, seq: null, reason: `audit row ${v.rowCount + 1} cannot be read: ${(e as Error).message}` };
     }
     const ledger = v.result();
