@@ -76,9 +76,10 @@ export function openStore(settings: Settings, dataDir: string, mode: StoreMode =
   return new WorkerStore(path, { busyTimeoutMs: Math.max(30_000, s.busy_timeout_ms), cacheMb: s.cache_mb, groupCommitMs: server.log_commit_ms, priority: server.background_priority });
 }
 
-/** The store file of a data directory under its settings (whether or not it exists). */
-export function storeFile(settings: Settings, dataDir: string): string {
-  return storePath(dataDir, settings.config);
+/** The store file of a data directory under its settings (whether or not it exists); undefined for a PostgreSQL store. */
+export function storeFile(settings: Settings, dataDir: string): string | undefined {
+  const url = storeUrlOf(settings);
+  return isPostgresUrl(url) ? undefined : sqlitePathOf(settings, dataDir, url);
 }
 
 /**

@@ -51,6 +51,7 @@ export function ensureDataDir(g: GlobalOptions): string {
 export function existingDataDir(g: GlobalOptions, settings: Settings): string {
   const d = dataDirOf(g);
   const file = storeFile(settings, d);
+  if (file === undefined) return d; // a database server's store: nothing local to look for
   if (existsSync(d) && !statSync(d).isDirectory()) throw new UmbraError(ErrorCode.NO_STORE, `the data directory ${d} is a file, not a directory holding a store`, { dataDir: d });
   if (!existsSync(file)) {
     const how = 'create one with `umbra ingest --telemetry FILE`, `umbra serve` or `umbra demo --data-dir DIR`, or point --data-dir (or UMBRA_HOME) at an existing one';
