@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DecisionEventSchema, OutcomeEventSchema } from './events.js';
-import { fastDecisionEvent, fastOutcomeEvent, plainUtcTimestamp } from './events-fast.js';
+import { DecisionEventSchema, OutcomeEventSchema, ScoreInputSchema } from './events.js';
+import { fastDecisionEvent, fastOutcomeEvent, fastScoreInput, plainUtcTimestamp } from './events-fast.js';
 import { TimestampSchema } from './events.js';
 
 const SEED = 20261203;
@@ -116,6 +116,34 @@ describe('fast event checks', () => {
       }),
       { numRuns: 5000, seed: SEED },
     );
+  });
+
+  it('agree with the schema on score inputs: accept only what it accepts, give what it gives, and take the plain ones (property)', () => {
+    const scoreLike = fc.record(
+      {
+        id: fc.oneof(fc.string({ minLength: 0, maxLength: 4 }), fc.constant('x'.repeat(257))),
+        context: fc.oneof(fc.dictionary(fc.constantFrom('text', 'lang', 'hour', '__proto__', 'x'), scalar, { maxKeys: 4 }), fc.constant(null), fc.constant([1])),
+        actions: fc.oneof(fc.array(action, { minLength: 0, maxLength: 4 }), fc.constant('a')),
+        baseline: fc.oneof(fc.constant(undefined), action, fc.constant(3)),
+        extra: fc.oneof(fc.constant(undefined), scalar),
+      },
+      { requiredKeys: [] },
+    );
+    let fastTaken = 0;
+    fc.assert(
+      fc.property(scoreLike, (raw) => {
+        const fast = fastScoreInput(JSON.parse(JSON.stringify(raw)));
+        const ref = ScoreInputSchema.safeParse(JSON.parse(JSON.stringify(raw)));
+        if (fast !== undefined) {
+          fastTaken++;
+          expect(ref.success, `seed ${SEED}: ${JSON.stringify(raw)}`).toBe(true);
+          expect(JSON.stringify(fast)).toBe(JSON.stringify(ref.data));
+        }
+      }),
+      { numRuns: 5000, seed: SEED },
+    );
+    expect(fastTaken).toBeGreaterThan(20);
+    expect(fastScoreInput({ id: 'a', context: { lang: 'sv' }, actions: ['x', 'y'], baseline: 'x', note: 1 })).toEqual({ id: 'a', context: { lang: 'sv' }, actions: ['x', 'y'], baseline: 'x' });
   });
 
   it('take the fast path for plainly valid events', () => {

@@ -7,7 +7,7 @@
  * answers `undefined` and the schema decides, with its own error message. A property test holds the
  * two together on thousands of generated events, valid and broken.
  */
-import { MAX_COST_USD, MAX_LATENCY_MS, PROB_SUM_TOLERANCE, type Context, type DecisionEvent, type OutcomeEvent, type OutcomeSignals } from './events.js';
+import { MAX_COST_USD, MAX_LATENCY_MS, PROB_SUM_TOLERANCE, type Context, type DecisionEvent, type OutcomeEvent, type OutcomeSignals, type ScoreInput } from './events.js';
 
 const MAX_ID = 256;
 
@@ -177,4 +177,23 @@ export function fastOutcomeEvent(o: Record<string, unknown>): OutcomeEvent | und
     e.outcome = oc;
   }
   return e;
+}
+
+/**
+ * The parsed score input (`umbra policy score`) when `o` is plainly valid, as `ScoreInputSchema.parse`
+ * would give it (unknown fields dropped); undefined when the schema must decide.
+ */
+export function fastScoreInput(o: unknown): ScoreInput | undefined {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
+  const r = o as Record<string, unknown>;
+  if (!validId(r.id) || !plainContext(r.context)) return undefined;
+  const actions = r.actions;
+  if (!Array.isArray(actions) || actions.length === 0) return undefined;
+  for (const a of actions as unknown[]) if (!nonEmpty(a)) return undefined;
+  const out: ScoreInput = { id: r.id, context: r.context, actions: actions as string[] };
+  if (r.baseline !== undefined) {
+    if (!nonEmpty(r.baseline)) return undefined;
+    out.baseline = r.baseline;
+  }
+  return out;
 }

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import { ScoreInputSchema, type PolicyScore } from '../../core/events.js';
-import { readRecords } from '../../platform/fs.js';
+import { fastScoreInput } from '../../core/events-fast.js';
+import { eachRecord } from '../../platform/fs.js';
 import { loadPolicyArtifact } from '../artifacts/artifacts.js';
 
 /** Resolve `--policy`: an artifact file, or a pipeline manifest plus `--point`. */
@@ -40,23 +41,31 @@ export async function scoreContexts(o: { policy: string; contexts: string; point
   // Lines that name another decision point (a decision log holds route, tool and cache lines) are
   // not this policy's to score: they are skipped and counted, so the output holds only its point.
   const otherPoints: Record<string, number> = {};
-  for await (const rec of readRecords(o.contexts)) {
+  // The chunked reader, and a hand-written check of plainly valid lines before the schema (which
+  // decides, with its own message, whatever the fast check is not sure of).
+  eachRecord(o.contexts, (rec) => {
     if (rec.error !== undefined) throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line} is not JSON: ${rec.error}`, { line: rec.line });
     const linePoint = typeof rec.value === 'object' && rec.value !== null ? (rec.value as { point?: unknown }).point : undefined;
     if (typeof linePoint === 'string' && linePoint !== p.point) {
       otherPoints[linePoint] = (otherPoints[linePoint] ?? 0) + 1;
-      continue;
+      return;
     }
-    const r = ScoreInputSchema.safeParse(rec.value);
-    if (!r.success) {
-      const i = r.error.issues[0];
-      const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
-      throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line} is not a score input: ${where}${i?.message ?? 'invalid'}`, { line: rec.line });
+    let input = fastScoreInput(rec.value);
+    if (input === undefined) {
+      const r = ScoreInputSchema.safeParse(rec.value);
+      if (!r.success) {
+        const i = r.error.issues[0];
+        const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
+        throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line} is not a score input: ${where}${i?.message ?? 'invalid'}`, { line: rec.line });
+      }
+      input = r.data;
     }
-    const { id, context, actions, baseline } = r.data;
+    const { id, context, actions, baseline } = input;
     if (new Set(actions).size !== actions.length) throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line}: actions must be distinct`, { line: rec.line });
     const probs = p.probs(context, actions, baseline !== undefined && actions.includes(baseline) ? baseline : undefined);
-    scores.push({ id, probs: Object.fromEntries(actions.map((a, i) => [a, probs[i]!])) });
-  }
+    const out: Record<string, number> = {};
+    for (let i = 0; i < actions.length; i++) out[actions[i]!] = probs[i]!;
+    scores.push({ id, probs: out });
+  });
   return { version, point: p.point, scores, otherPoints };
 }
