@@ -144,7 +144,6 @@ export class PoissonBootstrap {
   /** The resamples this instance sums, `[from, to)`; the others' draws are skipped, not used. */
   private readonly from: number;
   private readonly to: number;
-  private readonly skip = new Int32Array(4);
 
   /**
    * `range` restricts the sums to resamples `[from, to)` (the others stay 0): two instances with
@@ -181,6 +180,13 @@ export class PoissonBootstrap {
     if (this.columns > 2) b[2]![i] = v2;
     if (this.columns > 3) b[3]![i] = v3;
     if (++this.fill === BLOCK) this.flush();
+  }
+
+  /** The random stream's state (a, b, c, d) after `calls` more draws. */
+  private skipDraws(a: number, b: number, c: number, d: number, calls: number): [number, number, number, number] {
+    const st = Int32Array.of(a, b, c, d);
+    advance(st, calls);
+    return [st[0]!, st[1]!, st[2]!, st[3]!];
   }
 
   /** Per-resample sums (see the class comment). Flushes the pending block; more pushes may follow. */
@@ -228,16 +234,7 @@ export class PoissonBootstrap {
       for (let r = 0; r < B; r++) {
         if (r < this.from || r >= this.to) {
           // Another instance sums this resample: draw its counts' random numbers, use none.
-          const st = this.skip;
-          st[0] = a;
-          st[1] = b;
-          st[2] = c;
-          st[3] = d;
-          advance(st, (m + 1) >> 1);
-          a = st[0]!;
-          b = st[1]!;
-          c = st[2]!;
-          d = st[3]!;
+          [a, b, c, d] = this.skipDraws(a, b, c, d, (m + 1) >> 1);
           continue;
         }
         let s0 = 0;
@@ -312,16 +309,7 @@ export class PoissonBootstrap {
     let d = d0;
     for (let r = 0; r < B; r++) {
       if (r < this.from || r >= this.to) {
-        const st = this.skip;
-        st[0] = a;
-        st[1] = b;
-        st[2] = c;
-        st[3] = d;
-        advance(st, (m + 1) >> 1);
-        a = st[0]!;
-        b = st[1]!;
-        c = st[2]!;
-        d = st[3]!;
+        [a, b, c, d] = this.skipDraws(a, b, c, d, (m + 1) >> 1);
         continue;
       }
       let s0 = 0;
