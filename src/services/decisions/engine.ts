@@ -23,6 +23,8 @@ import { fnv1a, murmur3 } from '../../core/hash.js';
 import { rolloutStatus, servingFor, shadowCandidate, inFlight, type RolloutState } from '../../core/rollout/index.js';
 import type { EventWriter, RecordInsert, ShadowLog, WriteBatch } from '../../store/port.js';
 import type { OutcomeUpdate } from '../../core/telemetry/types.js';
+import { isoEpochMs } from '../../core/telemetry/timestamps.js';
+import { encodeDecision, type EncodedDecision } from '../../store/codec.js';
 import { Journal, type JournalMode } from '../../platform/journal.js';
 import type { RolloutService } from '../rollout/state.js';
 import { PolicyHost, type PolicyHostOptions } from '../policy-host/host.js';
@@ -89,12 +91,15 @@ export interface EngineStats {
 }
 
 interface Pending {
-  decisions: DecisionEvent[];
+  decisions: EncodedDecision[];
   outcomes: OutcomeUpdate[];
 }
 
-/** A journal line: a decision or an outcome update. */
-type JournalLine = { d: DecisionEvent } | { o: OutcomeUpdate };
+/**
+ * A journal line: a decision in its stored form (`e`: id, point, ts, action; `b`: the body, whose
+ * JSON is the one the store keeps, so a decision is serialised once) or an outcome update.
+ */
+type JournalLine = { e: [string, string, string, string]; b: unknown } | { o: OutcomeUpdate };
 
 /** Policy slots of a version: `${version}:${point}`. */
 function slot(version: string, point: string): string {
@@ -186,8 +191,10 @@ export class DecisionEngine {
         } catch {
           continue; // never acknowledged: append returns only after a whole line is written
         }
-        if ('d' in j) records.push({ decisions: [j.d] });
-        else if ('o' in j) outcomes.push(j.o);
+        if ('e' in j) {
+          const [id, point, ts, action] = j.e;
+          records.push({ decisions: [{ id, point, ts, tsMs: isoEpochMs(ts), action, body: JSON.stringify(j.b) }] });
+        } else if ('o' in j) outcomes.push(j.o);
         if (records.length + outcomes.length >= 1000) await write();
       }
       await write();
@@ -386,9 +393,10 @@ export class DecisionEngine {
         policy,
         baseline: req.baselineAction,
       };
-      this.journal?.append(JSON.stringify({ d: event }));
+      const enc = encodeDecision(event);
+      this.journal?.append(`{"e":[${JSON.stringify(enc.id)},${JSON.stringify(enc.point)},${JSON.stringify(enc.ts)},${JSON.stringify(enc.action)}],"b":${enc.body}}`);
       if (this.buffered() >= this.config.server.log_buffer) this.drop();
-      else this.pending.decisions.push(event);
+      else this.pending.decisions.push(enc);
       if (shadow) this.shadow.offer({ id: resp.id, point: req.point, context, actions: req.actions, baseline: req.baselineAction, served: resp.action, ts });
     } catch {
       this.stats.logErrors++;
