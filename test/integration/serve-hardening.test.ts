@@ -146,7 +146,7 @@ describe('acknowledged writes survive kill -9', () => {
         }
       }
     };
-    const load = Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+    const load = Promise.all(Array.from({ length: 24 }, (_, w) => worker(w)));
     await new Promise((r) => setTimeout(r, 1500));
     first.child.kill('SIGKILL');
     stop = true;
