@@ -56,6 +56,8 @@ export interface ClientStats {
 
 /** A decision client. Neither method ever rejects. */
 export interface DecisionClient {
+  /** Load the HTTP client and open a connection before the first decision (never rejects). */
+  warmUp(): Promise<void>;
   decide(req: DecideRequest): Promise<DecideResponse>;
   outcome(req: OutcomeRequest): Promise<OutcomeResult>;
   stats(): ClientStats;
@@ -86,9 +88,13 @@ export function createDecisionClient(o: DecisionClientOptions): DecisionClient {
   async function post(path: string, body: unknown, ms: number): Promise<{ status: number; ok: boolean; text: string } | { error: string }> {
     const ctl = new AbortController();
     let timedOut = false;
+    // When the timer fires, let the poll phase of this loop turn read what already arrived: an answer
+    // that came in time is not late because this process was busy (or descheduled) when it landed.
     const timer = setTimeout(() => {
-      timedOut = true;
-      ctl.abort();
+      setImmediate(() => {
+        timedOut = true;
+        ctl.abort();
+      });
     }, ms);
     try {
       const exchange = (async () => {
@@ -115,6 +121,15 @@ export function createDecisionClient(o: DecisionClientOptions): DecisionClient {
   }
 
   return {
+    async warmUp() {
+      // The first fetch of a process loads the HTTP client and opens the connection: tens of
+      // milliseconds that should not count against the first decision's deadline.
+      if (o.fetch !== undefined) return; // an injected fetch has nothing to warm up
+      await globalThis
+        .fetch(`${base}/openapi.json`, { signal: AbortSignal.timeout(Math.max(1000, outcomeTimeoutMs)) })
+        .then((r) => r.text())
+        .catch(() => undefined);
+    },
     async decide(req) {
       stats.decides++;
       try {

@@ -92,6 +92,10 @@ describe('the decision service against hostile clients', () => {
     const stored = JSON.stringify(d);
     expect(stored).not.toContain('Svensson');
     expect(d!.event.context).toMatchObject({ lang: 'sv', query_len: secret.length, note_len: secret.length, user_text_len: secret.length, text_len: secret.length });
+    // an unknown decision point is refused with its stable code, naming the known ones
+    const bogus = await post(`${server.url}/v1/decide`, { point: 'bogus', context: {}, actions: ['micro', 'planner'], baselineAction: 'micro' });
+    expect(bogus.status).toBe(422);
+    expect(bogus.body).toMatchObject({ error: { code: 'E_UNKNOWN_POINT', details: { points: ['cache', 'route', 'tool'] } } });
     // one huge text costs little: it is answered at once, not after featurising a megabyte
     const huge = await post(`${server.url}/v1/decide`, { point: 'route', context: { text: 'ord '.repeat(200_000) }, actions: ['micro', 'planner'], baselineAction: 'micro' });
     expect(huge.status).toBe(200);
@@ -142,7 +146,7 @@ describe('acknowledged writes survive kill -9', () => {
         }
       }
     };
-    const load = Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+    const load = Promise.all(Array.from({ length: 24 }, (_, w) => worker(w)));
     await new Promise((r) => setTimeout(r, 1500));
     first.child.kill('SIGKILL');
     stop = true;

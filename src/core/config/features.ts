@@ -47,7 +47,11 @@ export const FeaturesConfigSchema = z
     bits: z.number().int().min(12).max(26).default(20),
     /** Seed of the signed hashing trick (murmur3). @default 1 */
     seed: z.number().int().min(0).max(0xffffffff).default(1),
-    /** Context keys holding free text; they are expanded into hashed tokens and counts. @default ["text"] */
+    /**
+     * Context keys holding free text; they are expanded into hashed tokens and counts. The work per
+     * text is bounded: its first 4,096 characters (`MAX_TEXT_CHARS`) and 64 words (`MAX_WORDS`)
+     * are featurised; `<key>_len` still gives the full length. @default ["text"]
+     */
     text_keys: z.array(z.string().min(1)).default(['text']),
     /** Context keys never used as features (post-decision measurements and ids). @default DEFAULT_EXCLUDED_KEYS */
     exclude_keys: z.array(z.string().min(1)).default([...DEFAULT_EXCLUDED_KEYS]),

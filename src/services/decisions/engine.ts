@@ -12,7 +12,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../core/config/index.js';
-import type { Settings } from '../../core/settings.js';
 import { BASELINE_POLICY_VERSION, type DecideRequestParsed, type DecideResponse, type OutcomeRequest, ServedBy } from '../../core/api.js';
 import type { DecisionEvent } from '../../core/events.js';
 import type { OutcomeUpdate } from '../../core/telemetry/types.js';
@@ -22,95 +21,32 @@ import { storableContext } from '../../core/text.js';
 import type { Context } from '../../core/events.js';
 import { fnv1a, murmur3 } from '../../core/hash.js';
 import { rolloutStatus, servingFor, shadowCandidate, inFlight, type RolloutState } from '../../core/rollout/index.js';
-import type { EventWriter, RecordInsert, ShadowLog, WriteBatch } from '../../store/port.js';
-import { Journal, type JournalMode } from '../../platform/journal.js';
-import type { RolloutService } from '../rollout/state.js';
+import type { RecordInsert, WriteBatch } from '../../store/port.js';
+import { isoEpochMs } from '../../core/telemetry/timestamps.js';
+import { encodeDecision, type EncodedDecision } from '../../store/codec.js';
+import { Journal } from '../../platform/journal.js';
 import { PolicyHost, type PolicyHostOptions } from '../policy-host/host.js';
 import { InlinePolicyHost, type ServingHost } from '../policy-host/inline.js';
 import { ShadowScorer } from '../shadow/scorer.js';
 import { WriteTracker } from '../../platform/write-tracker.js';
-import type { Bundles } from '../artifacts/bundles.js';
 import { servedTag } from '../rollout/served-tag.js';
+import { FallbackReason, type DecideOptions, type DecisionEngineOptions, type DecisionPublisher, type EngineStats } from './types.js';
+
+export { FallbackReason, type DecideOptions, type DecisionEngineOptions, type DecisionPublisher, type EngineStats };
 
 /** A policy that failed to load is tried again after this long. */
 const LOAD_RETRY_MS = 2000;
 
-/** Why the baseline was served. */
-export const FallbackReason = {
-  NO_POLICY: 'no_policy',
-  POLICY_ERROR: 'policy_error',
-  TIMEOUT: 'timeout',
-  ENGINE_ERROR: 'engine_error',
-  DEADLINE: 'deadline',
-  /** The audit log does not verify, so no learned policy may serve: the rules answer. */
-  AUDIT_UNTRUSTED: 'audit_untrusted',
-  /** The rollout state could not be read for longer than `server.state_staleness_ms`: the rules answer. */
-  STATE_STALE: 'state_stale',
-} as const;
-
-/**
- * Where a fleet's decision service sends its log instead of the store: an event stream that
- * acknowledges each event once it is durable (decisions keyed by their id).
- */
-export interface DecisionPublisher {
-  publishDecision(event: DecisionEvent): Promise<boolean>;
-  publishOutcome(update: OutcomeUpdate): Promise<boolean>;
-}
-
-export interface DecisionEngineOptions {
-  /** Where the decision log and the shadow records go. */
-  store: EventWriter & ShadowLog;
-  rollout: RolloutService;
-  settings: Settings;
-  bundles: Bundles;
-  /** Loader module for policy hosts (tests inject faulty policies). */
-  loaderUrl?: string;
-  /** Injectable clock, ms. @default Date.now */
-  now?: () => number;
-  /** Score live traffic with the shadow candidate. @default true */
-  shadow?: boolean;
-  /**
-   * Directory of the acknowledgement journal (platform/journal.ts): every decision and outcome is
-   * appended there before `decide`/`outcome` return, and segments left by a crash are replayed into
-   * the store by `start`. Absent: no journal (what is buffered is lost with the process).
-   */
-  journalDir?: string;
-  /** How the journal makes a line durable. @default 'write' */
-  journalMode?: JournalMode;
-  /**
-   * Publish each decision (before answering) and each outcome (before accepting it) to this
-   * stream instead of writing the log to the store: every answer a caller received is durable.
-   */
-  publisher?: DecisionPublisher;
-}
-
-/** Per-call options of `decide`. */
-export interface DecideOptions {
-  /** Asked just before the decision is logged: true when the caller already answered otherwise (a missed deadline), so this decision was never served. */
-  abandoned?: () => boolean;
-}
-
-/** Counters for status and metrics. */
-export interface EngineStats {
-  decisions: number;
-  bySlice: Record<string, number>;
-  byServedBy: Record<string, number>;
-  fallbacks: Record<string, number>;
-  outcomes: number;
-  logged: number;
-  logDropped: number;
-  logErrors: number;
-  /** Decide latency in µs, recent window (for p50/p99). */
-  latencyUs: number[];
-}
-
 interface Pending {
-  decisions: DecisionEvent[];
+  decisions: EncodedDecision[];
   outcomes: OutcomeUpdate[];
 }
 
-/** A journal line: a decision or an outcome update. */
-type JournalLine = { d: DecisionEvent } | { o: OutcomeUpdate };
+/**
+ * A journal line: a decision in its stored form (`e`: id, point, ts, action; `b`: the body, whose
+ * JSON is the one the store keeps, so a decision is serialised once) or an outcome update.
+ */
+type JournalLine = { e: [string, string, string, string]; b: unknown } | { o: OutcomeUpdate };
 
 /** Policy slots of a version: `${version}:${point}`. */
 function slot(version: string, point: string): string {
@@ -204,8 +140,10 @@ export class DecisionEngine {
         } catch {
           continue; // never acknowledged: append returns only after a whole line is written
         }
-        if ('d' in j) records.push({ decisions: [j.d] });
-        else if ('o' in j) outcomes.push(j.o);
+        if ('e' in j) {
+          const [id, point, ts, action] = j.e;
+          records.push({ decisions: [{ id, point, ts, tsMs: isoEpochMs(ts), action, body: JSON.stringify(j.b) }] });
+        } else if ('o' in j) outcomes.push(j.o);
         if (records.length + outcomes.length >= 1000) await write();
       }
       await write();
@@ -431,9 +369,10 @@ export class DecisionEngine {
         baseline: req.baselineAction,
       };
       if (this.opts.publisher === undefined) {
-        this.journal?.append(JSON.stringify({ d: event }));
+        const enc = encodeDecision(event);
+        this.journal?.append(`{"e":[${JSON.stringify(enc.id)},${JSON.stringify(enc.point)},${JSON.stringify(enc.ts)},${JSON.stringify(enc.action)}],"b":${enc.body}}`);
         if (this.buffered() >= this.config.server.log_buffer) this.drop();
-        else this.pending.decisions.push(event);
+        else this.pending.decisions.push(enc);
       }
       if (shadow) this.shadow.offer({ id: resp.id, point: req.point, context, actions: req.actions, baseline: req.baselineAction, served: resp.action, ts });
       return event;

@@ -141,6 +141,7 @@ export async function runSimulate(o: SimulateOptions): Promise<SimulateSummary> 
     if (head !== undefined) finish(head.p, await head.choice);
   };
 
+  await client?.warmUp();
   const t0 = performance.now();
   let done = 0;
   try {
