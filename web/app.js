@@ -886,7 +886,10 @@ const ADMIN_TEXT = {
   pause: { title: 'Pause the rollout', explain: 'Holds the rollout at its current stage: no automatic transitions until it is resumed.' },
   resume: { title: 'Resume the rollout', explain: 'Continues a paused rollout; the gates are checked again.' },
   rollback: { title: 'Roll back', explain: 'Sends all traffic back to the champion at once. Always allowed; no analysis.' },
+  register: { title: 'Register a candidate', explain: 'Checks the artifact (hashes, compatibility with the running config), saves it with its offline evaluation and puts it into the shadow. The same path as `umbra rollout register`; recorded in the audit log.' },
 };
+/** Actions whose reason is required. */
+const REASON_REQUIRED = new Set(['rollback', 'register']);
 
 function loadToken() {
   try {
@@ -921,22 +924,29 @@ function openAdmin(action) {
   $('admin-token').value = '';
   const reason = $('admin-reason');
   reason.value = '';
-  reason.required = action === 'rollback';
-  $('reason-req').textContent = action === 'rollback' ? '(required)' : '(recorded in the audit log)';
+  reason.required = REASON_REQUIRED.has(action);
+  $('reason-req').textContent = REASON_REQUIRED.has(action) ? '(required)' : '(recorded in the audit log)';
+  const register = action === 'register';
+  $('register-fields').hidden = !register;
+  $('admin-artifact').required = register;
+  if (register) {
+    $('admin-artifact').value = '';
+    $('admin-point').value = '';
+  }
   $('admin-submit').textContent = text.title.split(' ')[0];
   $('admin-submit').classList.toggle('danger', action === 'rollback');
   $('admin-dialog').showModal();
-  (needToken ? $('admin-token') : reason).focus();
+  (needToken ? $('admin-token') : register ? $('admin-artifact') : reason).focus();
 }
 
-async function sendAdmin(action, reason) {
+async function sendAdmin(action, reason, extra = {}) {
   const buttons = document.querySelectorAll('.admin .btn');
   buttons.forEach((b) => (b.disabled = true));
   try {
     const res = await fetch(`/v1/admin/rollout/${encodeURIComponent(action)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${state.token}` },
-      body: JSON.stringify({ reason }),
+      body: JSON.stringify({ reason, ...extra }),
     });
     let body = null;
     try {
@@ -1005,10 +1015,18 @@ function setupAdmin() {
       }
     }
     const reason = $('admin-reason').value.trim();
-    if (action === 'rollback' && !reason) return;
+    if (REASON_REQUIRED.has(action) && !reason) return;
+    const extra = {};
+    if (action === 'register') {
+      const artifact = $('admin-artifact').value.trim();
+      if (!artifact) return;
+      extra.artifact = artifact;
+      const point = $('admin-point').value.trim();
+      if (point) extra.point = point;
+    }
     $('admin-dialog').close();
     pendingAction = null;
-    void sendAdmin(action, reason);
+    void sendAdmin(action, reason, extra);
   });
 }
 

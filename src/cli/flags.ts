@@ -3,6 +3,7 @@
  */
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import { SCENARIOS, type ScenarioName } from '../core/sim/index.js';
+import { parseStrictTime } from '../core/time.js';
 
 /** A usage error (exit status 2). */
 export function usage(msg: string): UmbraError {
@@ -51,19 +52,10 @@ export function parseEnd(v: string, nowMs: number): number {
  * (2025-02-30 is refused, not rolled over to March). Returns epoch milliseconds.
  */
 export function parseTime(v: string, flag: string): number {
-  if (/^\d+$/.test(v)) {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n)) throw usage(`${flag} is not a valid time: "${v}"`);
-    return n;
+  const ms = parseStrictTime(v);
+  if (ms === null) {
+    if (/^\d{4}-\d{2}-\d{2}/.test(v)) throw usage(`${flag} names no real time: "${v}"`);
+    throw usage(`${flag} must be an ISO-8601 time (e.g. 2026-01-31T12:00:00Z) or epoch milliseconds, got "${v}"`);
   }
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(v);
-  if (m === null) throw usage(`${flag} must be an ISO-8601 time (e.g. 2026-01-31T12:00:00Z) or epoch milliseconds, got "${v}"`);
-  const [y, mo, d, h = '0', mi = '0', se = '0'] = m.slice(1, 7).map((x) => x ?? undefined) as string[];
-  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  if (day.getUTCFullYear() !== Number(y) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(se) > 59) {
-    throw usage(`${flag} names no real time: "${v}"`);
-  }
-  const ms = Date.parse(v);
-  if (!Number.isFinite(ms)) throw usage(`${flag} is not a valid time: "${v}"`);
   return ms;
 }

@@ -17,6 +17,7 @@ import fastifyStatic from '@fastify/static';
 import { OutcomeRequestSchema, parseDecideRequest, type OutcomeAccepted, type StatusResponse } from '../core/api.js';
 import { ROLLOUT_ACTIONS, ROLLOUT_ACTION_BODY, type RolloutAction, type RolloutActionBody, type RolloutActionResponse, type RolloutHistoryResponse, type RolloutVerifyResponse, RolloutRegisterRequestSchema, type RolloutRegisterResponse } from '../core/admin-api.js';
 import { generateOpenApi } from '../core/openapi.js';
+import { parseStrictTime } from '../core/time.js';
 import type { Settings } from '../core/settings.js';
 import { ErrorCode, HTTP_STATUS, UmbraError, toUmbraError } from '../core/errors.js';
 import type { Bundles } from '../services/artifacts/bundles.js';
@@ -227,8 +228,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const at = (req.query as { at?: unknown }).at;
     try {
       if (typeof at === 'string' && at !== '') {
-        const t = /^\d+$/.test(at) ? Number(at) : at;
-        if (typeof t === 'string' && Number.isNaN(Date.parse(t))) return sendError(reply, new UmbraError(ErrorCode.USAGE, `at must be an ISO-8601 time or epoch milliseconds, got "${at}"`));
+        const t = parseStrictTime(at);
+        if (t === null) return sendError(reply, new UmbraError(ErrorCode.USAGE, `at must be a real ISO-8601 time or epoch milliseconds, got "${at}"`));
         const c = await deps.rollout.championAt(t);
         const answer: RolloutHistoryResponse = { at, champion: c.champion, since: c.since, seq: c.seq };
         return answer;

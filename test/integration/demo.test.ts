@@ -5,21 +5,30 @@
  * slices served), never from printed text.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSettings, wire } from '../../src/app/context.js';
 import { parseServedTag } from '../../src/services/rollout/served-tag.js';
+import { buildSnapshot } from '../../src/services/monitoring/status.js';
 import { CLI, umbra } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
-function runDemo(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runDemo(dataDir: string | null, o: { tmp?: string; interruptAt?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, '--data-dir', dataDir, '--json', 'demo', '--quick', '--seed', '7'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [CLI, ...(dataDir === null ? [] : ['--data-dir', dataDir]), '--json', 'demo', '--quick', '--seed', '7'];
+    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(o.tmp === undefined ? {} : { TMPDIR: o.tmp }) } });
     let stdout = '';
     let stderr = '';
+    let interrupted = false;
     c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (o.interruptAt !== undefined && !interrupted && stderr.includes(o.interruptAt)) {
+        interrupted = true;
+        c.kill('SIGINT');
+      }
+    });
     c.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -39,8 +48,12 @@ describe('umbra demo --quick', () => {
     const dataDir = join(tempDir('umbra-demo-'), 'data');
     const r = await runDemo(dataDir);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    const summary = JSON.parse(r.stdout) as { dataDir: string; candidate: { version: string }; bad: { version: string } | null };
+    const summary = JSON.parse(r.stdout) as { dataDir: string; candidate: { version: string }; bad: { version: string } | null; dataDirKept: boolean; dataDirBytes: number; serviceRunning: boolean };
     expect(summary.dataDir).toBe(dataDir);
+    // a data directory of the user's own is kept, its size stated; the service has stopped
+    expect(summary.dataDirKept).toBe(true);
+    expect(summary.dataDirBytes).toBeGreaterThan(1_000_000);
+    expect(summary.serviceRunning).toBe(false);
 
     // bootstrap data exists
     const boot = join(dataDir, 'bootstrap.jsonl');
@@ -86,9 +99,31 @@ describe('umbra demo --quick', () => {
       expect(canary).toBeGreaterThanOrEqual(config.rollout.canary_min_decisions_per_slice);
       expect(control).toBeGreaterThanOrEqual(config.rollout.canary_min_decisions_per_slice);
       expect(production).toBeGreaterThan(0);
+
+      // The dashboard after the demo: production healthy under the learned champion, the bad
+      // candidate's rollback shown as history, the champion's offline estimates and diagnostics.
+      const snap = await buildSnapshot({ store, rollout, settings, bundles: w.bundles });
+      expect(snap.status.production.health).toBe('healthy');
+      expect(snap.status.stage).toBe('rolled_back');
+      expect(snap.status.candidateInFlight).toBe(false);
+      expect(snap.offline?.version).toBe(good);
+      expect(snap.offline?.of).toBe('champion');
+      expect(snap.offline?.points.route?.estimates.dr?.value).toBeTypeOf('number');
+      expect(snap.offline?.points.route?.diagnostics?.ess).toBeTypeOf('number');
     } finally {
       await w.close();
     }
+  }, 150_000);
+
+  it('without --data-dir: its temporary data directory is removed at the end, even when interrupted', async () => {
+    const tmp = tempDir('umbra-demo-tmp-');
+    const r = await runDemo(null, { tmp, interruptAt: '[3/6]' });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const summary = JSON.parse(r.stdout) as { dataDir: string; dataDirKept: boolean; serviceRunning: boolean };
+    expect(summary.dataDir.startsWith(tmp)).toBe(true);
+    expect(summary.dataDirKept).toBe(false);
+    expect(summary.serviceRunning).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
   }, 150_000);
 });
 

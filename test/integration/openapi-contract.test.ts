@@ -102,16 +102,24 @@ describe('the HTTP contract (schemas/openapi.json) against a real server', () =>
   });
 
   it('documents every route the server has', () => {
-    const routes = [...s.app.printRoutes({ commonPrefix: false }).matchAll(/── (\S+) \(([A-Z, ]+)\)/g)].flatMap((m) =>
-      m[2]!
-        .split(', ')
-        .filter((verb) => verb !== 'HEAD')
-        .map((verb) => [m[1]!, verb.toLowerCase()] as const),
-    );
+    // The route tree, each node's path being its parent's plus its own segment (the page at `/`
+    // is a route, so the others hang under it).
+    const stack: { depth: number; path: string }[] = [];
+    const routes: (readonly [string, string])[] = [];
+    for (const line of s.app.printRoutes({ commonPrefix: false }).split('\n')) {
+      const m = /── (\S+) \(([A-Z, ]+)\)/.exec(line);
+      if (!m) continue;
+      const depth = line.indexOf('──');
+      while (stack.length > 0 && stack[stack.length - 1]!.depth >= depth) stack.pop();
+      const parent = stack[stack.length - 1]?.path ?? '';
+      const path = parent === '' ? m[1]! : `${parent.endsWith('/') ? parent : `${parent}/`}${m[1]!}`;
+      stack.push({ depth, path });
+      for (const verb of m[2]!.split(', ')) if (verb !== 'HEAD') routes.push([path, verb.toLowerCase()] as const);
+    }
     expect(routes.length).toBeGreaterThan(8);
     const paths = doc.paths as Record<string, Json>;
     const missing = routes.filter(([route, verb]) => {
-      if (route === '*') return paths['/']?.[verb] === undefined; // static files: the page at /
+      if (route === '*' || route === '/*') return paths['/']?.[verb] === undefined; // static files: the page at /
       const re = new RegExp(`^${route.replace(/:\w+/g, '[^/]+')}$`);
       return !Object.entries(paths).some(([p, item]) => re.test(p) && item[verb] !== undefined);
     });

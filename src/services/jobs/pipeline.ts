@@ -254,9 +254,13 @@ export async function runPipeline(opts: PipelineOptions): Promise<PipelineSummar
     const policies: Record<string, string> = {};
     for (const [point, m] of models) {
       const ev = evaluation?.points[point];
+      // The artifact keeps the evaluation it always carried; the overlap diagnostics go to the
+      // manifest only, so that an artifact's bytes (and so its content-addressed version, which
+      // seeds its decisions) do not change with what the dashboard shows.
+      const { diagnostics: _diagnostics, ...carried } = ev === undefined ? { diagnostics: undefined } : compactEvaluation(ev);
       const artifact: PolicyArtifact = {
         ...m.artifact,
-        metrics: { ...m.artifact.metrics, ...(ev !== undefined ? { evaluation: compactEvaluation(ev) } : {}) },
+        metrics: { ...m.artifact.metrics, ...(ev !== undefined ? { evaluation: carried } : {}) },
       };
       const { file } = writePolicyArtifact(opts.out, artifact);
       policies[point] = file;
