@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { umbraJson } from '../helpers/cli.js';
+import { CLI, umbraJson } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/shared-data.js';
 import { NATS_URL, scratchDatabase, scratchName, serviceAvailable } from '../helpers/services.js';
 
@@ -69,6 +69,37 @@ describe.skipIf(!up)('JetStream ingest', () => {
       await c.end();
     }
   }, 120_000);
+
+  it('lets the shadow controller be the durable consumer (shadow start --stream)', async () => {
+    const s = await streamModule.EventStream.open({ url: NATS_URL, stream: streamName, subject: `${tag}.events` });
+    const ids = Array.from({ length: 50 }, (_, i) => `${tag}-sc-${i}`);
+    try {
+      for (const id of ids) await s.publishDecision({ v: 1, id, ts: '2025-01-01T00:00:00.000Z', point: 'route', context: { lang: 'sv' }, actions: ['micro', 'planner'], action: 'planner', propensity: 1, policy: 'rules@test' });
+    } finally {
+      await s.close();
+    }
+    const dataDir = join(dir, 'consumer');
+    const telemetry = join(dir, 'none.jsonl');
+    writeFileSync(telemetry, '');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'shadow', 'start', '--stream', NATS_URL, '--telemetry', telemetry], { env: { ...process.env, UMBRA_STORE_URL: db.url }, stdio: 'ignore' });
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const t0 = Date.now();
+      let n = 0;
+      while (Date.now() - t0 < 30_000) {
+        n = Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM decisions WHERE id = ANY($1)', [ids])).rows[0]!.n);
+        if (n === ids.length) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(n).toBe(ids.length);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await c.end();
+    }
+  }, 60_000);
 
   it('drops a resent decision (same event id) and a resent outcome (same content) in the duplicate window', async () => {
     const s = await streamModule.EventStream.open({ url: NATS_URL, stream: streamName, subject: `${tag}.events` });
