@@ -28,6 +28,7 @@ import {
   PAGE_SIZE,
   boundMs,
   type AuditRow,
+  type ChangeFeed,
   type Checkpoint,
   type DecisionQuery,
   type Episode,
@@ -167,7 +168,7 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
 }
 
 /** The PostgreSQL adapter of the store port. */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, ChangeFeed {
   readonly kind = 'postgres';
   /** Where it connects, the password replaced. */
   readonly display: string;
@@ -207,6 +208,46 @@ export class PostgresStore implements Store {
   /** The connection string (with password) for a companion connection of the same process, e.g. LISTEN. */
   connectionConfig(): pg.ClientConfig {
     return { connectionString: this.target.connectionString, options: `-c search_path=${this.schema}`, application_name: 'umbra-listen', connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5000 };
+  }
+
+  /**
+   * LISTEN on this store's channel with a connection of its own; `onChange` hears the state key or
+   * `audit` of every committed change. A dropped connection is opened again (with back-off).
+   */
+  watch(onChange: (key: string) => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const connect = async (wait: number): Promise<void> => {
+      if (stopped) return;
+      const c = new pg.Client(this.connectionConfig());
+      client = c;
+      const retry = (): void => {
+        if (stopped || client !== c) return;
+        client = undefined;
+        c.end().catch(() => undefined);
+        timer = setTimeout(() => void connect(Math.min(wait * 2, 5000)), wait);
+        timer.unref();
+      };
+      c.on('error', retry);
+      c.on('end', retry);
+      c.on('notification', (n) => {
+        if (n.channel === this.channel) onChange(n.payload ?? '');
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN "${this.channel}"`);
+        // Anything may have changed while no one listened.
+        if (wait > 250) onChange('reconnected');
+      } catch {
+        retry();
+      }
+    };
+    return connect(250).then(() => async () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await client?.end().catch(() => undefined);
+    });
   }
 
   // --- connection, migrations -------------------------------------------------------------------
