@@ -423,10 +423,13 @@ export class PostgresStore implements Store, ChangeFeed {
   private async writePlan(c: PoolClient, p: Plan): Promise<void> {
     const d = p.newDecisions;
     if (d.length > 0) {
+      // One JSON document of rows: JSON.stringify and the server's JSON parser beat escaping
+      // seven text arrays element by element (about 2× on batches of thousands of bodies).
       await c.query(
         'INSERT INTO decisions (id, point, ts, ts_ms, action, body, sdepth) ' +
-          'SELECT id, point, ts, ts_ms, action, body, sdepth FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::int[]) WITH ORDINALITY AS v(id, point, ts, ts_ms, action, body, sdepth, n) ORDER BY n ON CONFLICT (id) DO NOTHING',
-        [d.map((x) => x.id), d.map((x) => x.point), d.map((x) => x.ts), d.map((x) => x.tsMs), d.map((x) => x.action), d.map((x) => x.body), d.map((x) => x.sdepth)],
+          'SELECT id, point, ts, ts_ms, action, body, sdepth FROM ROWS FROM (json_to_recordset($1::json) AS (id text, point text, ts text, "tsMs" bigint, action text, body text, sdepth int)) ' +
+          'WITH ORDINALITY AS v(id, point, ts, ts_ms, action, body, sdepth, n) ORDER BY n ON CONFLICT (id) DO NOTHING',
+        [JSON.stringify(d)],
       );
     }
     if (p.filledDecisions.size > 0) {
@@ -436,8 +439,9 @@ export class PostgresStore implements Store, ChangeFeed {
     if (t.length > 0) {
       await c.query(
         'INSERT INTO turns (id, ts, ts_ms, route, intent, session, session_depth, outcome) ' +
-          'SELECT id, ts, ts_ms, route, intent, session, session_depth, outcome FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[]) WITH ORDINALITY AS v(id, ts, ts_ms, route, intent, session, session_depth, outcome, n) ORDER BY n ON CONFLICT (id) DO NOTHING',
-        [t.map((x) => x.id), t.map((x) => x.ts), t.map((x) => x.tsMs), t.map((x) => x.route), t.map((x) => x.intent), t.map((x) => x.session), t.map((x) => x.sessionDepth), t.map((x) => x.outcome)],
+          'SELECT id, ts, ts_ms, route, intent, session, session_depth, outcome FROM ROWS FROM (json_to_recordset($1::json) AS (id text, ts text, "tsMs" bigint, route text, intent text, session text, "sessionDepth" int, outcome text)) ' +
+          'WITH ORDINALITY AS v(id, ts, ts_ms, route, intent, session, session_depth, outcome, n) ORDER BY n ON CONFLICT (id) DO NOTHING',
+        [JSON.stringify(t)],
       );
     }
     const f = p.filledTurns;
@@ -455,9 +459,9 @@ export class PostgresStore implements Store, ChangeFeed {
     if (p.outcomes.size > 0) {
       const o = [...p.outcomes.values()];
       await c.query(
-        'INSERT INTO outcomes (id, ts, reward, outcome, updates, pending) SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], $5::int[], $6::int[]) ' +
+        'INSERT INTO outcomes (id, ts, reward, outcome, updates, pending) SELECT * FROM json_to_recordset($1::json) AS v(id text, ts text, reward float8, outcome text, updates int, pending int) ' +
           'ON CONFLICT (id) DO UPDATE SET ts = EXCLUDED.ts, reward = EXCLUDED.reward, outcome = EXCLUDED.outcome, updates = EXCLUDED.updates, pending = EXCLUDED.pending',
-        [o.map((x) => x.id), o.map((x) => x.ts), o.map((x) => x.reward), o.map((x) => x.outcome), o.map((x) => x.updates), o.map((x) => x.pending)],
+        [JSON.stringify(o)],
       );
     }
     const q = p.quarantine;
