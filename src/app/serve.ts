@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../core/settings.js';
 import { ErrorCode, UmbraError } from '../core/errors.js';
-import type { Store } from '../store/port.js';
+import { hasChangeFeed, type Store } from '../store/port.js';
 import type { Bundles } from '../services/artifacts/bundles.js';
 import type { RolloutService } from '../services/rollout/state.js';
 import { DecisionEngine } from '../services/decisions/engine.js';
@@ -88,6 +88,18 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }
   const engine = new DecisionEngine({ store, rollout, settings: o.settings, bundles, now, ...journal, ...(o.loaderUrl === undefined ? {} : { loaderUrl: o.loaderUrl }), ...(o.shadow === undefined ? {} : { shadow: o.shadow }), ...(stream === undefined ? {} : { publisher: stream }) });
   await engine.start();
+  // A store that pushes its changes (PostgreSQL) brings promote and rollback at once, not at the next poll.
+  let pending: NodeJS.Timeout | undefined;
+  const stopWatching = hasChangeFeed(store)
+    ? await store
+        .watch(() => {
+          pending ??= setTimeout(() => {
+            pending = undefined;
+            void engine.refresh().catch(() => undefined);
+          }, 20);
+        })
+        .catch(() => undefined)
+    : undefined;
   const controller = new RolloutController({ store, rollout, settings: o.settings, bundles, alerter, now });
   controller.start(o.checkIntervalMs);
   // Shadow counters go to the shared state so the gates (and other processes) can read them.
@@ -127,6 +139,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       if (closed) return;
       closed = true;
       clearInterval(statsTimer);
+      if (pending !== undefined) clearTimeout(pending);
+      await stopWatching?.();
       controller.stop();
       await app.close();
       const by = engine.shadow.stats.byCandidate;

@@ -14,10 +14,11 @@ import { rolloutStatus } from '../core/rollout/index.js';
 import type { Settings } from '../core/settings.js';
 import { writeFileAtomic } from '../platform/fs.js';
 import { acquireLock, lockOwner } from '../platform/lock.js';
-import { LOCK_FILE, ShadowController, readControllerState } from '../services/shadow/controller.js';
+import { LOCK_FILE, ShadowController, readControllerState, type ShadowControllerOptions } from '../services/shadow/controller.js';
 import type { RetrainResult } from '../services/shadow/retrain.js';
 import { readShadowStats } from '../services/shadow/stats.js';
 import { wire, type Wired } from './context.js';
+import { openEventStream } from './stream.js';
 
 const RETRAIN_MAIN = fileURLToPath(new URL('./retrain.main.js', import.meta.url));
 
@@ -62,6 +63,8 @@ export interface ShadowRunOptions {
   settings: Settings;
   dataDir: string;
   telemetry: string;
+  /** Read the fleet's event stream at this URL with the durable ingest consumer instead of following `telemetry`. */
+  stream?: string;
   intervalHours?: number;
   minEpisodes?: number;
   /** Loader module for the shadow policies (tests inject failing ones). */
@@ -91,6 +94,7 @@ export async function runShadowController(o: ShadowRunOptions, signal: AbortSign
       settings: o.settings,
       retrain: o.retrain ?? childRetrainer(o.settings, o.dataDir, log),
       telemetry: o.telemetry,
+      ...(o.stream === undefined ? {} : { follow: streamFollower(o.settings, o.stream) }),
       log,
       ...(o.intervalHours === undefined ? {} : { intervalHours: o.intervalHours }),
       ...(o.minEpisodes === undefined ? {} : { minEpisodes: o.minEpisodes }),
@@ -102,6 +106,18 @@ export async function runShadowController(o: ShadowRunOptions, signal: AbortSign
     await w?.close().catch(() => undefined);
     release();
   }
+}
+
+/** The controller as the fleet's ingest consumer: the stream into the store, acknowledged after each commit. */
+function streamFollower(settings: Settings, url: string): NonNullable<ShadowControllerOptions['follow']> {
+  return async (store, signal, onError) => {
+    const stream = await openEventStream(settings, url, 'umbra-shadow');
+    try {
+      return await stream.consume(store, { signal, onError });
+    } finally {
+      await stream.close();
+    }
+  };
 }
 
 /** Start the controller in the background (`--detach`): the same command line, detached, logging to `<data-dir>/shadow.log`. */

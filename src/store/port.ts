@@ -300,6 +300,21 @@ export interface AuditLog {
   lastAudit(): Promise<AuditRow | undefined>;
 }
 
+/**
+ * Changes of shared state and audit rows pushed to other processes as they commit (PostgreSQL:
+ * LISTEN/NOTIFY). Optional: adapters without it are polled. `onChange` hears the state key, or
+ * `audit`; `onChange` may be called for changes made by this very process too.
+ */
+export interface ChangeFeed {
+  /** Start listening; resolves with a function that stops. Reconnects by itself after a failure. */
+  watch(onChange: (key: string) => void): Promise<() => Promise<void>>;
+}
+
+/** True when a store pushes its changes. */
+export function hasChangeFeed(s: object): s is ChangeFeed {
+  return typeof (s as Partial<ChangeFeed>).watch === 'function';
+}
+
 /** The rollout's persistence: its audit log and the shared state beside it. */
 export type RolloutStore = AuditLog & StateStore;
 

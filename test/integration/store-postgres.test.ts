@@ -79,6 +79,24 @@ describe.skipIf(!available)('postgres store', () => {
       await Promise.all(writers.map((w) => w.close()));
     });
 
+    it('pushes state and audit changes to listeners in other processes (LISTEN/NOTIFY)', async () => {
+      const url = schemaUrl('feed');
+      const a = openPostgresStore(url);
+      const b = openPostgresStore(url);
+      await a.migrate();
+      const heard: string[] = [];
+      const stop = await b.watch((k) => heard.push(k));
+      await a.setState('rollout.judge', { n: 1 });
+      expect(await a.casState('rollout.judge', 1, { n: 2 })).toBe(2);
+      expect(await a.casState('rollout.judge', 1, { n: 3 })).toBeUndefined(); // a lost race notifies nobody
+      await a.appendAudit({ ts: '2025-01-01T00:00:00.000Z', body: {} });
+      const t0 = Date.now();
+      while (heard.length < 3 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual(['rollout.judge', 'rollout.judge', 'audit']);
+      await stop();
+      await Promise.all([a.close(), b.close()]);
+    });
+
     it('reports an unreachable server as E_STORE without the password', async () => {
       const s = new PostgresStore('postgres://umbra:hunter2@127.0.0.1:1/nowhere', { connectTimeoutMs: 500 });
       const err = await s.countDecisions().catch((e: unknown) => e);

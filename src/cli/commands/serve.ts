@@ -12,6 +12,14 @@ function port(v: string): number {
   return n;
 }
 
+/**
+ * After a clean stop everything is written and closed; a connection library's timer must not keep
+ * the process (a replica the supervisor waits for) alive past a moment.
+ */
+function lingerThenExit(): void {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+}
+
 function replicas(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new UmbraError(ErrorCode.USAGE, `--replicas must be an integer 1-256, got ${v}`);
@@ -40,6 +48,7 @@ export function registerServe(program: Command): void {
           },
           onRestart: (i, code, signal) => note(`umbra serve: replica ${i} exited (${signal ?? code}); starting it again`),
         });
+        lingerThenExit();
         return;
       }
       const s = await startServer({
@@ -63,5 +72,6 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      lingerThenExit();
     });
 }

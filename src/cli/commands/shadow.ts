@@ -12,6 +12,7 @@ import { emit, ensureDataDir, existingDataDir, note, settingsFor, withApp } from
 import { globalsOf } from '../run.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import { runShadowController, shadowStatus, startDetached, stopController } from '../../app/shadow.js';
+import { streamUrlOf } from '../../app/context.js';
 import { runAction } from '../../services/rollout/manual.js';
 import { compareNow, type CompareReport } from '../../services/shadow/compare.js';
 
@@ -49,6 +50,12 @@ function compareText(r: CompareReport): string {
   return L.join('\n');
 }
 
+function requireStream(settings: Parameters<typeof streamUrlOf>[0]): string {
+  const u = streamUrlOf(settings);
+  if (u === undefined) throw new UmbraError(ErrorCode.USAGE, '--stream without a URL needs UMBRA_STREAM_URL or store.stream_url');
+  return u;
+}
+
 export function registerShadow(program: Command): void {
   program
     .command('shadow')
@@ -58,6 +65,7 @@ export function registerShadow(program: Command): void {
     .option('--interval <hours>', 'hours between retrainings (default shadow_mode.retrain_interval_hours; fractions allowed)', positive('--interval'))
     .option('--min-episodes <n>', 'new episodes needed for a retraining (default shadow_mode.min_new_episodes)', positive('--min-episodes'))
     .option('--telemetry <path>', 'telemetry to follow: file, directory of dated files, or glob (default shadow_mode.telemetry_path)')
+    .option('--stream [url]', 'start: read the fleet\'s event stream (NATS JetStream; default $UMBRA_STREAM_URL or store.stream_url) with the durable ingest consumer instead of following telemetry; run this or `umbra ingest --stream`, not both')
     .option('--detach', 'start: run in the background (log in <data-dir>/shadow.log)')
     .option('--reason <text>', 'promote/rollback: why (recorded in the audit log)')
     .option('--force', 'promote: override failing gates (needs --reason; recorded)')
@@ -85,6 +93,7 @@ export function registerShadow(program: Command): void {
             settings,
             dataDir,
             telemetry,
+            ...(opts.stream === undefined ? {} : { stream: typeof opts.stream === 'string' ? opts.stream : requireStream(settings) }),
             ...(opts.interval === undefined ? {} : { intervalHours: opts.interval }),
             ...(opts.minEpisodes === undefined ? {} : { minEpisodes: opts.minEpisodes }),
             log: (m) => note(`[${new Date().toISOString()}] ${m}`),

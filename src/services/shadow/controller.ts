@@ -71,6 +71,12 @@ export interface ShadowControllerOptions {
    */
   retrain: (newEpisodes: number, signal: AbortSignal) => Promise<RetrainResult>;
   telemetry: string;
+  /**
+   * Read the events from here instead of following `telemetry`: the fleet's event stream, read
+   * with its durable consumer into the store (acknowledged after each commit) until the signal
+   * aborts. The controller then scores what the stream brought, as it does with telemetry.
+   */
+  follow?: (store: Store, signal: AbortSignal, onError: (e: Error) => void) => Promise<unknown>;
   /** Hours between retrainings. @default config.shadow_mode.retrain_interval_hours */
   intervalHours?: number;
   /** New episodes needed for a retraining. @default config.shadow_mode.min_new_episodes */
@@ -151,7 +157,7 @@ export class ShadowController {
       lastEvent: 'started',
     };
     await this.publish();
-    this.log(`shadow controller started (pid ${process.pid}); following ${this.o.telemetry}; retrain every ${this.state.intervalHours} h when ≥ ${this.state.minEpisodes} new episodes`);
+    this.log(`shadow controller started (pid ${process.pid}); following ${this.o.follow === undefined ? this.o.telemetry : 'the event stream'}; retrain every ${this.state.intervalHours} h when ≥ ${this.state.minEpisodes} new episodes`);
     const ingestAbort = new AbortController();
     signal.addEventListener('abort', () => ingestAbort.abort(), { once: true });
     const ingesting = this.followTelemetry(ingestAbort.signal);
@@ -193,6 +199,13 @@ export class ShadowController {
   private async followTelemetry(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
+        if (this.o.follow !== undefined) {
+          await this.o.follow(this.store, signal, (e) => {
+            this.state.ingest.error = toUmbraError(e).message;
+          });
+          this.state.ingest.error = null;
+          continue;
+        }
         await ingest({
           store: this.store,
           path: this.o.telemetry,

@@ -7,7 +7,7 @@
 import type { DecisionEvent } from '../../core/events.js';
 import { fillDecision, fillTurn, mergeOutcome, nextPending, type OutcomeState } from '../../core/telemetry/merge.js';
 import { SESSION_DEPTH_KEY, type OutcomeUpdate, type StoredTurn, type TurnFact } from '../../core/telemetry/types.js';
-import { encodeBody, encodeDecision, isEncoded, isEncodedTurn, toEvent, toTurn, type DecisionInput } from '../codec.js';
+import { decodeDecision, encodeBody, encodeDecision, isEncoded, isEncodedTurn, toEvent, toTurn, type DecisionInput } from '../codec.js';
 import type { Checkpoint, QuarantineEntry, RecordInsert, WriteBatch, WriteResult } from '../port.js';
 
 /** A decision row to insert (in this order: it gets its sequence number in this order). */
@@ -45,8 +45,8 @@ export interface OutcomeRowOut {
 
 /** The rows a batch touches, as read before applying it. */
 export interface Loaded {
-  /** Stored decisions by id (decoded with their session depth). */
-  decisions: Map<string, DecisionEvent>;
+  /** Stored decisions by id (decoded with their session depth), or a function decoding one this batch inserts. */
+  decisions: Map<string, DecisionEvent | (() => DecisionEvent)>;
   turns: Map<string, StoredTurn>;
   sessions: Map<string, number>;
   outcomes: Map<string, { state: OutcomeState; pending: number }>;
@@ -155,7 +155,9 @@ export function planBatch(b: WriteBatch, loaded: Loaded): Plan {
       const enc = isEncoded(d) ? d : encodeDecision(d);
       newDecisionAt.set(d.id, plan.newDecisions.length);
       plan.newDecisions.push({ id: enc.id, point: enc.point, ts: enc.ts, tsMs: enc.tsMs, action: enc.action, body: enc.body, sdepth: depth });
-      loaded.decisions.set(d.id, withDepth(isEncoded(d) ? toEvent(d) : structuredClone(d), depth));
+      // Decoded from its stored form only if the batch holds the id again (rare): most inserts never need the event.
+      const row = plan.newDecisions[plan.newDecisions.length - 1]!;
+      loaded.decisions.set(d.id, () => withDepth(decodeDecision(row), depth));
       r.inserted++;
       const o = loaded.outcomes.get(d.id);
       if (o !== undefined && o.pending !== 0) {
@@ -166,7 +168,8 @@ export function planBatch(b: WriteBatch, loaded: Loaded): Plan {
       return;
     }
     r.duplicates++;
-    const filled = fillDecision(existing, withDepth(toEvent(d), depth));
+    const stored = typeof existing === 'function' ? existing() : existing;
+    const filled = fillDecision(stored, withDepth(toEvent(d), depth));
     if (filled === undefined) return;
     r.filled++;
     loaded.decisions.set(d.id, filled);

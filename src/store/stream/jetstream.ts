@@ -188,7 +188,8 @@ export class EventStream {
     let idleSince = Date.now();
     let gapSince: number | undefined;
     const aborted = (): boolean => o.signal?.aborted === true;
-    while (!aborted()) {
+    // The next batch is fetched while this one is written: the store and the stream work at once.
+    const fetchBatch = async (): Promise<JsMsg[]> => {
       const msgs: JsMsg[] = [];
       try {
         const iter = await c.fetch({ max_messages: max, expires: 1000 });
@@ -201,6 +202,12 @@ export class EventStream {
         o.onError?.(e as Error);
         if (msgs.length === 0) await new Promise((r) => setTimeout(r, 250));
       }
+      return msgs;
+    };
+    let next = fetchBatch();
+    while (!aborted()) {
+      const msgs = await next;
+      next = aborted() ? Promise.resolve([]) : fetchBatch();
       if (msgs.length === 0) {
         if (o.untilIdleMs !== undefined && Date.now() - idleSince >= o.untilIdleMs) break;
         continue;
@@ -245,6 +252,8 @@ export class EventStream {
       for (const m of take) m.ack();
       o.onBatch?.(progress);
     }
+    // Messages of the fetch still under way are handed back at once, for the next consumer.
+    for (const m of await next.catch((): JsMsg[] => [])) m.nak();
     return progress;
   }
 
