@@ -47,7 +47,9 @@ let manifest = '';
 beforeAll(() => {
   const dir = tempDir('umbra-drift-');
   const boot = join(dir, 'boot.jsonl');
-  expect(umbra(['bootstrap', '--episodes', '3000', '--seed', '8', '--format', 'decisions', '--exploration', '0.2', '--out', boot]).status).toBe(0);
+  // A fixed end of the traffic window: the hour and weekday of every logged context, hence the
+  // trained champion and the reward stream the detector sees, are then the same on every run.
+  expect(umbra(['bootstrap', '--episodes', '3000', '--seed', '8', '--format', 'decisions', '--exploration', '0.2', '--end', new Date(NOW_MS).toISOString(), '--out', boot]).status).toBe(0);
   const r = umbra(['pipeline', '--telemetry', boot, '--out', join(dir, 'pipe')]);
   expect(r.status, r.stderr).toBe(0);
   manifest = join(dir, 'pipe', 'manifest.json');

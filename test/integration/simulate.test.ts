@@ -61,6 +61,10 @@ beforeAll(async () => {
     let s = '';
     req.on('data', (c: Buffer) => (s += c.toString('utf8')));
     req.on('end', () => {
+      if (req.method !== 'POST') {
+        res.writeHead(404).end(); // the client's warm-up asks for the API description first
+        return;
+      }
       const body = JSON.parse(s) as { id: string; stickyKey?: string; baselineAction?: string; actions?: string[] };
       if (req.url === '/v1/outcome') {
         outcomes.add(body.id);
