@@ -181,3 +181,10 @@ export function toUmbraError(e: unknown): UmbraError {
   const message = e instanceof Error ? e.message : String(e);
   return new UmbraError(ErrorCode.INTERNAL, message, undefined, { cause: e });
 }
+
+/** The first problem a schema found, as `path: message` (the path left out at the root). */
+export function firstIssue(error: z.ZodError): string {
+  const i = error.issues[0];
+  const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
+  return `${where}${i?.message ?? 'invalid'}`;
+}

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ErrorCode, UmbraError } from '../../core/errors.js';
+import { ErrorCode, UmbraError, firstIssue } from '../../core/errors.js';
 import { ScoreInputSchema, type PolicyScore } from '../../core/events.js';
 import { fastScoreInput } from '../../core/events-fast.js';
 import { eachRecord } from '../../platform/fs.js';
@@ -54,9 +54,7 @@ export async function scoreContexts(o: { policy: string; contexts: string; point
     if (input === undefined) {
       const r = ScoreInputSchema.safeParse(rec.value);
       if (!r.success) {
-        const i = r.error.issues[0];
-        const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
-        throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line} is not a score input: ${where}${i?.message ?? 'invalid'}`, { line: rec.line });
+        throw new UmbraError(ErrorCode.SCHEMA, `${o.contexts} line ${rec.line} is not a score input: ${firstIssue(r.error)}`, { line: rec.line });
       }
       input = r.data;
     }

@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { ErrorCode, UmbraError } from '../../core/errors.js';
+import { ErrorCode, UmbraError, firstIssue } from '../../core/errors.js';
 import { PROB_SUM_TOLERANCE, TargetProbsSchema } from '../../core/events.js';
 import { eachRecord } from '../../platform/fs.js';
 
@@ -41,9 +41,7 @@ export function targetLine(path: string, rec: { line: number; value?: unknown; e
   if (t === undefined) {
     const r = TargetProbsSchema.safeParse(rec.value);
     if (!r.success) {
-      const i = r.error.issues[0];
-      const where = i !== undefined && i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : '';
-      throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not a target line {id, probs}: ${where}${i?.message ?? 'invalid'}`, { line: rec.line });
+      throw new UmbraError(ErrorCode.SCHEMA, `${path} line ${rec.line} is not a target line {id, probs}: ${firstIssue(r.error)}`, { line: rec.line });
     }
     t = r.data;
   }
