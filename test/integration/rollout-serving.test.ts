@@ -66,15 +66,19 @@ async function decideAll(base: string, keys: string[], concurrency = 16): Promis
 const sliceOf = (m: Map<string, Record<string, unknown>>): Map<string, string> => new Map([...m].map(([k, v]) => [k, v.servedBy as string]));
 
 /**
- * The slice of each key, asking again (once) for keys answered with the fallback: a policy worker
- * that has just started may miss its first deadlines on a loaded machine, and a fallback says
- * nothing about the split. A key still answered with the fallback stays so and fails the test.
+ * Wait until a restarted service serves `key` from its slice `slice`: its policies load in worker
+ * threads after the start, and until they answer, the baseline is the designed answer (a fallback
+ * says nothing about the split). Measuring starts once the service is ready, as a health check
+ * before traffic would.
  */
-async function slicesWithRetry(base: string, keys: string[]): Promise<Map<string, string>> {
-  const out = sliceOf(await decideAll(base, keys));
-  const retry = keys.filter((k) => out.get(k) === 'fallback');
-  if (retry.length > 0) for (const [k, v] of sliceOf(await decideAll(base, retry))) out.set(k, v);
-  return out;
+async function ready(base: string, key: string, slice: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const got = sliceOf(await decideAll(base, [key], 1)).get(key);
+    if (got === slice) return;
+    if (Date.now() > until) throw new Error(`the restarted service still serves ${key} as ${got}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 describe('bucketing through /v1/decide', () => {
@@ -100,14 +104,16 @@ describe('bucketing through /v1/decide', () => {
     servers.splice(servers.indexOf(s), 1);
     s = await start(dataDir);
     const sample = keys.filter((_, i) => i % 10 === 0);
-    const again = await slicesWithRetry(s.url, sample);
+    const firstCanary = keys.find((k) => first.get(k) === 'canary')!;
+    await ready(s.url, firstCanary, 'canary');
+    const again = sliceOf(await decideAll(s.url, sample));
     const moved = sample.filter((k) => again.get(k) !== first.get(k));
     expect(moved, `keys that changed slice after restart: ${moved.slice(0, 5).join(', ')}`).toEqual([]);
 
     // Ramp to 10 %: every canary key stays canary, every control key stays control.
     await s.rollout.apply({ type: 'ramp', gates: pass, weight: 0.1, actor: 'test' });
     await s.engine.refresh();
-    const ramped = await slicesWithRetry(s.url, sample);
+    const ramped = sliceOf(await decideAll(s.url, sample));
     for (const k of sample) {
       if (first.get(k) === 'canary') expect(ramped.get(k), k).toBe('canary');
       if (first.get(k) === 'control') expect(ramped.get(k), k).toBe('control');
