@@ -108,7 +108,7 @@ describe('bucketing through /v1/decide', () => {
     await ready(s.url, firstCanary, 'canary');
     const again = sliceOf(await decideAll(s.url, sample));
     const moved = sample.filter((k) => again.get(k) !== first.get(k));
-    expect(moved, `keys that changed slice after restart: ${moved.slice(0, 5).join(', ')}`).toEqual([]);
+    expect(moved, `keys that changed slice after restart: ${moved.slice(0, 5).map((k) => `${k} (${first.get(k)} → ${again.get(k)})`).join(', ')}`).toEqual([]);
 
     // Ramp to 10 %: every canary key stays canary, every control key stays control.
     await s.rollout.apply({ type: 'ramp', gates: pass, weight: 0.1, actor: 'test' });
