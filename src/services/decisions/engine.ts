@@ -73,6 +73,8 @@ export class DecisionEngine {
   /** Log batches handed to the store and not yet written (they count against `log_buffer`). */
   private readonly writes = new WriteTracker();
   private refreshing: Promise<void> | undefined;
+  /** A refresh asked for while one was in flight: it runs once that one ends (see `refresh`). */
+  private queuedRefresh: Promise<void> | undefined;
   /** When the rollout state was last read successfully (ms, by the engine's clock). */
   private stateReadAt = 0;
   private readonly exploreStream: number;
@@ -184,7 +186,18 @@ export class DecisionEngine {
    * loaded before requests use it; a policy that fails to load is reported and the rules serve.
    */
   refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
+    if (this.refreshing !== undefined) {
+      // The refresh in flight may have read the state before this call changed it: the caller is
+      // owed a read that starts after its call. Every caller meanwhile shares one queued run.
+      this.queuedRefresh ??= this.refreshing
+        .catch(() => undefined)
+        .then(() => {
+          this.queuedRefresh = undefined;
+          return this.refresh();
+        });
+      return this.queuedRefresh;
+    }
+    this.refreshing = (async () => {
       try {
         const state = await this.opts.rollout.state();
         const wantServing = new Set<string>();
