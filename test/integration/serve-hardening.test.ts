@@ -25,23 +25,33 @@ afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
+/** A client socket and when the server closed it: watched from the moment it connects, so a close that
+ * comes while the test still opens other sockets is not missed. */
+interface Watched {
+  sock: Socket;
+  /** Milliseconds from connect to close. */
+  closed: Promise<number>;
+}
+
 /** Resolves with the milliseconds until the server closed the socket (or rejects after `maxMs`). */
-function closedWithin(sock: Socket, maxMs: number): Promise<number> {
-  const t0 = Date.now();
+function closedWithin(w: Watched, maxMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`still open after ${maxMs} ms`)), maxMs);
-    sock.on('close', () => {
+    void w.closed.then((ms) => {
       clearTimeout(timer);
-      resolve(Date.now() - t0);
+      resolve(ms);
     });
-    sock.on('error', () => undefined);
   });
 }
 
-function open(url: string): Promise<Socket> {
+function open(url: string): Promise<Watched> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const s = connect({ host: u.hostname, port: Number(u.port) }, () => resolve(s));
+    const s = connect({ host: u.hostname, port: Number(u.port) }, () => {
+      const t0 = Date.now();
+      s.on('error', () => undefined);
+      resolve({ sock: s, closed: new Promise((done) => s.once('close', () => done(Date.now() - t0))) });
+    });
     s.once('error', reject);
   });
 }
@@ -51,14 +61,16 @@ describe('the decision service against hostile clients', () => {
     server = await startTestServer({ server: { headers_timeout_ms: 400, request_timeout_ms: 800, idle_timeout_ms: 1500 } });
     const url = server.url;
     // slow headers: one header byte every 100 ms (each byte keeps the socket from being idle)
-    const slowHead = await open(url);
+    const head0 = await open(url);
+    const slowHead = head0.sock;
     const head = `POST /v1/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Pad: ${'a'.repeat(200)}\r\n`;
     let i = 0;
     const drip = setInterval(() => {
       if (!slowHead.destroyed && i < head.length) slowHead.write(head[i++]!);
     }, 100);
     // slow body: headers at once, then the body one byte every 100 ms
-    const slowBody = await open(url);
+    const body0 = await open(url);
+    const slowBody = body0.sock;
     const payload = JSON.stringify({ point: 'route', context: { lang: 'sv' }, actions: ['micro', 'planner'], baselineAction: 'micro' });
     slowBody.write(`POST /v1/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`);
     let j = 0;
@@ -68,7 +80,7 @@ describe('the decision service against hostile clients', () => {
     // idle: connects and sends nothing
     const idle = await open(url);
     try {
-      const [h, b, d] = await Promise.all([closedWithin(slowHead, 6000), closedWithin(slowBody, 6000), closedWithin(idle, 8000)]);
+      const [h, b, d] = await Promise.all([closedWithin(head0, 6000), closedWithin(body0, 6000), closedWithin(idle, 8000)]);
       expect(h).toBeLessThan(6000);
       expect(b).toBeLessThan(6000);
       expect(d).toBeLessThan(8000);
