@@ -17,6 +17,7 @@ import { HeadFileAnchor, WebhookAnchor, type AuditAnchor } from '../services/rol
 import { envKeys, fileKeys, type AuditKeySource } from '../services/rollout/keys.js';
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import { redactUrl } from '../core/redact.js';
+import { hasBundleArchive } from '../store/port.js';
 import { isPostgresUrl, openPostgresStore, openSqliteStore, PostgresStore, SqliteStore, storePath, WorkerStore, type Store } from '../store/index.js';
 
 /**
@@ -162,7 +163,7 @@ export function wire(o: WireOptions): Wired {
     settings: o.settings,
     dataDir: o.dataDir,
     store,
-    bundles: Bundles.of(o.dataDir, o.settings.config),
+    bundles: Bundles.of(o.dataDir, o.settings.config, hasBundleArchive(store) ? store : undefined),
     alerter,
     rollout,
     now,

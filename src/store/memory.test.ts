@@ -1,4 +1,4 @@
 import { describeStoreContract } from './contract/index.js';
 import { MemoryStore } from './memory.js';
 
-describeStoreContract('memory', () => new MemoryStore());
+describeStoreContract('memory', () => new MemoryStore(), { bundles: true });

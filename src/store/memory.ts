@@ -10,6 +10,7 @@ import { SESSION_DEPTH_KEY, type OutcomeUpdate, type StoredTurn, type TurnFact }
 import {
   boundMs,
   type AuditRow,
+  type BundleArchive,
   type Checkpoint,
   type RecordInsert,
   type DecisionQuery,
@@ -41,7 +42,7 @@ interface OutcomeSlot {
 const clone = <T>(v: T): T => structuredClone(v);
 
 /** The in-memory store. */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, BundleArchive {
   readonly kind = 'memory';
   private closed = false;
   private seq = 0;
@@ -56,6 +57,7 @@ export class MemoryStore implements Store {
   private readonly state = new Map<string, { json: string; version: number; updatedAt: string }>();
   private readonly shadow: StoredShadow[] = [];
   private readonly auditRows: AuditRow[] = [];
+  private readonly bundles = new Map<string, string>();
   /** Undo steps of held batches (see `WriteBatch.hold`). */
   private held: (() => void)[] = [];
 
@@ -339,6 +341,21 @@ export class MemoryStore implements Store {
         shadow: this.shadow.length,
         audit: this.auditRows.length,
       };
+    });
+  }
+
+  // --- policy bundles ---------------------------------------------------------------------------
+
+  putBundle(version: string, files: Readonly<Record<string, string>>): Promise<void> {
+    return this.run(() => {
+      if (!this.bundles.has(version)) this.bundles.set(version, JSON.stringify(files));
+    });
+  }
+
+  getBundle(version: string): Promise<Record<string, string> | undefined> {
+    return this.run(() => {
+      const json = this.bundles.get(version);
+      return json === undefined ? undefined : (JSON.parse(json) as Record<string, string>);
     });
   }
 

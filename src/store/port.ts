@@ -315,6 +315,23 @@ export function hasChangeFeed(s: object): s is ChangeFeed {
   return typeof (s as Partial<ChangeFeed>).watch === 'function';
 }
 
+/**
+ * Policy bundles kept in the shared store, so replicas on other hosts serve a version they did not
+ * build (PostgreSQL). Optional: adapters without it leave bundles in the data directory only.
+ * A bundle is its files, name → text; the version is a content hash, so a version's files never change.
+ */
+export interface BundleArchive {
+  /** Keep a bundle's files under its version; idempotent (a version already kept stays as it is). */
+  putBundle(version: string, files: Readonly<Record<string, string>>): Promise<void>;
+  /** A kept bundle's files, or undefined. */
+  getBundle(version: string): Promise<Record<string, string> | undefined>;
+}
+
+/** True when a store keeps bundles. */
+export function hasBundleArchive(s: object): s is BundleArchive {
+  return typeof (s as Partial<BundleArchive>).putBundle === 'function' && typeof (s as Partial<BundleArchive>).getBundle === 'function';
+}
+
 /** The rollout's persistence: its audit log and the shared state beside it. */
 export type RolloutStore = AuditLog & StateStore;
 

@@ -4,13 +4,22 @@
  * `<data-dir>/<shadow_models_dir>/<version>/` so a champion, its predecessors and the candidate
  * never share a file (the original's canary and production shared one). The version is a content
  * hash of the artifacts, so the same policies always get the same id.
+ *
+ * With a shared store that keeps bundles (PostgreSQL), `publish` puts a bundle there too and
+ * `ensure` fetches one this host has not got, so replicas on several hosts serve every version
+ * without a shared directory.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, dirname } from 'node:path';
 import type { Config } from '../../core/config/index.js';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import { contentHash, sha256Hex } from '../../core/hash.js';
-import { writeJsonAtomic } from '../../platform/fs.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../platform/fs.js';
+import type { BundleArchive } from '../../store/port.js';
+
+const MANIFEST = 'manifest.json';
+/** A file name inside a bundle directory: no separators, no `..`. */
+const SAFE_FILE = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,200}$/;
 
 /** The manifest of a bundle. */
 export interface BundleManifest {
@@ -45,14 +54,48 @@ export interface BundleExtra {
 export class Bundles {
   /** Directory holding every bundle. */
   readonly root: string;
+  private readonly archive: BundleArchive | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, archive?: BundleArchive) {
     this.root = root;
+    this.archive = archive;
   }
 
-  /** The bundles of a data directory under its config. */
-  static of(dataDir: string, config: Pick<Config, 'shadow_mode'>): Bundles {
-    return new Bundles(bundlesRoot(dataDir, config));
+  /** The bundles of a data directory under its config (and in the shared store's archive, when given). */
+  static of(dataDir: string, config: Pick<Config, 'shadow_mode'>, archive?: BundleArchive): Bundles {
+    return new Bundles(bundlesRoot(dataDir, config), archive);
+  }
+
+  /** Put a bundle of this directory into the shared archive, when there is one (idempotent). */
+  async publish(version: string): Promise<void> {
+    if (this.archive === undefined) return;
+    const m = this.read(version);
+    const dir = this.dir(version);
+    const files: Record<string, string> = { [MANIFEST]: readFileSync(join(dir, MANIFEST), 'utf8') };
+    for (const f of Object.values(m.policies)) files[f] = readFileSync(join(dir, f), 'utf8');
+    await this.archive.putBundle(version, files);
+  }
+
+  /**
+   * Make sure a bundle is in this directory, fetching it from the shared archive when only the
+   * archive has it (artifacts first, the manifest last, each written atomically). False when
+   * neither has it. A store error propagates (E_STORE): the caller decides to retry.
+   */
+  async ensure(version: string): Promise<boolean> {
+    const dir = this.dir(version);
+    if (existsSync(join(dir, MANIFEST))) return true;
+    if (this.archive === undefined) return false;
+    const files = await this.archive.getBundle(version);
+    const manifest = files?.[MANIFEST];
+    if (files === undefined || manifest === undefined) return false;
+    mkdirSync(dir, { recursive: true });
+    for (const [name, text] of Object.entries(files)) {
+      if (name === MANIFEST) continue;
+      if (!SAFE_FILE.test(name)) throw new UmbraError(ErrorCode.ARTIFACT_INVALID, `bundle ${version} in the store names a file that is not a plain file name: ${JSON.stringify(name)}`);
+      writeFileAtomic(join(dir, name), text);
+    }
+    writeFileAtomic(join(dir, MANIFEST), manifest);
+    return true;
   }
 
   /** Directory of one bundle. */

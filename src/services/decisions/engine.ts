@@ -229,6 +229,7 @@ export class DecisionEngine {
     const failed = this.loadErrors.get(key);
     if (failed !== undefined && Date.now() - failed.at < LOAD_RETRY_MS) return undefined;
     try {
+      await this.opts.bundles.ensure(version); // another host may have built it: fetched from the shared store
       const arts = this.opts.bundles.artifacts(version);
       const points = new Set<string>();
       for (const [point, path] of Object.entries(arts)) {

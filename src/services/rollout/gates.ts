@@ -22,5 +22,6 @@ export function offlineGatesOf(bundles: Bundles, version: string): GateReport | 
 /** The shadow → canary gate of a candidate now. */
 export async function shadowGateReport(o: { store: StateStore; settings: Settings; bundles: Bundles }, cand: VersionRecord, now: number): Promise<GateReport> {
   const s = (await readShadowStats(o.store))[cand.id] ?? { scored: 0, errors: 0, timeouts: 0, agree: 0, compared: 0, latencyUsSum: 0 };
+  await o.bundles.ensure(cand.id).catch(() => false); // unreadable: the offline verdict below is null
   return shadowGates({ now, shadowSince: cand.since, decisions: s.scored + s.errors + s.timeouts, errors: s.errors, timeouts: s.timeouts, offline: offlineGatesOf(o.bundles, cand.id) }, o.settings.config.rollout);
 }

@@ -127,6 +127,8 @@ export function checkArtifacts(policies: Record<string, string>, settings: Setti
 export async function registerBundle(d: RegisterDeps, bundle: BundleManifest, who: RegisterWho): Promise<Registered> {
   const policies = d.bundles.artifacts(bundle.version);
   checkArtifacts(policies, d.settings);
+  // In the shared store before any replica can be told to serve it.
+  await d.bundles.publish(bundle.version);
   const offline = storedOfflineGates(bundle.evaluation);
   const trigger = who.trigger ?? 'manual';
   const first = await d.rollout.apply({ type: 'register', id: bundle.version, artifactHash: bundle.version, actor: who.actor, trigger, reason: who.reason });

@@ -56,6 +56,7 @@ export async function compareNow(o: CompareOptions): Promise<CompareReport> {
   const version = o.version ?? shadowCandidate(state) ?? inFlight(state)?.id;
   if (version === undefined) throw new UmbraError(ErrorCode.NO_DATA, 'no candidate to compare yet: start the shadow controller (umbra shadow start) and let it retrain');
   const config = o.settings.config;
+  await o.bundles.ensure(version);
   const arts = o.bundles.artifacts(version);
   const window = o.window ?? 5000;
   const byPoint = new Map<string, Episode[]>();

@@ -292,6 +292,7 @@ export class ShadowController {
     if (!points && !this.failedLoads.has(v)) {
       try {
         points = new Set<string>();
+        await this.o.bundles.ensure(v);
         for (const [point, path] of Object.entries(this.o.bundles.artifacts(v))) {
           await this.host.load(`${v}:${point}`, path);
           points.add(point);

@@ -97,4 +97,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'policy bundles shared by every replica',
+    up: `
+      CREATE TABLE bundles (
+        version    TEXT PRIMARY KEY,   -- a content hash: a version's files never change
+        files      TEXT NOT NULL,      -- JSON: file name → text (the manifest and one artifact per point)
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -28,6 +28,7 @@ import {
   PAGE_SIZE,
   boundMs,
   type AuditRow,
+  type BundleArchive,
   type ChangeFeed,
   type Checkpoint,
   type DecisionQuery,
@@ -168,7 +169,7 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
 }
 
 /** The PostgreSQL adapter of the store port. */
-export class PostgresStore implements Store, ChangeFeed {
+export class PostgresStore implements Store, ChangeFeed, BundleArchive {
   readonly kind = 'postgres';
   /** Where it connects, the password replaced. */
   readonly display: string;
@@ -663,6 +664,17 @@ export class PostgresStore implements Store, ChangeFeed {
 
   async listCheckpoints(): Promise<Checkpoint[]> {
     return (await this.q<Parameters<typeof PostgresStore.checkpointOf>[0]>('reading checkpoints', 'SELECT * FROM checkpoints ORDER BY source')).map(PostgresStore.checkpointOf);
+  }
+
+  // --- policy bundles ---------------------------------------------------------------------------
+
+  async putBundle(version: string, files: Readonly<Record<string, string>>): Promise<void> {
+    await this.q('keeping a bundle', 'INSERT INTO bundles (version, files, created_at) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING', [version, JSON.stringify(files), new Date().toISOString()]);
+  }
+
+  async getBundle(version: string): Promise<Record<string, string> | undefined> {
+    const [r] = await this.q<{ files: string }>('reading a bundle', 'SELECT files FROM bundles WHERE version = $1', [version]);
+    return r === undefined ? undefined : (JSON.parse(r.files) as Record<string, string>);
   }
 
   // --- shared state ---------------------------------------------------------------------------
