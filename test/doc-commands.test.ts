@@ -55,23 +55,4 @@ describe('the documentation’s commands run as written', () => {
       }
     }, timeoutMs + 30_000);
   }
-
-  it('the README names every locked package whose engines exclude Node 20 (npm ci warns about them)', () => {
-    const lock = JSON.parse(readFileSync(join(projectRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string }; dev?: boolean; optional?: boolean }> };
-    const admits20 = (range: string): boolean =>
-      range.split('||').some((alt) => {
-        const a = alt.trim();
-        const ge = /^>=\s*(\d+)/.exec(a);
-        if (ge) return Number(ge[1]) <= 20;
-        const exact = /^\^?(\d+)(\.[\dx]+)*(\.x)?$/.exec(a);
-        if (exact) return Number(exact[1]) === 20;
-        return true;
-      });
-    const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
-    const excluding = Object.entries(lock.packages)
-      .filter(([path, p]) => path !== '' && p.engines?.node !== undefined && !admits20(p.engines.node) && p.optional !== true)
-      .map(([path]) => path.replace(/^.*node_modules\//, ''));
-    expect(excluding.length).toBeGreaterThan(0);
-    for (const name of excluding) expect(readme, `README mentions ${name}`).toContain(name);
-  });
 });
