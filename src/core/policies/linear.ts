@@ -13,16 +13,7 @@ import type { Context } from '../events.js';
 import type { FeatureMap } from '../features/index.js';
 import { type ArmNumbers, finalDistribution, greedyFromScores } from './explore.js';
 import { dot, quadForm } from './linalg.js';
-import {
-  type Decision,
-  type Estimates,
-  type Policy,
-  PolicyKind,
-  type TrainingExample,
-  baselineIndex,
-  checkReward,
-  drawDecision,
-} from './policy.js';
+import { BasePolicy, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward } from './policy.js';
 import { ProbMaxScratch, probMaxNormal } from './probmax.js';
 import { RidgeArm, type RidgeArmState } from './ridge.js';
 
@@ -53,28 +44,18 @@ class Scratch implements ArmNumbers {
 }
 
 /** LinUCB or linear Thompson sampling with disjoint ridge arms. */
-export class LinearPolicy implements Policy {
+export class LinearPolicy extends BasePolicy implements Policy {
   readonly kind: typeof PolicyKind.LINUCB | typeof PolicyKind.LINTS;
-  readonly point: string;
-  readonly settings: PolicySettings;
-  readonly featureMap: FeatureMap;
   private readonly arms = new Map<string, RidgeArm>();
   private readonly x: Float64Array;
   private readonly s = new Scratch();
   private readonly pm = new ProbMaxScratch();
-  private count = 0;
 
   constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
     if (settings.algorithm !== 'linucb' && settings.algorithm !== 'lints') throw new RangeError(`not a linear algorithm: ${settings.algorithm}`);
+    super(point, settings, featureMap);
     this.kind = settings.algorithm;
-    this.point = point;
-    this.settings = settings;
-    this.featureMap = featureMap;
     this.x = featureMap.vector();
-  }
-
-  get n(): number {
-    return this.count;
   }
 
   /**
@@ -123,10 +104,6 @@ export class LinearPolicy implements Policy {
     const out = new Array<number>(k);
     finalDistribution(this.settings, k, s, s.g, have, baselineIndex(actions, baseline), out);
     return out;
-  }
-
-  decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision {
-    return drawDecision(this.settings.seed, this.point, id, actions, this.probs(context, actions, baseline));
   }
 
   estimates(context: Context, actions: readonly string[]): Estimates {

@@ -9,7 +9,7 @@ import type { PolicySettings } from '../config/policies.js';
 import type { Context } from '../events.js';
 import type { FeatureMap, SparseRows, SparseVector } from '../features/index.js';
 import { finalDistribution, greedyFromScores } from './explore.js';
-import { type Decision, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward, drawDecision } from './policy.js';
+import { BasePolicy, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward } from './policy.js';
 import { type SparseArm, type SparseExamples, SparseModel, type SparseTable, decodeTable, encodeTable } from './sparse-model.js';
 
 /** Serialised parameters of a sparse policy. */
@@ -59,25 +59,15 @@ export function importanceWeights(propensities: readonly (number | undefined)[])
 }
 
 /** Reward regression on sparse features, one weight vector per action in one hashed table. */
-export class SparsePolicy implements Policy {
+export class SparsePolicy extends BasePolicy implements Policy {
   readonly kind = PolicyKind.SPARSE;
-  readonly point: string;
-  readonly settings: PolicySettings;
-  readonly featureMap: FeatureMap;
   private readonly model: SparseModel;
   private readonly s = new Scratch();
-  private count = 0;
 
   constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
     if (settings.algorithm !== 'sparse') throw new RangeError(`not the sparse algorithm: ${settings.algorithm}`);
-    this.point = point;
-    this.settings = settings;
-    this.featureMap = featureMap;
+    super(point, settings, featureMap);
     this.model = new SparseModel(featureMap.bits, settings.shared);
-  }
-
-  get n(): number {
-    return this.count;
   }
 
   /** Mean reward over everything learned (the estimate of actions without data), summed in arm order. */
@@ -104,10 +94,6 @@ export class SparsePolicy implements Policy {
     const out = new Array<number>(k);
     finalDistribution(this.settings, k, s, s.g, have, baselineIndex(actions, baseline), out);
     return out;
-  }
-
-  decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision {
-    return drawDecision(this.settings.seed, this.point, id, actions, this.probs(context, actions, baseline));
   }
 
   estimates(context: Context, actions: readonly string[]): Estimates {
