@@ -8,7 +8,7 @@
 import type { PolicySettings } from '../config/policies.js';
 import type { Context } from '../events.js';
 import type { FeatureMap, SparseRows, SparseVector } from '../features/index.js';
-import { finalDistribution, greedyFromScores } from './explore.js';
+import { ArmScratch, finalDistribution, greedyFromScores, meanReward } from './explore.js';
 import { BasePolicy, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward } from './policy.js';
 import { type SparseArm, type SparseExamples, SparseModel, type SparseTable, decodeTable, encodeTable } from './sparse-model.js';
 
@@ -22,24 +22,6 @@ export interface SparseParams {
 
 /** Largest importance weight after normalisation to mean 1 (documented in docs/learning.md). */
 export const MAX_IMPORTANCE_WEIGHT = 20;
-
-/** Per-call scratch sized to the largest action list seen. */
-class Scratch {
-  known = new Uint8Array(4);
-  score = new Float64Array(4);
-  mean = new Float64Array(4);
-  width = new Float64Array(4);
-  g = new Float64Array(4);
-
-  ensure(k: number): void {
-    if (this.known.length >= k) return;
-    this.known = new Uint8Array(k);
-    this.score = new Float64Array(k);
-    this.mean = new Float64Array(k);
-    this.width = new Float64Array(k);
-    this.g = new Float64Array(k);
-  }
-}
 
 /** Importance weights 1/p normalised to mean 1 and capped (unknown propensities weigh like the mean). */
 export function importanceWeights(propensities: readonly (number | undefined)[]): Float64Array {
@@ -62,7 +44,7 @@ export function importanceWeights(propensities: readonly (number | undefined)[])
 export class SparsePolicy extends BasePolicy implements Policy {
   readonly kind = PolicyKind.SPARSE;
   private readonly model: SparseModel;
-  private readonly s = new Scratch();
+  private readonly s = new ArmScratch();
 
   constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
     if (settings.algorithm !== 'sparse') throw new RangeError(`not the sparse algorithm: ${settings.algorithm}`);
@@ -72,13 +54,7 @@ export class SparsePolicy extends BasePolicy implements Policy {
 
   /** Mean reward over everything learned (the estimate of actions without data), summed in arm order. */
   get priorMean(): number {
-    let sum = 0;
-    let n = 0;
-    for (const a of this.model.arms) {
-      sum += a.sumReward;
-      n += a.n;
-    }
-    return n > 0 ? sum / n : 0.5;
+    return meanReward(this.model.arms);
   }
 
   knownActions(): string[] {
@@ -98,16 +74,7 @@ export class SparsePolicy extends BasePolicy implements Policy {
 
   estimates(context: Context, actions: readonly string[]): Estimates {
     this.score(this.featureMap.featurizeSparse(context), actions, true);
-    const k = actions.length;
-    const mean: number[] = [];
-    const width: number[] = [];
-    const known: boolean[] = [];
-    for (let i = 0; i < k; i++) {
-      mean.push(this.s.mean[i]!);
-      width.push(this.s.width[i]!);
-      known.push(this.s.known[i] === 1);
-    }
-    return { mean, width, known };
+    return this.s.estimates(actions.length);
   }
 
   /**
