@@ -151,32 +151,28 @@ export function fastDecisionEvent(o: Record<string, unknown>): DecisionEvent | u
     if (!nonEmpty(o.baseline) || !acts.includes(o.baseline)) return undefined;
     e.baseline = o.baseline;
   }
+  return withRewardOutcome(o, e) ? e : undefined;
+}
+
+/** Copy a plainly valid `reward` and `outcome` of `o` onto `e`; false when either is present but not plainly valid. */
+function withRewardOutcome(o: Record<string, unknown>, e: { reward?: number | undefined; outcome?: OutcomeSignals | undefined }): boolean {
   if (o.reward !== undefined) {
-    if (!unit(o.reward)) return undefined;
+    if (!unit(o.reward)) return false;
     e.reward = o.reward;
   }
   if (o.outcome !== undefined) {
     const oc = plainOutcome(o.outcome);
-    if (oc === undefined) return undefined;
+    if (oc === undefined) return false;
     e.outcome = oc;
   }
-  return e;
+  return true;
 }
 
 /** The parsed outcome event when `o` is plainly valid, as `OutcomeEventSchema.parse` would give it; else undefined. */
 export function fastOutcomeEvent(o: Record<string, unknown>): OutcomeEvent | undefined {
   if (o.v !== 1 || o.kind !== 'outcome' || !validId(o.id) || typeof o.ts !== 'string' || !plainUtcTimestamp(o.ts)) return undefined;
   const e: OutcomeEvent = { v: 1, kind: 'outcome', id: o.id, ts: o.ts };
-  if (o.reward !== undefined) {
-    if (!unit(o.reward)) return undefined;
-    e.reward = o.reward;
-  }
-  if (o.outcome !== undefined) {
-    const oc = plainOutcome(o.outcome);
-    if (oc === undefined) return undefined;
-    e.outcome = oc;
-  }
-  return e;
+  return withRewardOutcome(o, e) ? e : undefined;
 }
 
 /**
