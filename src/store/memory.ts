@@ -26,6 +26,7 @@ import {
   type WriteResult,
 } from './port.js';
 import { toEvent, toTurn } from './codec.js';
+import { jsonOf } from './rows.js';
 
 interface DecisionSlot {
   seq: number;
@@ -437,10 +438,4 @@ export class MemoryStore implements Store {
 function stripTs(t: StoredTurn & { tsMs: number }): StoredTurn {
   const { tsMs: _ms, ...rest } = t;
   return clone(rest);
-}
-
-function jsonOf(v: unknown): string {
-  const s = JSON.stringify(v) as string | undefined;
-  if (s === undefined) throw new UmbraError(ErrorCode.SCHEMA, 'value is not representable as JSON');
-  return s;
 }

@@ -24,6 +24,7 @@ import { redactUrl } from '../../core/redact.js';
 import { resolveDecision, type OutcomeState } from '../../core/telemetry/merge.js';
 import type { StoredTurn } from '../../core/telemetry/types.js';
 import { decodeDecision } from '../codec.js';
+import { decodeOutcome, decodeTurn, jsonOf, type DecisionColumns, type OutcomeRow, type TurnColumns } from '../rows.js';
 import {
   PAGE_SIZE,
   boundMs,
@@ -109,57 +110,16 @@ function pgError(e: unknown, what: string, display: string): UmbraError {
   return new UmbraError(ErrorCode.STORE, `store failed (${what}): ${msg}`, undefined, { cause: e });
 }
 
-function jsonOf(v: unknown): string {
-  const s = JSON.stringify(v) as string | undefined;
-  if (s === undefined) throw new UmbraError(ErrorCode.SCHEMA, 'value is not representable as JSON');
-  return s;
-}
-
 /** Lock names, each taken per schema (`hashtext(schema:name)`). */
 const LOCK = { migrate: 'migrate', events: 'events', shadow: 'shadow', audit: 'audit' } as const;
 
-interface DecisionRowPg {
+/** Sequence numbers are BIGINT, which node-postgres reads as text. */
+interface DecisionRowPg extends DecisionColumns {
   seq: string;
-  id: string;
-  point: string;
-  ts: string;
-  action: string;
-  body: string;
-  sdepth: number | null;
 }
 
-interface TurnRowPg {
+interface TurnRowPg extends TurnColumns {
   seq: string;
-  id: string;
-  ts: string;
-  route: string | null;
-  intent: string | null;
-  session: string | null;
-  session_depth: number | null;
-  outcome: string;
-}
-
-interface OutcomeRowPg {
-  id: string;
-  ts: string | null;
-  reward: number | null;
-  outcome: string;
-  updates: number;
-  pending: number;
-}
-
-function decodeTurnRow(r: TurnRowPg): StoredTurn {
-  const t: StoredTurn = { id: r.id, ts: r.ts, route: r.route, outcome: JSON.parse(r.outcome) as OutcomeSignals, sessionDepth: r.session_depth };
-  if (r.intent !== null) t.intent = r.intent;
-  if (r.session !== null) t.session = r.session;
-  return t;
-}
-
-function decodeOutcomeRow(r: OutcomeRowPg): OutcomeState {
-  const s: OutcomeState = { id: r.id, outcome: JSON.parse(r.outcome) as OutcomeSignals, updates: r.updates };
-  if (r.ts !== null) s.ts = r.ts;
-  if (r.reward !== null) s.reward = r.reward;
-  return s;
 }
 
 /** Open the PostgreSQL store at `url` (no I/O until first use). */
@@ -407,13 +367,13 @@ export class PostgresStore implements Store, ChangeFeed {
       for (const r of rows) loaded.decisions.set(r.id, decodeDecision(r, r.sdepth));
     }
     if (need.turnIds.length > 0) {
-      for (const r of (await c.query<TurnRowPg>('SELECT * FROM turns WHERE id = ANY($1::text[])', [need.turnIds])).rows) loaded.turns.set(r.id, decodeTurnRow(r));
+      for (const r of (await c.query<TurnRowPg>('SELECT * FROM turns WHERE id = ANY($1::text[])', [need.turnIds])).rows) loaded.turns.set(r.id, decodeTurn(r));
     }
     if (need.sessions.length > 0) {
       for (const r of (await c.query<{ session: string; turns: number }>('SELECT session, turns FROM sessions WHERE session = ANY($1::text[])', [need.sessions])).rows) loaded.sessions.set(r.session, r.turns);
     }
     if (need.outcomeIds.length > 0) {
-      for (const r of (await c.query<OutcomeRowPg>('SELECT * FROM outcomes WHERE id = ANY($1::text[])', [need.outcomeIds])).rows) loaded.outcomes.set(r.id, { state: decodeOutcomeRow(r), pending: r.pending });
+      for (const r of (await c.query<OutcomeRow>('SELECT * FROM outcomes WHERE id = ANY($1::text[])', [need.outcomeIds])).rows) loaded.outcomes.set(r.id, { state: decodeOutcome(r), pending: r.pending });
     }
     const plan = planBatch(b, loaded);
     await this.writePlan(c, plan);
@@ -531,8 +491,8 @@ export class PostgresStore implements Store, ChangeFeed {
   }
 
   async getOutcome(id: string): Promise<OutcomeState | undefined> {
-    const [r] = await this.q<OutcomeRowPg>('reading an outcome', 'SELECT * FROM outcomes WHERE id = $1', [id]);
-    return r === undefined ? undefined : decodeOutcomeRow(r);
+    const [r] = await this.q<OutcomeRow>('reading an outcome', 'SELECT * FROM outcomes WHERE id = $1', [id]);
+    return r === undefined ? undefined : decodeOutcome(r);
   }
 
   async *episodes(q: EpisodeQuery): AsyncIterable<Episode> {
@@ -567,7 +527,7 @@ export class PostgresStore implements Store, ChangeFeed {
 
   async getTurn(id: string): Promise<StoredTurn | undefined> {
     const [r] = await this.q<TurnRowPg>('reading a turn', 'SELECT * FROM turns WHERE id = $1', [id]);
-    return r === undefined ? undefined : decodeTurnRow(r);
+    return r === undefined ? undefined : decodeTurn(r);
   }
 
   async *turns(q: TurnQuery = {}): AsyncIterable<StoredTurn> {
@@ -578,7 +538,7 @@ export class PostgresStore implements Store, ChangeFeed {
     while (left > 0) {
       const n = Math.min(PAGE_SIZE, left);
       const rows = await this.q<TurnRowPg>('reading turns', 'SELECT * FROM turns WHERE seq > $1 AND ts_ms >= $2 AND ts_ms < $3 ORDER BY seq LIMIT $4', [after, from, to, n]);
-      for (const r of rows) yield decodeTurnRow(r);
+      for (const r of rows) yield decodeTurn(r);
       if (rows.length < n) return;
       after = Number(rows[rows.length - 1]!.seq);
       left -= rows.length;
