@@ -55,15 +55,24 @@ export const SelectionSummarySchema = z.object({
 export type SelectionSummary = z.infer<typeof SelectionSummarySchema>;
 
 /**
+ * The per-point records of a bundle's evaluation: under `points` (shadow retrain) or at the top
+ * (pipeline); undefined when the evaluation is not an object.
+ */
+function pointRecords(evaluation: unknown): Record<string, unknown> | undefined {
+  if (typeof evaluation !== 'object' || evaluation === null) return undefined;
+  const e = evaluation as Record<string, unknown>;
+  return typeof e.points === 'object' && e.points !== null ? (e.points as Record<string, unknown>) : e;
+}
+
+/**
  * The per-point selections recorded in a bundle's evaluation, whichever wrote it: the pipeline
  * (point → compact evaluation with `selection`) or a shadow retrain (`points` → point → full
  * report with `selection`). Anything else gives an empty record.
  */
 export function selectionsOfEvaluation(evaluation: unknown): Record<string, SelectionSummary> {
   const out: Record<string, SelectionSummary> = {};
-  if (typeof evaluation !== 'object' || evaluation === null) return out;
-  const e = evaluation as Record<string, unknown>;
-  const byPoint = typeof e.points === 'object' && e.points !== null ? (e.points as Record<string, unknown>) : e;
+  const byPoint = pointRecords(evaluation);
+  if (byPoint === undefined) return out;
   for (const [point, v] of Object.entries(byPoint)) {
     const sel = typeof v === 'object' && v !== null ? (v as { selection?: unknown }).selection : undefined;
     const r = SelectionSummarySchema.safeParse(
@@ -98,9 +107,8 @@ export type OfflinePoint = z.infer<typeof OfflinePointSchema>;
  */
 export function offlineOfEvaluation(evaluation: unknown): Record<string, OfflinePoint> {
   const out: Record<string, OfflinePoint> = {};
-  if (typeof evaluation !== 'object' || evaluation === null) return out;
-  const e = evaluation as Record<string, unknown>;
-  const byPoint = typeof e.points === 'object' && e.points !== null ? (e.points as Record<string, unknown>) : e;
+  const byPoint = pointRecords(evaluation);
+  if (byPoint === undefined) return out;
   const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
   for (const [point, v] of Object.entries(byPoint)) {
     if (typeof v !== 'object' || v === null) continue;

@@ -8,6 +8,7 @@
  * two together on thousands of generated events, valid and broken.
  */
 import { MAX_COST_USD, MAX_LATENCY_MS, PROB_SUM_TOLERANCE, type Context, type DecisionEvent, type OutcomeEvent, type OutcomeSignals, type ScoreInput } from './events.js';
+import { isoSecondsEpochMs } from './telemetry/timestamps.js';
 
 const MAX_ID = 256;
 
@@ -19,15 +20,6 @@ function nonEmpty(v: unknown): v is string {
   return typeof v === 'string' && v.length >= 1;
 }
 
-/** Two ASCII digits at i, or -1. */
-function dd(s: string, i: number): number {
-  const a = s.charCodeAt(i) - 48;
-  const b = s.charCodeAt(i + 1) - 48;
-  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
-}
-
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /**
  * `YYYY-MM-DDTHH:MM:SS[.f+]Z` with a valid calendar date and time (what Alice and Umbra write):
  * true only when the ISO-8601 schema accepts it; false means "ask the schema".
@@ -35,18 +27,7 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 export function plainUtcTimestamp(s: string): boolean {
   const n = s.length;
   if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */) return false;
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false;
-  const y1 = dd(s, 0);
-  const y2 = dd(s, 2);
-  const mo = dd(s, 5);
-  const d = dd(s, 8);
-  const h = dd(s, 11);
-  const mi = dd(s, 14);
-  const se = dd(s, 17);
-  if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return false;
-  const y = y1 * 100 + y2;
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (d > DAYS[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return false;
+  if (Number.isNaN(isoSecondsEpochMs(s))) return false;
   if (n === 20) return true;
   if (s.charCodeAt(19) !== 46 /* . */ || n < 22) return false;
   for (let i = 20; i < n - 1; i++) {
@@ -151,32 +132,28 @@ export function fastDecisionEvent(o: Record<string, unknown>): DecisionEvent | u
     if (!nonEmpty(o.baseline) || !acts.includes(o.baseline)) return undefined;
     e.baseline = o.baseline;
   }
+  return withRewardOutcome(o, e) ? e : undefined;
+}
+
+/** Copy a plainly valid `reward` and `outcome` of `o` onto `e`; false when either is present but not plainly valid. */
+function withRewardOutcome(o: Record<string, unknown>, e: { reward?: number | undefined; outcome?: OutcomeSignals | undefined }): boolean {
   if (o.reward !== undefined) {
-    if (!unit(o.reward)) return undefined;
+    if (!unit(o.reward)) return false;
     e.reward = o.reward;
   }
   if (o.outcome !== undefined) {
     const oc = plainOutcome(o.outcome);
-    if (oc === undefined) return undefined;
+    if (oc === undefined) return false;
     e.outcome = oc;
   }
-  return e;
+  return true;
 }
 
 /** The parsed outcome event when `o` is plainly valid, as `OutcomeEventSchema.parse` would give it; else undefined. */
 export function fastOutcomeEvent(o: Record<string, unknown>): OutcomeEvent | undefined {
   if (o.v !== 1 || o.kind !== 'outcome' || !validId(o.id) || typeof o.ts !== 'string' || !plainUtcTimestamp(o.ts)) return undefined;
   const e: OutcomeEvent = { v: 1, kind: 'outcome', id: o.id, ts: o.ts };
-  if (o.reward !== undefined) {
-    if (!unit(o.reward)) return undefined;
-    e.reward = o.reward;
-  }
-  if (o.outcome !== undefined) {
-    const oc = plainOutcome(o.outcome);
-    if (oc === undefined) return undefined;
-    e.outcome = oc;
-  }
-  return e;
+  return withRewardOutcome(o, e) ? e : undefined;
 }
 
 /**

@@ -2,6 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng, drawFor, pickIndex } from './rng.js';
 
+/** The mean and the mean square of n draws. */
+function moments(n: number, draw: () => number): { mean: number; square: number } {
+  let s = 0;
+  let s2 = 0;
+  for (let i = 0; i < n; i++) {
+    const x = draw();
+    s += x;
+    s2 += x * x;
+  }
+  return { mean: s / n, square: s2 / n };
+}
+
 describe('Rng', () => {
   it('is deterministic per seed, seed 0 included, and seeds differ', () => {
     const a = new Rng(0);
@@ -20,17 +32,13 @@ describe('Rng', () => {
   });
   it('gives uniform numbers in [0,1) with the right mean and variance', () => {
     const r = new Rng(7);
-    let s = 0;
-    let s2 = 0;
-    const n = 200_000;
-    for (let i = 0; i < n; i++) {
+    const { mean, square } = moments(200_000, () => {
       const x = r.next();
       expect(x >= 0 && x < 1).toBe(true);
-      s += x;
-      s2 += x * x;
-    }
-    expect(s / n).toBeCloseTo(0.5, 2);
-    expect(s2 / n - (s / n) ** 2).toBeCloseTo(1 / 12, 2);
+      return x;
+    });
+    expect(mean).toBeCloseTo(0.5, 2);
+    expect(square - mean ** 2).toBeCloseTo(1 / 12, 2);
   });
   it('draws Beta with the right mean', () => {
     const r = new Rng(3);
@@ -41,16 +49,9 @@ describe('Rng', () => {
   });
   it('normal draws have mean 0 and variance 1', () => {
     const r = new Rng(11);
-    let s = 0;
-    let s2 = 0;
-    const n = 100_000;
-    for (let i = 0; i < n; i++) {
-      const x = r.normal();
-      s += x;
-      s2 += x * x;
-    }
-    expect(s / n).toBeCloseTo(0, 1);
-    expect(s2 / n).toBeCloseTo(1, 1);
+    const { mean, square } = moments(100_000, () => r.normal());
+    expect(mean).toBeCloseTo(0, 1);
+    expect(square).toBeCloseTo(1, 1);
   });
 });
 

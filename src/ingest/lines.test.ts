@@ -2,22 +2,31 @@ import { describe, expect, it } from 'vitest';
 import { classifyUnparsable, excerptOf, isBlank } from './lines.js';
 
 describe('line verdicts', () => {
+  /** Each line's verdict, the line named in a failure. */
+  const expectVerdicts = (verdicts: Record<string, 'torn_line' | 'not_json'>): void => {
+    for (const [line, verdict] of Object.entries(verdicts)) expect(classifyUnparsable(line), line).toBe(verdict);
+  };
+
   it('tells a torn piece of a JSON object from plain garbage', () => {
-    expect(classifyUnparsable('{"trace_id":"abc","route":"pl')).toBe('torn_line');
-    expect(classifyUnparsable('anner","tool_calls":[]}')).toBe('torn_line');
-    expect(classifyUnparsable('}{"v":"1"')).toBe('torn_line');
-    expect(classifyUnparsable('hello world')).toBe('not_json');
-    expect(classifyUnparsable('\u0000\u0001binary')).toBe('not_json');
+    expectVerdicts({
+      '{"trace_id":"abc","route":"pl': 'torn_line',
+      'anner","tool_calls":[]}': 'torn_line',
+      '}{"v":"1"': 'torn_line',
+      'hello world': 'not_json',
+      '\u0000\u0001binary': 'not_json',
+    });
   });
 
   it('calls a whole object with a non-JSON literal not_json, and glued or cut objects torn', () => {
-    expect(classifyUnparsable('{"trace_id":"abc","latency_ms":NaN}')).toBe('not_json');
-    expect(classifyUnparsable('  {"a":{"b":[Infinity]},"c":"}{"} ')).toBe('not_json');
-    expect(classifyUnparsable("{'a': 1}")).toBe('not_json');
-    expect(classifyUnparsable('{"a":1,}')).toBe('not_json');
-    expect(classifyUnparsable('{"a":1}{"b":2}')).toBe('torn_line');
-    expect(classifyUnparsable('{"a":1,{"b":2}')).toBe('torn_line');
-    expect(classifyUnparsable('{"a":"x}')).toBe('torn_line');
+    expectVerdicts({
+      '{"trace_id":"abc","latency_ms":NaN}': 'not_json',
+      '  {"a":{"b":[Infinity]},"c":"}{"} ': 'not_json',
+      "{'a': 1}": 'not_json',
+      '{"a":1,}': 'not_json',
+      '{"a":1}{"b":2}': 'torn_line',
+      '{"a":1,{"b":2}': 'torn_line',
+      '{"a":"x}': 'torn_line',
+    });
   });
 
   it('redacts every string longer than the free-text length, under any key, even in a line that is not JSON', () => {

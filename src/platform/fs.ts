@@ -22,18 +22,22 @@ export function requireOutputParent(path: string, flag: string): void {
   if (!ok) throw new UmbraError(ErrorCode.OUTPUT_UNWRITABLE, `${flag} ${path}: the directory ${dir} does not exist (create it first)`);
 }
 
-/** Write `data` to `path` atomically: readers see the old file or the new one, never a mix. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = openSync(tmp, 'w');
+/** Write `data` to an open file, flush it to disk, and close it (closed on a failure too). */
+export function writeSyncAndClose(fd: number, data: string | Uint8Array): void {
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Write `data` to `path` atomically: readers see the old file or the new one, never a mix. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
+  writeSyncAndClose(openSync(tmp, 'w'), data);
   try {
     renameSync(tmp, path);
   } catch (e) {

@@ -3,10 +3,11 @@
  * mode 0600 and exclusively (two processes starting at once end up with the same key), refused
  * when group or others can read or write them, as ssh refuses a private key anyone can read.
  */
-import { closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { constants, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { ErrorCode, UmbraError } from '../core/errors.js';
+import { writeSyncAndClose } from './fs.js';
 
 /** Smallest key accepted, in bytes. */
 export const MIN_SECRET_BYTES = 16;
@@ -68,12 +69,7 @@ export function ensureSecretFile(path: string, bytes = 32): { secrets: Uint8Arra
   // process got there first, and nobody ever reads a half-written key.
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    writeSync(fd, `# Umbra audit key (HMAC-SHA-256 of the audit records), newest first. Keep it out of backups of the store.\n${secret.toString('hex')}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeSyncAndClose(fd, `# Umbra audit key (HMAC-SHA-256 of the audit records), newest first. Keep it out of backups of the store.\n${secret.toString('hex')}\n`);
   try {
     linkSync(tmp, path);
   } catch (e) {

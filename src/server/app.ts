@@ -105,12 +105,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     void sendError(reply, new UmbraError(ErrorCode.NOT_FOUND, `no route ${req.method} ${req.url}`));
   });
 
+  /** The answer to a body its schema refused (counted as an E_SCHEMA error). */
+  const refuseBody = (reply: FastifyReply, issues: { path: PropertyKey[]; message: string }[]): FastifyReply => {
+    metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
+    return sendError(reply, schemaError(issues));
+  };
+
   app.post('/v1/decide', async (req, reply) => {
     const parsed = parseDecideRequest(req.body);
-    if (!parsed.success) {
-      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
-      return sendError(reply, schemaError(parsed.error.issues));
-    }
+    if (!parsed.success) return refuseBody(reply, parsed.error.issues);
     const request = parsed.data;
     if (!engine.knowsPoint(request.point)) {
       metrics.httpErrors.inc({ code: ErrorCode.UNKNOWN_POINT });
@@ -136,10 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.post('/v1/outcome', async (req, reply) => {
     const parsed = OutcomeRequestSchema.safeParse(req.body);
-    if (!parsed.success) {
-      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
-      return sendError(reply, schemaError(parsed.error.issues));
-    }
+    if (!parsed.success) return refuseBody(reply, parsed.error.issues);
     await engine.outcome(parsed.data);
     const accepted: OutcomeAccepted = { ok: true, id: parsed.data.id };
     return reply.code(202).send(accepted);
@@ -221,92 +221,73 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return new UmbraError(ErrorCode.UNAUTHORIZED, token === null ? 'admin endpoints are disabled: set server.admin_token or UMBRA_ADMIN_TOKEN' : 'missing or wrong bearer token');
   };
 
+  /** An admin route: the bearer check, then `handle`, whose failures are answered as errors. */
+  const admin = (handle: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const denied = unauthorized(req);
+    if (denied) return sendError(reply, denied);
+    try {
+      return await handle(req, reply);
+    } catch (e) {
+      return sendError(reply, toUmbraError(e));
+    }
+  };
+
   // Read side of the audit log, for tools that cannot run the CLI next to the data directory.
-  app.get('/v1/admin/rollout/history', async (req, reply) => {
-    const denied = unauthorized(req);
-    if (denied) return sendError(reply, denied);
+  app.get('/v1/admin/rollout/history', admin(async (req, reply) => {
     const at = (req.query as { at?: unknown }).at;
-    try {
-      if (typeof at === 'string' && at !== '') {
-        const t = parseStrictTime(at);
-        if (t === null) return sendError(reply, new UmbraError(ErrorCode.USAGE, `at must be a real ISO-8601 time or epoch milliseconds, got "${at}"`));
-        const c = await deps.rollout.championAt(t);
-        const answer: RolloutHistoryResponse = { at, champion: c.champion, since: c.since, seq: c.seq };
-        return answer;
-      }
-      const answer: RolloutHistoryResponse = { records: await deps.rollout.history() };
+    if (typeof at === 'string' && at !== '') {
+      const t = parseStrictTime(at);
+      if (t === null) return sendError(reply, new UmbraError(ErrorCode.USAGE, `at must be a real ISO-8601 time or epoch milliseconds, got "${at}"`));
+      const c = await deps.rollout.championAt(t);
+      const answer: RolloutHistoryResponse = { at, champion: c.champion, since: c.since, seq: c.seq };
       return answer;
-    } catch (e) {
-      return sendError(reply, toUmbraError(e));
     }
-  });
-  app.get('/v1/admin/rollout/verify', async (req, reply) => {
-    const denied = unauthorized(req);
-    if (denied) return sendError(reply, denied);
-    try {
-      const v = await deps.rollout.verify();
-      const answer: RolloutVerifyResponse = { ok: v.ok, records: v.records, rows: v.rows, head: v.head, keys: v.keys, anchors: v.anchors, ...(v.problem ? { problem: v.problem, firstBad: { seq: v.problem.seq ?? v.records, reason: auditProblemText(v) } } : {}) };
-      return answer;
-    } catch (e) {
-      return sendError(reply, toUmbraError(e));
-    }
-  });
+    const answer: RolloutHistoryResponse = { records: await deps.rollout.history() };
+    return answer;
+  }));
+  app.get('/v1/admin/rollout/verify', admin(async () => {
+    const v = await deps.rollout.verify();
+    const answer: RolloutVerifyResponse = { ok: v.ok, records: v.records, rows: v.rows, head: v.head, keys: v.keys, anchors: v.anchors, ...(v.problem ? { problem: v.problem, firstBad: { seq: v.problem.seq ?? v.records, reason: auditProblemText(v) } } : {}) };
+    return answer;
+  }));
 
-  app.post('/v1/admin/rollout/register', async (req, reply) => {
-    const denied = unauthorized(req);
-    if (denied) return sendError(reply, denied);
+  app.post('/v1/admin/rollout/register', admin(async (req, reply) => {
     const parsed = RolloutRegisterRequestSchema.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
-      return sendError(reply, schemaError(parsed.error.issues));
-    }
-    try {
-      const r = await registerCandidate({ rollout: deps.rollout, bundles: deps.bundles, settings }, { artifact: parsed.data.artifact, point: parsed.data.point, reason: parsed.data.reason, actor: 'http:admin' });
-      await engine.refresh();
-      lastSnapshot = undefined;
-      const last = r.applied.records[r.applied.records.length - 1]!;
-      const answer: RolloutRegisterResponse = { ok: true, event: last.event, from: last.from, to: last.to, version: last.version, message: `${r.version}: registered → shadow`, points: r.points, offline: r.offline === null ? null : { passed: r.offline.passed, summary: r.offline.summary } };
-      return answer;
-    } catch (e) {
-      return sendError(reply, toUmbraError(e));
-    }
-  });
+    if (!parsed.success) return refuseBody(reply, parsed.error.issues);
+    const r = await registerCandidate({ rollout: deps.rollout, bundles: deps.bundles, settings }, { artifact: parsed.data.artifact, point: parsed.data.point, reason: parsed.data.reason, actor: 'http:admin' });
+    await engine.refresh();
+    lastSnapshot = undefined;
+    const last = r.applied.records[r.applied.records.length - 1]!;
+    const answer: RolloutRegisterResponse = { ok: true, event: last.event, from: last.from, to: last.to, version: last.version, message: `${r.version}: registered → shadow`, points: r.points, offline: r.offline === null ? null : { passed: r.offline.passed, summary: r.offline.summary } };
+    return answer;
+  }));
 
-  app.post('/v1/admin/rollout/:action', async (req, reply) => {
-    const denied = unauthorized(req);
-    if (denied) return sendError(reply, denied);
+  app.post('/v1/admin/rollout/:action', admin(async (req, reply) => {
     const name = (req.params as { action: string }).action;
     if (!(ROLLOUT_ACTIONS as readonly string[]).includes(name)) return sendError(reply, new UmbraError(ErrorCode.NOT_FOUND, `no rollout action ${name}; one of ${ROLLOUT_ACTIONS.join(', ')}`));
     const action = name as RolloutAction;
     const parsed = ROLLOUT_ACTION_BODY[action].safeParse(req.body ?? {});
-    if (!parsed.success) {
-      metrics.httpErrors.inc({ code: ErrorCode.SCHEMA });
-      return sendError(reply, schemaError(parsed.error.issues));
-    }
+    if (!parsed.success) return refuseBody(reply, parsed.error.issues);
     const body: RolloutActionBody = parsed.data;
-    try {
-      const r = await runAction(action, {
-        store: deps.store,
-        rollout: deps.rollout,
-        settings,
-        bundles: deps.bundles,
-        actor: 'http:admin',
-        ...(body.reason === undefined ? {} : { reason: body.reason }),
-        ...(body.force === true ? { force: true } : {}),
-        ...(body.weight === undefined ? {} : { weight: body.weight }),
-        ...(body.id === undefined ? {} : { id: body.id }),
-        now,
-      });
-      await engine.refresh();
-      lastSnapshot = undefined;
-      const last = r.records[r.records.length - 1];
-      if (last === undefined) throw new UmbraError(ErrorCode.INTERNAL, `${action} applied but wrote no audit record`);
-      const answer: RolloutActionResponse = { ok: true, event: last.event, from: last.from, to: last.to, version: last.version, message: `${last.version}: ${last.from} → ${last.to}` };
-      return answer;
-    } catch (e) {
-      return sendError(reply, toUmbraError(e));
-    }
-  });
+    const r = await runAction(action, {
+      store: deps.store,
+      rollout: deps.rollout,
+      settings,
+      bundles: deps.bundles,
+      actor: 'http:admin',
+      ...(body.reason === undefined ? {} : { reason: body.reason }),
+      ...(body.force === true ? { force: true } : {}),
+      ...(body.weight === undefined ? {} : { weight: body.weight }),
+      ...(body.id === undefined ? {} : { id: body.id }),
+      now,
+    });
+    await engine.refresh();
+    lastSnapshot = undefined;
+    const last = r.records[r.records.length - 1];
+    if (last === undefined) throw new UmbraError(ErrorCode.INTERNAL, `${action} applied but wrote no audit record`);
+    const answer: RolloutActionResponse = { ok: true, event: last.event, from: last.from, to: last.to, version: last.version, message: `${last.version}: ${last.from} → ${last.to}` };
+    return answer;
+  }));
 
   // The dashboard page, with the snapshot of the moment embedded so that the page shows data as
   // soon as it loads (no wait for the first fetch; a plain headless screenshot sees it too).

@@ -27,6 +27,19 @@ export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedge
   const { engine, store, rollout } = deps;
   const decideSeconds = new Histogram({ name: 'umbra_decide_duration_seconds', help: 'Time to answer POST /v1/decide inside the server.', labelNames: ['served_by'] as const, buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05], registers: [registry] });
   const httpErrors = new Counter({ name: 'umbra_http_errors_total', help: 'Requests answered with an error, by stable error code.', labelNames: ['code'] as const, registers: [registry] });
+  /** A gauge of one label, set afresh at each scrape from the (label value, number) pairs `read` gives. */
+  const labelledGauge = (name: string, help: string, label: string, read: () => Iterable<readonly [string, number]>): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of read()) this.set({ [label]: value }, n);
+      },
+    });
+  };
   new Gauge({
     name: 'umbra_decisions_total',
     help: 'Decisions answered, by slice and by who served them.',
@@ -38,16 +51,7 @@ export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedge
       for (const [sb, n] of Object.entries(engine.stats.byServedBy)) this.set({ slice: '', served_by: sb }, n);
     },
   });
-  new Gauge({
-    name: 'umbra_fallbacks_total',
-    help: 'Decisions answered with the baseline because of a failure, by reason.',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [reason, n] of Object.entries(engine.stats.fallbacks)) this.set({ reason }, n);
-    },
-  });
+  labelledGauge('umbra_fallbacks_total', 'Decisions answered with the baseline because of a failure, by reason.', 'reason', () => Object.entries(engine.stats.fallbacks));
   new Gauge({
     name: 'umbra_outcomes_total',
     help: 'Outcomes received on POST /v1/outcome.',
@@ -72,16 +76,9 @@ export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedge
       }
     },
   });
-  new Gauge({
-    name: 'umbra_shadow_events_total',
-    help: 'Shadow scoring: scored, dropped (queue full), shed (CPU share), errors, timeouts.',
-    labelNames: ['result'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      const s = engine.shadow.stats;
-      for (const k of ['scored', 'dropped', 'shed', 'errors', 'timeouts'] as const) this.set({ result: k }, s[k]);
-    },
+  labelledGauge('umbra_shadow_events_total', 'Shadow scoring: scored, dropped (queue full), shed (CPU share), errors, timeouts.', 'result', () => {
+    const s = engine.shadow.stats;
+    return (['scored', 'dropped', 'shed', 'errors', 'timeouts'] as const).map((k) => [k, s[k]]);
   });
   new Gauge({
     name: 'umbra_decision_log_events_total',
@@ -145,16 +142,9 @@ export function createMetrics(deps: { engine: DecisionEngine; store: IngestLedge
       }
     },
   });
-  new Gauge({
-    name: 'umbra_policy_value_estimate',
-    help: 'Latest policy value estimates (mean reward in [0, 1]) for production and the shadow candidate.',
-    labelNames: ['policy'] as const,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [policy, v] of Object.entries(deps.valueEstimates())) if (v !== null) this.set({ policy }, v);
-    },
-  });
+  labelledGauge('umbra_policy_value_estimate', 'Latest policy value estimates (mean reward in [0, 1]) for production and the shadow candidate.', 'policy', () =>
+    Object.entries(deps.valueEstimates()).filter((e): e is [string, number] => e[1] !== null),
+  );
   // How long the event loop was blocked: anything here delays every request in flight.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();

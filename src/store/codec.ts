@@ -34,6 +34,19 @@ export interface DecisionBody {
   outcome?: OutcomeSignals;
 }
 
+/** The optional fields of a decision, which the body and the event both carry. */
+type OptionalFields = Pick<DecisionEvent, 'propensity' | 'probs' | 'policy' | 'baseline' | 'reward' | 'outcome'>;
+
+/** Copy the optional fields that are set, in the schema's order (the order the body's JSON has them in). */
+function copyOptionalFields(from: OptionalFields, to: OptionalFields): void {
+  if (from.propensity !== undefined) to.propensity = from.propensity;
+  if (from.probs !== undefined) to.probs = from.probs;
+  if (from.policy !== undefined) to.policy = from.policy;
+  if (from.baseline !== undefined) to.baseline = from.baseline;
+  if (from.reward !== undefined) to.reward = from.reward;
+  if (from.outcome !== undefined) to.outcome = from.outcome;
+}
+
 /** True when the input is already encoded. */
 export function isEncoded(d: DecisionInput): d is EncodedDecision {
   return typeof (d as { body?: unknown }).body === 'string';
@@ -42,12 +55,7 @@ export function isEncoded(d: DecisionInput): d is EncodedDecision {
 /** The JSON body of an event. */
 export function encodeBody(e: DecisionEvent): string {
   const b: DecisionBody = { context: e.context, actions: e.actions };
-  if (e.propensity !== undefined) b.propensity = e.propensity;
-  if (e.probs !== undefined) b.probs = e.probs;
-  if (e.policy !== undefined) b.policy = e.policy;
-  if (e.baseline !== undefined) b.baseline = e.baseline;
-  if (e.reward !== undefined) b.reward = e.reward;
-  if (e.outcome !== undefined) b.outcome = e.outcome;
+  copyOptionalFields(e, b);
   return JSON.stringify(b);
 }
 
@@ -64,12 +72,7 @@ export function decodeDecision(f: { id: string; point: string; ts: string; actio
   const b = JSON.parse(f.body) as DecisionBody;
   if (sessionDepth !== null) b.context[SESSION_DEPTH_KEY] = sessionDepth;
   const e: DecisionEvent = { v: 1, id: f.id, ts: f.ts, point: f.point, context: b.context, actions: b.actions, action: f.action };
-  if (b.propensity !== undefined) e.propensity = b.propensity;
-  if (b.probs !== undefined) e.probs = b.probs;
-  if (b.policy !== undefined) e.policy = b.policy;
-  if (b.baseline !== undefined) e.baseline = b.baseline;
-  if (b.reward !== undefined) e.reward = b.reward;
-  if (b.outcome !== undefined) e.outcome = b.outcome;
+  copyOptionalFields(b, e);
   return e;
 }
 

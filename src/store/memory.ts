@@ -5,13 +5,12 @@
  */
 import { ErrorCode, UmbraError } from '../core/errors.js';
 import type { DecisionEvent, ShadowRecord } from '../core/events.js';
-import { fillDecision, fillTurn, mergeOutcome, nextPending, resolveDecision, type OutcomeState } from '../core/telemetry/merge.js';
-import { SESSION_DEPTH_KEY, type OutcomeUpdate, type StoredTurn, type TurnFact } from '../core/telemetry/types.js';
+import { fillDecision, resolveDecision } from '../core/telemetry/merge.js';
+import { SESSION_DEPTH_KEY, type OutcomeUpdate, type TurnFact } from '../core/telemetry/types.js';
 import {
   boundMs,
   type AuditRow,
   type BundleArchive,
-  type Checkpoint,
   type RecordInsert,
   type DecisionQuery,
   type Episode,
@@ -22,11 +21,12 @@ import {
   type StoredDecision,
   type StoredQuarantine,
   type StoredShadow,
-  type TurnQuery,
   type WriteBatch,
   type WriteResult,
 } from './port.js';
 import { toEvent, toTurn } from './codec.js';
+import { InMemoryLedger } from './in-memory-ledger.js';
+import { jsonOf } from './rows.js';
 
 interface DecisionSlot {
   seq: number;
@@ -34,26 +34,15 @@ interface DecisionSlot {
   event: DecisionEvent;
 }
 
-interface OutcomeSlot {
-  state: OutcomeState;
-  pending: number;
-}
-
 const clone = <T>(v: T): T => structuredClone(v);
 
 /** The in-memory store. */
-export class MemoryStore implements Store, BundleArchive {
+export class MemoryStore extends InMemoryLedger implements Store, BundleArchive {
   readonly kind = 'memory';
-  private closed = false;
   private seq = 0;
   private readonly decisionList: DecisionSlot[] = [];
   private readonly decisionById = new Map<string, DecisionSlot>();
-  private readonly turnById = new Map<string, StoredTurn & { tsMs: number }>();
-  private readonly sessions = new Map<string, number>();
-  private readonly outcomes = new Map<string, OutcomeSlot>();
-  private readonly quarantineRows: StoredQuarantine[] = [];
   private qSeq = 0;
-  private readonly checkpointMap = new Map<string, Checkpoint>();
   private readonly state = new Map<string, { json: string; version: number; updatedAt: string }>();
   private readonly shadow: StoredShadow[] = [];
   private readonly auditRows: AuditRow[] = [];
@@ -61,17 +50,20 @@ export class MemoryStore implements Store, BundleArchive {
   /** Undo steps of held batches (see `WriteBatch.hold`). */
   private held: (() => void)[] = [];
 
-  private check(): void {
-    if (this.closed) throw new UmbraError(ErrorCode.STORE, 'store is closed');
+  constructor() {
+    super('memory store', 'store is closed');
   }
 
-  private run<T>(fn: () => T): Promise<T> {
-    try {
-      this.check();
-      return Promise.resolve(fn());
-    } catch (e) {
-      return Promise.reject(e instanceof UmbraError ? e : new UmbraError(ErrorCode.STORE, `memory store failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e }));
-    }
+  protected hasDecision(id: string): boolean {
+    return this.decisionById.has(id);
+  }
+
+  protected copyTurn<T extends TurnFact>(t: T): T {
+    return clone(t);
+  }
+
+  protected copyUpdate(u: OutcomeUpdate): OutcomeUpdate {
+    return clone(u);
   }
 
   // --- ingestion ------------------------------------------------------------------------------
@@ -113,11 +105,7 @@ export class MemoryStore implements Store, BundleArchive {
       });
       r.quarantined++;
     }
-    for (const c of b.checkpoints ?? []) {
-      const prev = this.checkpointMap.get(c.source);
-      this.checkpointMap.set(c.source, { ...c });
-      undo.push(() => (prev === undefined ? this.checkpointMap.delete(c.source) : this.checkpointMap.set(c.source, prev)));
-    }
+    this.applyCheckpoints(b.checkpoints ?? [], undo);
     return r;
   }
 
@@ -132,32 +120,6 @@ export class MemoryStore implements Store, BundleArchive {
     }
   }
 
-  /** Insert or fill a turn; its session depth (null without session). */
-  private applyTurn(t: TurnFact, r: WriteResult, undo: (() => void)[]): number | null {
-    const existing = this.turnById.get(t.id);
-    if (existing === undefined) {
-      let depth: number | null = null;
-      if (t.session !== undefined) {
-        const session = t.session;
-        const prev = this.sessions.get(session);
-        depth = (prev ?? 0) + 1;
-        this.sessions.set(session, depth);
-        undo.push(() => (prev === undefined ? this.sessions.delete(session) : this.sessions.set(session, prev)));
-      }
-      this.turnById.set(t.id, { ...clone(t), sessionDepth: depth, tsMs: Date.parse(t.ts) });
-      undo.push(() => this.turnById.delete(t.id));
-      r.turnsInserted++;
-      return depth;
-    }
-    r.turnDuplicates++;
-    const filled = fillTurn(existing, t);
-    if (filled !== undefined) {
-      this.turnById.set(t.id, { ...clone(filled), sessionDepth: existing.sessionDepth, tsMs: existing.tsMs });
-      undo.push(() => this.turnById.set(t.id, existing));
-    }
-    return existing.sessionDepth;
-  }
-
   private applyDecision(e: DecisionEvent, r: WriteResult, undo: (() => void)[]): void {
     const existing = this.decisionById.get(e.id);
     if (existing === undefined) {
@@ -170,13 +132,7 @@ export class MemoryStore implements Store, BundleArchive {
         this.seq--;
       });
       r.inserted++;
-      const o = this.outcomes.get(e.id);
-      if (o !== undefined && o.pending !== 0) {
-        const pending = o.pending;
-        r.outcomesJoined += Math.abs(pending);
-        o.pending = 0;
-        undo.push(() => (o.pending = pending));
-      }
+      this.joinWaiting(e.id, r, undo);
       return;
     }
     r.duplicates++;
@@ -187,16 +143,6 @@ export class MemoryStore implements Store, BundleArchive {
       undo.push(() => (existing.event = before));
       r.filled++;
     }
-  }
-
-  private applyOutcome(u: OutcomeUpdate, r: WriteResult, undo: (() => void)[]): void {
-    const prev = this.outcomes.get(u.id);
-    const joined = this.decisionById.has(u.id);
-    const next: OutcomeSlot = { state: mergeOutcome(prev?.state, clone(u)), pending: joined ? 0 : nextPending(prev?.pending ?? 0, u.companion === true) };
-    this.outcomes.set(u.id, next);
-    undo.push(() => (prev === undefined ? this.outcomes.delete(u.id) : this.outcomes.set(u.id, prev)));
-    r.outcomes++;
-    if (joined) r.outcomesJoined++;
   }
 
   getDecision(id: string): Promise<StoredDecision | undefined> {
@@ -248,13 +194,6 @@ export class MemoryStore implements Store, BundleArchive {
     });
   }
 
-  getOutcome(id: string): Promise<OutcomeState | undefined> {
-    return this.run(() => {
-      const o = this.outcomes.get(id);
-      return o === undefined ? undefined : clone(o.state);
-    });
-  }
-
   async *episodes(q: EpisodeQuery): AsyncIterable<Episode> {
     this.check();
     const nowMs = typeof q.now === 'number' ? q.now : q.now.getTime();
@@ -269,67 +208,11 @@ export class MemoryStore implements Store, BundleArchive {
     }
   }
 
-  getTurn(id: string): Promise<StoredTurn | undefined> {
-    return this.run(() => {
-      const t = this.turnById.get(id);
-      return t === undefined ? undefined : stripTs(t);
-    });
-  }
-
-  async *turns(q: TurnQuery = {}): AsyncIterable<StoredTurn> {
-    this.check();
-    const from = boundMs(q.from) ?? -Infinity;
-    const to = boundMs(q.to) ?? Infinity;
-    const rows = [...this.turnById.values()].filter((t) => t.tsMs >= from && t.tsMs < to);
-    let left = q.limit ?? Infinity;
-    for (const t of rows) {
-      if (left-- <= 0) return;
-      yield stripTs(t);
-    }
-  }
-
-  sessionTurns(session: string): Promise<number> {
-    return this.run(() => this.sessions.get(session) ?? 0);
-  }
-
-  async *quarantine(q: { source?: string; reason?: string; afterSeq?: number; limit?: number } = {}): AsyncIterable<StoredQuarantine> {
-    this.check();
-    let left = q.limit ?? Infinity;
-    for (const row of this.quarantineRows) {
-      if (left <= 0) return;
-      if (q.afterSeq !== undefined && row.seq <= q.afterSeq) continue;
-      if (q.source !== undefined && row.source !== q.source) continue;
-      if (q.reason !== undefined && row.reason !== q.reason) continue;
-      left--;
-      yield { ...row };
-    }
-  }
-
-  quarantineCounts(): Promise<Record<string, number>> {
-    return this.run(() => {
-      const out: Record<string, number> = {};
-      for (const r of this.quarantineRows) out[r.reason] = (out[r.reason] ?? 0) + 1;
-      return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
-    });
-  }
-
-  getCheckpoint(source: string): Promise<Checkpoint | undefined> {
-    return this.run(() => {
-      const c = this.checkpointMap.get(source);
-      return c === undefined ? undefined : { ...c };
-    });
-  }
-
-  listCheckpoints(): Promise<Checkpoint[]> {
-    return this.run(() => [...this.checkpointMap.values()].sort((a, b) => (a.source < b.source ? -1 : 1)).map((c) => ({ ...c })));
-  }
-
   counts(): Promise<StoreCounts> {
     return this.run(() => {
       const byPoint: Record<string, number> = {};
       for (const s of this.decisionList) byPoint[s.event.point] = (byPoint[s.event.point] ?? 0) + 1;
-      let pending = 0;
-      for (const o of this.outcomes.values()) if (o.pending > 0) pending++;
+      const pending = this.pendingOutcomes();
       return {
         decisions: this.decisionList.length,
         byPoint: Object.fromEntries(Object.entries(byPoint).sort(([a], [b]) => (a < b ? -1 : 1))),
@@ -449,15 +332,4 @@ export class MemoryStore implements Store, BundleArchive {
     this.closed = true;
     return Promise.resolve();
   }
-}
-
-function stripTs(t: StoredTurn & { tsMs: number }): StoredTurn {
-  const { tsMs: _ms, ...rest } = t;
-  return clone(rest);
-}
-
-function jsonOf(v: unknown): string {
-  const s = JSON.stringify(v) as string | undefined;
-  if (s === undefined) throw new UmbraError(ErrorCode.SCHEMA, 'value is not representable as JSON');
-  return s;
 }

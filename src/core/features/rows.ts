@@ -4,6 +4,7 @@
  * rows form hold the same numbers, and the kernels that read rows (the reward model, training)
  * visit the nonzeros in index order, so they compute exactly what their dense loops computed.
  */
+import { enlarged } from '../typed-arrays.js';
 
 /** Compressed sparse rows over a fixed dimension. */
 export interface SparseRows {
@@ -65,21 +66,13 @@ export class SparseRowsBuilder {
     const expected = this.rows < this.rowsHint ? this.rowsHint : this.rows * 2;
     const projected = Math.ceil((this.nnz / rows) * expected * 1.05);
     const size = Math.max(projected, this.nnz + 1024, Math.ceil(this.nnz * 1.25));
-    const idx = new Int32Array(size);
-    idx.set(this.idx);
-    this.idx = idx;
-    const val = new Float64Array(size);
-    val.set(this.val);
-    this.val = val;
+    this.idx = enlarged(this.idx, size);
+    this.val = enlarged(this.val, size);
   }
 
   /** Close the row being built. */
   endRow(): void {
-    if (this.rows + 2 > this.ptr.length) {
-      const ptr = new Int32Array(this.ptr.length * 2);
-      ptr.set(this.ptr);
-      this.ptr = ptr;
-    }
+    if (this.rows + 2 > this.ptr.length) this.ptr = enlarged(this.ptr, this.ptr.length * 2);
     this.rows++;
     this.ptr[this.rows] = this.nnz;
   }

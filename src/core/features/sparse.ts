@@ -6,6 +6,7 @@
  */
 import { fmix32, murmur3 } from '../hash.js';
 import { eachToken } from './names.js';
+import { enlarged } from '../typed-arrays.js';
 
 /** A sparse vector: `n` nonzeros, ascending indices in `idx[0..n)`, values in `val[0..n)`. Reused as scratch. */
 export class SparseVector {
@@ -55,11 +56,7 @@ export class SparseCollector {
   private bag = new Int32Array(256);
   private bagCount = 0;
   private readonly pushBag = (h: number): void => {
-    if (this.bagCount === this.bag.length) {
-      const b = new Int32Array(this.bag.length * 2);
-      b.set(this.bag);
-      this.bag = b;
-    }
+    if (this.bagCount === this.bag.length) this.bag = enlarged(this.bag, this.bag.length * 2);
     this.bag[this.bagCount++] = h & this.mask;
   };
 
@@ -79,12 +76,8 @@ export class SparseCollector {
     if (v === 0 || this.count >= MAX_ENTRIES) return;
     if (this.count === this.idx.length) {
       const n = this.idx.length * 2;
-      const idx = new Int32Array(n);
-      idx.set(this.idx);
-      this.idx = idx;
-      const val = new Float64Array(n);
-      val.set(this.val);
-      this.val = val;
+      this.idx = enlarged(this.idx, n);
+      this.val = enlarged(this.val, n);
       this.keys = new Float64Array(n);
     }
     this.idx[this.count] = index;

@@ -1,46 +1,14 @@
 /**
  * The columnar evaluation gives the same numbers as the object-based one it replaced. That one is
- * kept here, verbatim but for names, as the oracle (dense features, a sample object per event).
+ * kept here, verbatim but for names, as the oracle (dense features, a sample object per event,
+ * made by `toLoggedSample`, which the columnar path does not use).
  */
 import { describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../events.js';
 import { Rng } from '../rng.js';
 import { OpeAccumulator, type OpeReport } from './estimators.js';
-import { evaluateLog, type LogEvaluation, type LogEvaluationInput, type LogEvaluationOptions, type TargetDistribution } from './log.js';
+import { evaluateLog, toLoggedSample, type LogEvaluation, type LogEvaluationInput, type LogEvaluationOptions, type TargetDistribution } from './log.js';
 import { crossFitPredictions } from './reward-model.js';
-import type { LoggedSample } from './types.js';
-
-function toLoggedSampleAsBefore(
-  event: DecisionEvent,
-  reward: number,
-  target: TargetDistribution,
-  extra: { predicted?: ArrayLike<number>; defaulted?: boolean } = {},
-): LoggedSample | { error: string } {
-  const acts = event.actions;
-  const action = acts.indexOf(event.action);
-  if (action < 0) return { error: `action "${event.action}" is not one of the event's actions` };
-  for (const name of Object.keys(target)) {
-    if (!acts.includes(name)) return { error: `the target names "${name}", which is not one of the event's actions` };
-  }
-  const targetProbs = new Float64Array(acts.length);
-  for (let i = 0; i < acts.length; i++) targetProbs[i] = target[acts[i]!] ?? 0;
-  const s: LoggedSample = {
-    reward,
-    action,
-    loggingProb: event.propensity ?? event.probs?.[event.action],
-    targetProbs,
-  };
-  if (event.probs !== undefined) {
-    const lp = new Float64Array(acts.length);
-    for (let i = 0; i < acts.length; i++) lp[i] = event.probs[acts[i]!] ?? 0;
-    s.loggingProbs = lp;
-  }
-  if (event.baseline !== undefined) s.baseline = acts.indexOf(event.baseline);
-  if (extra.predicted !== undefined) s.predicted = extra.predicted;
-  if (extra.defaulted === true) s.defaulted = true;
-  return s;
-}
-
 
 /** The input the replaced evaluation took. */
 type InputAsBefore = Omit<LogEvaluationInput, 'events' | 'targets'> & { events: readonly DecisionEvent[]; targets: readonly TargetDistribution[] };
@@ -81,7 +49,7 @@ function evaluateLogAsBefore(input: InputAsBefore, options: LogEvaluationOptions
       const p = preds[i];
       if (p !== undefined) extra.predicted = p;
       if (withDefaulted && input.defaulted?.[i] === true) extra.defaulted = true;
-      const s = toLoggedSampleAsBefore(events[i]!, y[i]!, targets[i]!, extra);
+      const s = toLoggedSample(events[i]!, y[i]!, targets[i]!, extra);
       if ('error' in s) acc.reject('target_names_unknown_action');
       else acc.add(s);
     }

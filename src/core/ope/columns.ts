@@ -46,6 +46,36 @@ export interface OpeColumns {
   features?: SparseRows;
 }
 
+/** The per-event and per-slot arrays of `OpeColumns`, zero-filled, for a builder to fill. */
+export interface OpeColumnArrays {
+  slotAction: Int32Array;
+  targetProbs: Float64Array;
+  loggingProbs: Float64Array;
+  hasProbs: Uint8Array;
+  action: Int32Array;
+  loggingProb: Float64Array;
+  baseline: Int32Array;
+  reward: Float64Array;
+  defaulted: Uint8Array;
+  success: Int8Array;
+}
+
+/** Zero-filled column arrays for `n` events with `slots` slots in all. */
+export function allocateColumns(n: number, slots: number): OpeColumnArrays {
+  return {
+    slotAction: new Int32Array(slots),
+    targetProbs: new Float64Array(slots),
+    loggingProbs: new Float64Array(slots),
+    hasProbs: new Uint8Array(n),
+    action: new Int32Array(n),
+    loggingProb: new Float64Array(n),
+    baseline: new Int32Array(n),
+    reward: new Float64Array(n),
+    defaulted: new Uint8Array(n),
+    success: new Int8Array(n),
+  };
+}
+
 /** Settings of an evaluation: the estimator options plus the reward model's. */
 export interface LogEvaluationOptions extends OpeOptions {
   /** Folds of the cross-fitted reward model. @default 5 */

@@ -7,7 +7,7 @@
  */
 import type { DecisionEvent } from '../events.js';
 import { rowsOfDense, type SparseRows } from '../features/rows.js';
-import { evaluateColumns, type LogEvaluation, type LogEvaluationOptions, type OpeColumns } from './columns.js';
+import { allocateColumns, evaluateColumns, type LogEvaluation, type LogEvaluationOptions, type OpeColumns } from './columns.js';
 import type { LoggedSample } from './types.js';
 
 export type { LogEvaluation, LogEvaluationOptions };
@@ -84,16 +84,7 @@ export function columnsOfEvents(input: LogEvaluationInput): { columns: OpeColumn
     for (const a of e.actions) if (!actionIndex.has(a)) actionIndex.set(a, actionIndex.size);
   }
   const off = new Int32Array(n + 1);
-  const slotAction = new Int32Array(slots);
-  const targetProbs = new Float64Array(slots);
-  const loggingProbs = new Float64Array(slots);
-  const hasProbs = new Uint8Array(n);
-  const action = new Int32Array(n);
-  const loggingProb = new Float64Array(n);
-  const baseline = new Int32Array(n);
-  const reward = new Float64Array(n);
-  const defaulted = new Uint8Array(n);
-  const success = new Int8Array(n);
+  const { slotAction, targetProbs, loggingProbs, hasProbs, action, loggingProb, baseline, reward, defaulted, success } = allocateColumns(n, slots);
   const invalid = new Uint8Array(n);
   let at = 0;
   for (let i = 0; i < n; i++) {

@@ -10,16 +10,7 @@ import type { PolicySettings } from '../config/policies.js';
 import type { Context, ContextValue } from '../events.js';
 import type { FeatureMap } from '../features/index.js';
 import { type ArmNumbers, finalDistribution } from './explore.js';
-import {
-  type Decision,
-  type Estimates,
-  type Policy,
-  PolicyKind,
-  type TrainingExample,
-  baselineIndex,
-  checkReward,
-  drawDecision,
-} from './policy.js';
+import { BasePolicy, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward } from './policy.js';
 import { probMaxBeta } from './probmax.js';
 
 /** The group key of contexts without the group value. */
@@ -62,25 +53,11 @@ export function groupKey(v: ContextValue | undefined): string {
 }
 
 /** Beta–Bernoulli Thompson sampling with exact (quadrature) action probabilities. */
-export class BetaTsPolicy implements Policy {
+export class BetaTsPolicy extends BasePolicy implements Policy {
   readonly kind = PolicyKind.BETA_TS;
-  readonly point: string;
-  readonly settings: PolicySettings;
-  readonly featureMap: FeatureMap;
   private readonly groups = new Map<string, Table>();
   private readonly pooled: Table = new Map();
   private readonly cache = new Map<string, Map<string, Float64Array>>();
-  private count = 0;
-
-  constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
-    this.point = point;
-    this.settings = settings;
-    this.featureMap = featureMap;
-  }
-
-  get n(): number {
-    return this.count;
-  }
 
   knownActions(): string[] {
     return [...this.pooled.entries()].filter(([, s]) => s.n > 0).map(([a]) => a);
@@ -136,10 +113,6 @@ export class BetaTsPolicy implements Policy {
     const out = new Array<number>(k);
     finalDistribution(this.settings, k, nums, gs, have, baselineIndex(actions, baseline), out);
     return out;
-  }
-
-  decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision {
-    return drawDecision(this.settings.seed, this.point, id, actions, this.probs(context, actions, baseline));
   }
 
   estimates(context: Context, actions: readonly string[]): Estimates {

@@ -12,7 +12,7 @@ import type { PolicySettings } from '../config/policies.js';
 import type { Context } from '../events.js';
 import type { FeatureMap } from '../features/index.js';
 import { finalDistribution, greedyFromScores } from './explore.js';
-import { type Decision, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward, drawDecision } from './policy.js';
+import { BasePolicy, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward } from './policy.js';
 
 /** Serialised parameters: per action the weighted sums behind its value. */
 export interface ConstantParams {
@@ -27,23 +27,13 @@ interface Arm {
 }
 
 /** One action for every context: the best by estimated value, or the rules' own choice. */
-export class ConstantPolicy implements Policy {
+export class ConstantPolicy extends BasePolicy implements Policy {
   readonly kind = PolicyKind.CONSTANT;
-  readonly point: string;
-  readonly settings: PolicySettings;
-  readonly featureMap: FeatureMap;
   private readonly arms = new Map<string, Arm>();
-  private count = 0;
 
   constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
     if (settings.algorithm !== 'constant') throw new RangeError(`not the constant algorithm: ${settings.algorithm}`);
-    this.point = point;
-    this.settings = settings;
-    this.featureMap = featureMap;
-  }
-
-  get n(): number {
-    return this.count;
+    super(point, settings, featureMap);
   }
 
   knownActions(): string[] {
@@ -86,10 +76,6 @@ export class ConstantPolicy implements Policy {
     const out = new Array<number>(k);
     finalDistribution(this.settings, k, nums, g, have, b, out);
     return out;
-  }
-
-  decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision {
-    return drawDecision(this.settings.seed, this.point, id, actions, this.probs(context, actions, baseline));
   }
 
   estimates(_context: Context, actions: readonly string[]): Estimates {

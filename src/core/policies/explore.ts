@@ -10,6 +10,7 @@
  * `conservativeChoice`, with ε = max(conservative.explore, K · floor).
  */
 import type { PolicySettings } from '../config/policies.js';
+import type { Estimates } from './policy.js';
 
 /** Two scores closer than this (relative) are a tie and share the greedy mass equally. */
 const TIE_TOLERANCE = 1e-12;
@@ -24,6 +25,48 @@ export interface ArmNumbers {
   mean: ArrayLike<number>;
   /** Confidence width of the estimate (the model's own scale; conservative mode multiplies it by z). */
   width: ArrayLike<number>;
+}
+
+/** Per-call arm numbers and greedy distribution, sized to the largest action list seen. */
+export class ArmScratch implements ArmNumbers {
+  known = new Uint8Array(4);
+  score = new Float64Array(4);
+  mean = new Float64Array(4);
+  width = new Float64Array(4);
+  g = new Float64Array(4);
+
+  ensure(k: number): void {
+    if (this.known.length >= k) return;
+    this.known = new Uint8Array(k);
+    this.score = new Float64Array(k);
+    this.mean = new Float64Array(k);
+    this.width = new Float64Array(k);
+    this.g = new Float64Array(k);
+  }
+
+  /** The first k actions' numbers as a policy's estimates. */
+  estimates(k: number): Estimates {
+    const mean: number[] = [];
+    const width: number[] = [];
+    const known: boolean[] = [];
+    for (let i = 0; i < k; i++) {
+      mean.push(this.mean[i]!);
+      width.push(this.width[i]!);
+      known.push(this.known[i] === 1);
+    }
+    return { mean, width, known };
+  }
+}
+
+/** Mean reward over arms, summed in their order (0.5 when they have learned nothing). */
+export function meanReward(arms: Iterable<{ sumReward: number; n: number }>): number {
+  let sum = 0;
+  let n = 0;
+  for (const a of arms) {
+    sum += a.sumReward;
+    n += a.n;
+  }
+  return n > 0 ? sum / n : 0.5;
 }
 
 /**

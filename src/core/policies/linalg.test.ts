@@ -20,6 +20,13 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / Math.max(scale, 1e-300);
 }
 
+/** The d × d matrix (row-major) with `v` on the diagonal. */
+function diagonal(d: number, v: number): Float64Array {
+  const a = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) a[i * d + i] = v;
+  return a;
+}
+
 function randomVector(rng: Rng, d: number, sparsity = 0.5): Float64Array {
   const x = new Float64Array(d);
   x[0] = 1;
@@ -32,12 +39,8 @@ describe('linear algebra kernels (ml-matrix as the oracle)', () => {
     for (const seed of [1, 2, 3]) {
       const rng = new Rng(seed);
       const d = 12;
-      const A = new Float64Array(d * d);
-      const B = new Float64Array(d * d);
-      for (let i = 0; i < d; i++) {
-        A[i * d + i] = 1.5;
-        B[i * d + i] = 1 / 1.5;
-      }
+      const A = diagonal(d, 1.5);
+      const B = diagonal(d, 1 / 1.5);
       const scratch = new Float64Array(d);
       for (let t = 0; t < 200; t++) {
         const x = randomVector(rng, d);
@@ -52,8 +55,7 @@ describe('linear algebra kernels (ml-matrix as the oracle)', () => {
   it('the Cholesky inverse equals a direct inverse', () => {
     const rng = new Rng(11);
     const d = 20;
-    const A = new Float64Array(d * d);
-    for (let i = 0; i < d; i++) A[i * d + i] = 0.5;
+    const A = diagonal(d, 0.5);
     for (let t = 0; t < 100; t++) rankOneUpper(A, randomVector(rng, d), d);
     mirrorUpper(A, d);
     const out = new Float64Array(d * d);
@@ -70,8 +72,7 @@ describe('linear algebra kernels (ml-matrix as the oracle)', () => {
   it('quadForm is xᵀMx', () => {
     const rng = new Rng(5);
     const d = 9;
-    const A = new Float64Array(d * d);
-    for (let i = 0; i < d; i++) A[i * d + i] = 1;
+    const A = diagonal(d, 1);
     for (let t = 0; t < 30; t++) rankOneFull(A, randomVector(rng, d), d);
     const x = randomVector(rng, d);
     const M = toMatrix(A, d);
@@ -84,8 +85,7 @@ describe('linear algebra kernels (ml-matrix as the oracle)', () => {
     const rng = new Rng(21);
     const d = 16;
     const arm = new RidgeArm(d, 1);
-    const A = new Float64Array(d * d);
-    for (let i = 0; i < d; i++) A[i * d + i] = 1;
+    const A = diagonal(d, 1);
     const b = new Float64Array(d);
     for (let t = 0; t < 1000; t++) {
       const x = randomVector(rng, d);

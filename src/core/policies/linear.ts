@@ -11,18 +11,9 @@
 import type { PolicySettings } from '../config/policies.js';
 import type { Context } from '../events.js';
 import type { FeatureMap } from '../features/index.js';
-import { type ArmNumbers, finalDistribution, greedyFromScores } from './explore.js';
+import { ArmScratch, finalDistribution, greedyFromScores, meanReward } from './explore.js';
 import { dot, quadForm } from './linalg.js';
-import {
-  type Decision,
-  type Estimates,
-  type Policy,
-  PolicyKind,
-  type TrainingExample,
-  baselineIndex,
-  checkReward,
-  drawDecision,
-} from './policy.js';
+import { BasePolicy, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward } from './policy.js';
 import { ProbMaxScratch, probMaxNormal } from './probmax.js';
 import { RidgeArm, type RidgeArmState } from './ridge.js';
 
@@ -33,48 +24,24 @@ export interface LinearParams {
   arms: ({ action: string } & RidgeArmState)[];
 }
 
-/** Per-call scratch sized to the largest action list seen. */
-class Scratch implements ArmNumbers {
-  known = new Uint8Array(4);
-  score = new Float64Array(4);
-  mean = new Float64Array(4);
-  width = new Float64Array(4);
-  g = new Float64Array(4);
+/** Per-call scratch sized to the largest action list seen, with the ridge arm of each action. */
+class Scratch extends ArmScratch {
   arms: (RidgeArm | undefined)[] = [];
-
-  ensure(k: number): void {
-    if (this.known.length >= k) return;
-    this.known = new Uint8Array(k);
-    this.score = new Float64Array(k);
-    this.mean = new Float64Array(k);
-    this.width = new Float64Array(k);
-    this.g = new Float64Array(k);
-  }
 }
 
 /** LinUCB or linear Thompson sampling with disjoint ridge arms. */
-export class LinearPolicy implements Policy {
+export class LinearPolicy extends BasePolicy implements Policy {
   readonly kind: typeof PolicyKind.LINUCB | typeof PolicyKind.LINTS;
-  readonly point: string;
-  readonly settings: PolicySettings;
-  readonly featureMap: FeatureMap;
   private readonly arms = new Map<string, RidgeArm>();
   private readonly x: Float64Array;
   private readonly s = new Scratch();
   private readonly pm = new ProbMaxScratch();
-  private count = 0;
 
   constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
     if (settings.algorithm !== 'linucb' && settings.algorithm !== 'lints') throw new RangeError(`not a linear algorithm: ${settings.algorithm}`);
+    super(point, settings, featureMap);
     this.kind = settings.algorithm;
-    this.point = point;
-    this.settings = settings;
-    this.featureMap = featureMap;
     this.x = featureMap.vector();
-  }
-
-  get n(): number {
-    return this.count;
   }
 
   /**
@@ -82,13 +49,7 @@ export class LinearPolicy implements Policy {
    * in arm order so that a reloaded policy computes the same number bit for bit.
    */
   get priorMean(): number {
-    let sum = 0;
-    let n = 0;
-    for (const a of this.arms.values()) {
-      sum += a.sumReward;
-      n += a.n;
-    }
-    return n > 0 ? sum / n : 0.5;
+    return meanReward(this.arms.values());
   }
 
   knownActions(): string[] {
@@ -125,23 +86,10 @@ export class LinearPolicy implements Policy {
     return out;
   }
 
-  decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision {
-    return drawDecision(this.settings.seed, this.point, id, actions, this.probs(context, actions, baseline));
-  }
-
   estimates(context: Context, actions: readonly string[]): Estimates {
     this.featureMap.featurize(context, this.x);
     this.score(this.x, actions);
-    const k = actions.length;
-    const mean: number[] = [];
-    const width: number[] = [];
-    const known: boolean[] = [];
-    for (let i = 0; i < k; i++) {
-      mean.push(this.s.mean[i]!);
-      width.push(this.s.width[i]!);
-      known.push(this.s.known[i] === 1);
-    }
-    return { mean, width, known };
+    return this.s.estimates(actions.length);
   }
 
   /** Fill the scratch with mean, width, known and the LinUCB score of each action. */

@@ -81,6 +81,34 @@ export interface Policy {
   toParams(): unknown;
 }
 
+/**
+ * What the policies share: their point, settings and feature map, the count of examples learned
+ * (`n`), and `decide`, which draws from `probs`.
+ */
+export abstract class BasePolicy {
+  readonly point: string;
+  readonly settings: PolicySettings;
+  readonly featureMap: FeatureMap;
+  /** Training examples learned; each policy counts its own. */
+  protected count = 0;
+
+  constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
+    this.point = point;
+    this.settings = settings;
+    this.featureMap = featureMap;
+  }
+
+  get n(): number {
+    return this.count;
+  }
+
+  abstract probs(context: Context, actions: readonly string[], baseline?: string | undefined): number[];
+
+  decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision {
+    return drawDecision(this.settings.seed, this.point, id, actions, this.probs(context, actions, baseline));
+  }
+}
+
 /** The stream of `drawFor` used by a decision point, so route and tool decisions of one id are independent. */
 export function streamOf(point: string): number {
   return murmur3(point, 0x5eed) & 0xffff;

@@ -8,8 +8,8 @@
 import type { PolicySettings } from '../config/policies.js';
 import type { Context } from '../events.js';
 import type { FeatureMap, SparseRows, SparseVector } from '../features/index.js';
-import { finalDistribution, greedyFromScores } from './explore.js';
-import { type Decision, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward, drawDecision } from './policy.js';
+import { ArmScratch, finalDistribution, greedyFromScores, meanReward } from './explore.js';
+import { BasePolicy, type Estimates, type Policy, PolicyKind, type TrainingExample, baselineIndex, checkReward } from './policy.js';
 import { type SparseArm, type SparseExamples, SparseModel, type SparseTable, decodeTable, encodeTable } from './sparse-model.js';
 
 /** Serialised parameters of a sparse policy. */
@@ -22,24 +22,6 @@ export interface SparseParams {
 
 /** Largest importance weight after normalisation to mean 1 (documented in docs/learning.md). */
 export const MAX_IMPORTANCE_WEIGHT = 20;
-
-/** Per-call scratch sized to the largest action list seen. */
-class Scratch {
-  known = new Uint8Array(4);
-  score = new Float64Array(4);
-  mean = new Float64Array(4);
-  width = new Float64Array(4);
-  g = new Float64Array(4);
-
-  ensure(k: number): void {
-    if (this.known.length >= k) return;
-    this.known = new Uint8Array(k);
-    this.score = new Float64Array(k);
-    this.mean = new Float64Array(k);
-    this.width = new Float64Array(k);
-    this.g = new Float64Array(k);
-  }
-}
 
 /** Importance weights 1/p normalised to mean 1 and capped (unknown propensities weigh like the mean). */
 export function importanceWeights(propensities: readonly (number | undefined)[]): Float64Array {
@@ -59,36 +41,20 @@ export function importanceWeights(propensities: readonly (number | undefined)[])
 }
 
 /** Reward regression on sparse features, one weight vector per action in one hashed table. */
-export class SparsePolicy implements Policy {
+export class SparsePolicy extends BasePolicy implements Policy {
   readonly kind = PolicyKind.SPARSE;
-  readonly point: string;
-  readonly settings: PolicySettings;
-  readonly featureMap: FeatureMap;
   private readonly model: SparseModel;
-  private readonly s = new Scratch();
-  private count = 0;
+  private readonly s = new ArmScratch();
 
   constructor(point: string, settings: PolicySettings, featureMap: FeatureMap) {
     if (settings.algorithm !== 'sparse') throw new RangeError(`not the sparse algorithm: ${settings.algorithm}`);
-    this.point = point;
-    this.settings = settings;
-    this.featureMap = featureMap;
+    super(point, settings, featureMap);
     this.model = new SparseModel(featureMap.bits, settings.shared);
-  }
-
-  get n(): number {
-    return this.count;
   }
 
   /** Mean reward over everything learned (the estimate of actions without data), summed in arm order. */
   get priorMean(): number {
-    let sum = 0;
-    let n = 0;
-    for (const a of this.model.arms) {
-      sum += a.sumReward;
-      n += a.n;
-    }
-    return n > 0 ? sum / n : 0.5;
+    return meanReward(this.model.arms);
   }
 
   knownActions(): string[] {
@@ -106,22 +72,9 @@ export class SparsePolicy implements Policy {
     return out;
   }
 
-  decide(id: string, context: Context, actions: readonly string[], baseline?: string | undefined): Decision {
-    return drawDecision(this.settings.seed, this.point, id, actions, this.probs(context, actions, baseline));
-  }
-
   estimates(context: Context, actions: readonly string[]): Estimates {
     this.score(this.featureMap.featurizeSparse(context), actions, true);
-    const k = actions.length;
-    const mean: number[] = [];
-    const width: number[] = [];
-    const known: boolean[] = [];
-    for (let i = 0; i < k; i++) {
-      mean.push(this.s.mean[i]!);
-      width.push(this.s.width[i]!);
-      known.push(this.s.known[i] === 1);
-    }
-    return { mean, width, known };
+    return this.s.estimates(actions.length);
   }
 
   /**

@@ -122,31 +122,26 @@ function guardrailView(g: GuardrailName, canary: SliceAggregates, control: Slice
     const w = wilsonInterval(x, n);
     return `${n > 0 ? pct(x / n) : 'n/a'} [${pct(w.lo)}, ${pct(w.hi)}] n=${n}`;
   };
+  /** A rate over outcomes, `count` its numerator; harm is control − canary when a lower rate is worse, canary − control otherwise. */
+  const rateView = (statistic: string, count: (s: SliceAggregates) => number, lowerIsWorse: boolean): MetricView => {
+    const [first, second] = lowerIsWorse ? [control, canary] : [canary, control];
+    return {
+      statistic,
+      orientation: lowerIsWorse ? 'control − canary' : 'canary − control',
+      canaryValue: count(canary) / canary.outcomes,
+      controlValue: count(control) / control.outcomes,
+      nCanary: canary.outcomes,
+      nControl: control.outcomes,
+      harm: proportionDifference(count(first), first.outcomes, count(second), second.outcomes),
+      display: `canary ${rateDisplay(count(canary), canary.outcomes)} vs control ${rateDisplay(count(control), control.outcomes)}`,
+      unit: (x) => `${fmt(100 * x, 3)} pt`,
+    };
+  };
   switch (g) {
     case 'success_rate':
-      return {
-        statistic: 'success rate difference',
-        orientation: 'control − canary',
-        canaryValue: canary.successes / canary.outcomes,
-        controlValue: control.successes / control.outcomes,
-        nCanary: canary.outcomes,
-        nControl: control.outcomes,
-        harm: proportionDifference(control.successes, control.outcomes, canary.successes, canary.outcomes),
-        display: `canary ${rateDisplay(canary.successes, canary.outcomes)} vs control ${rateDisplay(control.successes, control.outcomes)}`,
-        unit: (x) => `${fmt(100 * x, 3)} pt`,
-      };
+      return rateView('success rate difference', (s) => s.successes, true);
     case 'error_rate':
-      return {
-        statistic: 'error/fallback rate difference',
-        orientation: 'canary − control',
-        canaryValue: canary.errorOutcomes / canary.outcomes,
-        controlValue: control.errorOutcomes / control.outcomes,
-        nCanary: canary.outcomes,
-        nControl: control.outcomes,
-        harm: proportionDifference(canary.errorOutcomes, canary.outcomes, control.errorOutcomes, control.outcomes),
-        display: `canary ${rateDisplay(canary.errorOutcomes, canary.outcomes)} vs control ${rateDisplay(control.errorOutcomes, control.outcomes)}`,
-        unit: (x) => `${fmt(100 * x, 3)} pt`,
-      };
+      return rateView('error/fallback rate difference', (s) => s.errorOutcomes, false);
     case 'p95_latency_ms': {
       const nc = canary.latency?.count ?? 0;
       const nk = control.latency?.count ?? 0;

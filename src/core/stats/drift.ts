@@ -53,24 +53,32 @@ export interface PageHinkleyState {
   alarms: number;
 }
 
+/** A test over a stream with its parameters and a JSON state, copied in and out. */
+abstract class StreamTest<P, S extends object> {
+  readonly params: P;
+  protected s: S;
+
+  /** `state` is copied (a fresh one need not be). */
+  constructor(params: P, state: S) {
+    this.params = params;
+    this.s = { ...state };
+  }
+
+  /** Copy of the state. */
+  get state(): S {
+    return { ...this.s };
+  }
+}
+
 /** Fresh Page-Hinkley state. */
 export function pageHinkleyInitial(): PageHinkleyState {
   return { n: 0, mean: 0, sumUp: 0, minUp: 0, sumDown: 0, minDown: 0, alarms: 0 };
 }
 
 /** The Page-Hinkley test over a stream; `state` is JSON and can be persisted between calls. */
-export class PageHinkley {
-  readonly params: PageHinkleyParams;
-  private s: PageHinkleyState;
-
+export class PageHinkley extends StreamTest<PageHinkleyParams, PageHinkleyState> {
   constructor(params: PageHinkleyParams, state?: PageHinkleyState) {
-    this.params = params;
-    this.s = state === undefined ? pageHinkleyInitial() : { ...state };
-  }
-
-  /** Copy of the state. */
-  get state(): PageHinkleyState {
-    return { ...this.s };
+    super(params, state === undefined ? pageHinkleyInitial() : state);
   }
 
   /** Current statistics per direction (height above the running minimum). */
@@ -137,18 +145,9 @@ export function cusumInitial(): CusumState {
 }
 
 /** Page's two-sided CUSUM against a reference mean learnt over a burn-in period. */
-export class Cusum {
-  readonly params: CusumParams;
-  private s: CusumState;
-
+export class Cusum extends StreamTest<CusumParams, CusumState> {
   constructor(params: CusumParams, state?: CusumState) {
-    this.params = params;
-    this.s = state === undefined ? cusumInitial() : { ...state };
-  }
-
-  /** Copy of the state. */
-  get state(): CusumState {
-    return { ...this.s };
+    super(params, state === undefined ? cusumInitial() : state);
   }
 
   /** Feed one value; returns the alarm when this value completes a detected change. Non-finite values are ignored. */

@@ -3,6 +3,20 @@ import { Rng } from '../rng.js';
 import { addMoment, emptyMoments, meanInterval, momentMean, momentVariance, wilsonInterval } from './intervals.js';
 import { srmTest } from './srm.js';
 
+/** Successes in n Bernoulli(p) draws. */
+function binomial(rng: Rng, n: number, p: number): number {
+  let x = 0;
+  for (let i = 0; i < n; i++) if (rng.next() < p) x++;
+  return x;
+}
+
+/** How many of `runs` trials come out true. */
+function countTrue(runs: number, trial: () => boolean): number {
+  let count = 0;
+  for (let r = 0; r < runs; r++) if (trial()) count++;
+  return count;
+}
+
 describe('Wilson interval', () => {
   it('matches textbook values and stays inside [0, 1]', () => {
     const a = wilsonInterval(5, 10);
@@ -19,14 +33,11 @@ describe('Wilson interval', () => {
   });
   it('covers the true rate about 95 % of the time (seeded)', () => {
     const rng = new Rng(5);
-    let covered = 0;
     const runs = 2000;
-    for (let r = 0; r < runs; r++) {
-      let x = 0;
-      for (let i = 0; i < 40; i++) if (rng.next() < 0.1) x++;
-      const w = wilsonInterval(x, 40);
-      if (w.lo <= 0.1 && 0.1 <= w.hi) covered++;
-    }
+    const covered = countTrue(runs, () => {
+      const w = wilsonInterval(binomial(rng, 40, 0.1), 40);
+      return w.lo <= 0.1 && 0.1 <= w.hi;
+    });
     expect(covered / runs).toBeGreaterThan(0.92);
     expect(covered / runs).toBeLessThan(0.99);
   });
@@ -58,14 +69,11 @@ describe('sample-ratio mismatch test', () => {
   });
   it('is uniform under the null (about 1 in 1,000 below 0.001) and flags a 10 % imbalance', () => {
     const rng = new Rng(17);
-    let below = 0;
-    const runs = 3000;
-    for (let r = 0; r < runs; r++) {
-      let a = 0;
-      const n = 2000;
-      for (let i = 0; i < n; i++) if (rng.next() < 0.5) a++;
-      if (srmTest([a, n - a], [1, 1]).pValue < 0.001) below++;
-    }
+    const n = 2000;
+    const below = countTrue(3000, () => {
+      const a = binomial(rng, n, 0.5);
+      return srmTest([a, n - a], [1, 1]).pValue < 0.001;
+    });
     expect(below).toBeLessThanOrEqual(10);
     expect(srmTest([5500, 5000], [1, 1]).pValue).toBeLessThan(0.001);
   });

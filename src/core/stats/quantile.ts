@@ -6,6 +6,7 @@
  * (canary slices from several replicas add up), and the state is plain JSON.
  */
 import { z } from 'zod';
+import { enlarged } from '../typed-arrays.js';
 
 /** Values at or below this count as zero (a latency of a nanosecond or less is "instant"). */
 const ZERO_LIMIT = 1e-9;
@@ -167,11 +168,7 @@ export class SampleBuffer {
   private n = 0;
 
   push(x: number): void {
-    if (this.n === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
+    if (this.n === this.buf.length) this.buf = enlarged(this.buf, this.buf.length * 2);
     this.buf[this.n++] = x;
   }
 

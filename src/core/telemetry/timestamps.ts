@@ -55,14 +55,12 @@ function dd(s: string, i: number): number {
 }
 
 /**
- * The common case of `parseTimestamp`, by arithmetic: `YYYY-MM-DDTHH:MM:SS.fff…Z` (at least
- * milliseconds, in UTC, as Alice writes it) in 1990..9999. Anything else, including any invalid
- * calendar value, is left to the general path (undefined). Same result as the general path (a
- * property test pins this); the regex, `Date.parse` and `toISOString` cost more than the mapping.
+ * Epoch milliseconds of the `YYYY-MM-DDTHH:MM:SS` that `v` starts with, by arithmetic (what
+ * follows is not read); NaN unless the separators are there and the fields make a valid calendar
+ * date and time of the years 0000..9999.
  */
-function parseIsoUtcFast(v: string): ParsedTs | undefined {
-  const n = v.length;
-  if (n < 24 || v.charCodeAt(n - 1) !== 90 /* Z */ || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58 || v.charCodeAt(19) !== 46) return undefined;
+export function isoSecondsEpochMs(v: string): number {
+  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return NaN;
   const y1 = dd(v, 0);
   const y2 = dd(v, 2);
   const mo = dd(v, 5);
@@ -70,18 +68,10 @@ function parseIsoUtcFast(v: string): ParsedTs | undefined {
   const h = dd(v, 11);
   const mi = dd(v, 14);
   const se = dd(v, 17);
-  const f1 = dd(v, 20);
-  const f3 = v.charCodeAt(22) - 48;
-  if (y1 < 0 || y2 < 0 || f1 < 0 || f3 < 0 || f3 > 9) return undefined;
+  if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return NaN;
   const y = y1 * 100 + y2;
-  const ms = f1 * 10 + f3;
-  if (y < 1990 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return undefined;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (d > DAYS_IN_MONTH[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return undefined;
-  for (let i = 23; i < n - 1; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 48 || c > 57) return undefined;
-  }
+  if (d > DAYS_IN_MONTH[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return NaN;
   // Days from 1970-01-01 of the civil date (proleptic Gregorian).
   const yy = mo <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);
@@ -89,7 +79,29 @@ function parseIsoUtcFast(v: string): ParsedTs | undefined {
   const doy = Math.floor((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1;
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
   const days = era * 146097 + doe - 719468;
-  const t = days * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000 + ms;
+  return days * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000;
+}
+
+/**
+ * The common case of `parseTimestamp`, by arithmetic: `YYYY-MM-DDTHH:MM:SS.fff…Z` (at least
+ * milliseconds, in UTC, as Alice writes it) in 1990..9999. Anything else, including any invalid
+ * calendar value, is left to the general path (undefined). Same result as the general path (a
+ * property test pins this); the regex, `Date.parse` and `toISOString` cost more than the mapping.
+ */
+function parseIsoUtcFast(v: string): ParsedTs | undefined {
+  const n = v.length;
+  if (n < 24 || v.charCodeAt(n - 1) !== 90 /* Z */ || v.charCodeAt(19) !== 46) return undefined;
+  const seconds = isoSecondsEpochMs(v);
+  // NaN fails this too; a valid date before 1990 is exactly one before MIN_MS.
+  if (!(seconds >= MIN_MS)) return undefined;
+  const f1 = dd(v, 20);
+  const f3 = v.charCodeAt(22) - 48;
+  if (f1 < 0 || f3 < 0 || f3 > 9) return undefined;
+  for (let i = 23; i < n - 1; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  const t = seconds + (f1 * 10 + f3);
   if (t > MAX_MS) return undefined;
   return { iso: n === 24 ? v : `${v.slice(0, 23)}Z`, ms: t };
 }

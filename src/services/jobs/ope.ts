@@ -8,7 +8,7 @@
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import { FeatureMap } from '../../core/features/index.js';
 import { evaluateOfflineGates, type OfflineGateReport } from '../../core/gates/index.js';
-import { evaluateColumnsWith, type EstimatorName, type LogEvaluation, type OpeColumns } from '../../core/ope/index.js';
+import { allocateColumns, evaluateColumnsWith, type EstimatorName, type LogEvaluation, type OpeColumns } from '../../core/ope/index.js';
 import type { Settings } from '../../core/settings.js';
 import { readLogTable } from '../../ingest/read-log.js';
 import type { SparseRows } from '../../core/features/rows.js';
@@ -100,16 +100,7 @@ function columnsOf(table: { rows: DecisionRows }, rows: Int32Array, resolved: { 
   for (let k = 0; k < n; k++) off[k + 1] = off[k]! + (targetOff[k + 1]! - targetOff[k]!);
   const slots = off[n]!;
   const globalOf = new Map<string, number>();
-  const slotAction = new Int32Array(slots);
-  const targetProbs = new Float64Array(slots);
-  const loggingProbs = new Float64Array(slots);
-  const hasProbs = new Uint8Array(n);
-  const action = new Int32Array(n);
-  const loggingProb = new Float64Array(n);
-  const baseline = new Int32Array(n);
-  const reward = new Float64Array(n);
-  const defaulted = new Uint8Array(n);
-  const success = new Int8Array(n);
+  const { slotAction, targetProbs, loggingProbs, hasProbs, action, loggingProb, baseline, reward, defaulted, success } = allocateColumns(n, slots);
   for (let k = 0; k < n; k++) {
     const row = rows[k]!;
     const actions = table.rows.actionsAt(row);

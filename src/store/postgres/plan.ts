@@ -7,17 +7,12 @@
 import type { DecisionEvent } from '../../core/events.js';
 import { fillDecision, fillTurn, mergeOutcome, nextPending, type OutcomeState } from '../../core/telemetry/merge.js';
 import { SESSION_DEPTH_KEY, type OutcomeUpdate, type StoredTurn, type TurnFact } from '../../core/telemetry/types.js';
-import { decodeDecision, encodeBody, encodeDecision, isEncoded, isEncodedTurn, toEvent, toTurn, type DecisionInput } from '../codec.js';
+import { decodeDecision, encodeBody, encodeDecision, isEncoded, isEncodedTurn, toEvent, toTurn, type DecisionInput, type EncodedDecision } from '../codec.js';
 import type { Checkpoint, QuarantineEntry, RecordInsert, WriteBatch, WriteResult } from '../port.js';
+import type { OutcomeRow } from '../rows.js';
 
 /** A decision row to insert (in this order: it gets its sequence number in this order). */
-export interface NewDecision {
-  id: string;
-  point: string;
-  ts: string;
-  tsMs: number;
-  action: string;
-  body: string;
+export interface NewDecision extends EncodedDecision {
   sdepth: number | null;
 }
 
@@ -31,16 +26,6 @@ export interface TurnRowOut {
   session: string | null;
   sessionDepth: number | null;
   outcome: string;
-}
-
-/** An outcome row to upsert. */
-export interface OutcomeRowOut {
-  id: string;
-  ts: string | null;
-  reward: number | null;
-  outcome: string;
-  updates: number;
-  pending: number;
 }
 
 /** The rows a batch touches, as read before applying it. */
@@ -69,7 +54,7 @@ export interface Plan {
   newTurns: TurnRowOut[];
   filledTurns: TurnRowOut[];
   sessions: Map<string, number>;
-  outcomes: Map<string, OutcomeRowOut>;
+  outcomes: Map<string, OutcomeRow>;
   quarantine: readonly QuarantineEntry[];
   checkpoints: readonly Checkpoint[];
 }
@@ -202,6 +187,6 @@ export function planBatch(b: WriteBatch, loaded: Loaded): Plan {
   return plan;
 }
 
-function outcomeRow(s: OutcomeState, pending: number): OutcomeRowOut {
+function outcomeRow(s: OutcomeState, pending: number): OutcomeRow {
   return { id: s.id, ts: s.ts ?? null, reward: s.reward ?? null, outcome: JSON.stringify(s.outcome), updates: s.updates, pending };
 }

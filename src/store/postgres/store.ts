@@ -24,6 +24,7 @@ import { redactUrl } from '../../core/redact.js';
 import { resolveDecision, type OutcomeState } from '../../core/telemetry/merge.js';
 import type { StoredTurn } from '../../core/telemetry/types.js';
 import { decodeDecision } from '../codec.js';
+import { decodeOutcome, decodeTurn, jsonOf, type DecisionColumns, type OutcomeRow, type TurnColumns } from '../rows.js';
 import {
   PAGE_SIZE,
   boundMs,
@@ -110,57 +111,36 @@ function pgError(e: unknown, what: string, display: string): UmbraError {
   return new UmbraError(ErrorCode.STORE, `store failed (${what}): ${msg}`, undefined, { cause: e });
 }
 
-function jsonOf(v: unknown): string {
-  const s = JSON.stringify(v) as string | undefined;
-  if (s === undefined) throw new UmbraError(ErrorCode.SCHEMA, 'value is not representable as JSON');
-  return s;
+// New decisions, new turns and changed outcomes go as one JSON document of rows ($1) each:
+// JSON.stringify and the server's JSON parser beat escaping seven text arrays element by element
+// (about 2× on batches of thousands of bodies). Inserts keep the rows' order (their sequence numbers).
+const INSERT_DECISIONS =
+  'INSERT INTO decisions (id, point, ts, ts_ms, action, body, sdepth) ' +
+  'SELECT id, point, ts, ts_ms, action, body, sdepth FROM ROWS FROM (json_to_recordset($1::json) AS (id text, point text, ts text, "tsMs" bigint, action text, body text, sdepth int)) ' +
+  'WITH ORDINALITY AS v(id, point, ts, ts_ms, action, body, sdepth, n) ORDER BY n ON CONFLICT (id) DO NOTHING';
+const INSERT_TURNS =
+  'INSERT INTO turns (id, ts, ts_ms, route, intent, session, session_depth, outcome) ' +
+  'SELECT id, ts, ts_ms, route, intent, session, session_depth, outcome FROM ROWS FROM (json_to_recordset($1::json) AS (id text, ts text, "tsMs" bigint, route text, intent text, session text, "sessionDepth" int, outcome text)) ' +
+  'WITH ORDINALITY AS v(id, ts, ts_ms, route, intent, session, session_depth, outcome, n) ORDER BY n ON CONFLICT (id) DO NOTHING';
+const UPSERT_OUTCOMES =
+  'INSERT INTO outcomes (id, ts, reward, outcome, updates, pending) SELECT * FROM json_to_recordset($1::json) AS v(id text, ts text, reward float8, outcome text, updates int, pending int) ' +
+  'ON CONFLICT (id) DO UPDATE SET ts = EXCLUDED.ts, reward = EXCLUDED.reward, outcome = EXCLUDED.outcome, updates = EXCLUDED.updates, pending = EXCLUDED.pending';
+
+/** Run one of the statements above with `rows` as its JSON document, unless there are none. */
+async function writeJsonRows(c: PoolClient, sql: string, rows: readonly object[]): Promise<void> {
+  if (rows.length > 0) await c.query(sql, [JSON.stringify(rows)]);
 }
 
 /** Lock names, each taken per schema (`hashtext(schema:name)`). */
 const LOCK = { migrate: 'migrate', events: 'events', shadow: 'shadow', audit: 'audit' } as const;
 
-interface DecisionRowPg {
+/** Sequence numbers are BIGINT, which node-postgres reads as text. */
+interface DecisionRowPg extends DecisionColumns {
   seq: string;
-  id: string;
-  point: string;
-  ts: string;
-  action: string;
-  body: string;
-  sdepth: number | null;
 }
 
-interface TurnRowPg {
+interface TurnRowPg extends TurnColumns {
   seq: string;
-  id: string;
-  ts: string;
-  route: string | null;
-  intent: string | null;
-  session: string | null;
-  session_depth: number | null;
-  outcome: string;
-}
-
-interface OutcomeRowPg {
-  id: string;
-  ts: string | null;
-  reward: number | null;
-  outcome: string;
-  updates: number;
-  pending: number;
-}
-
-function decodeTurnRow(r: TurnRowPg): StoredTurn {
-  const t: StoredTurn = { id: r.id, ts: r.ts, route: r.route, outcome: JSON.parse(r.outcome) as OutcomeSignals, sessionDepth: r.session_depth };
-  if (r.intent !== null) t.intent = r.intent;
-  if (r.session !== null) t.session = r.session;
-  return t;
-}
-
-function decodeOutcomeRow(r: OutcomeRowPg): OutcomeState {
-  const s: OutcomeState = { id: r.id, outcome: JSON.parse(r.outcome) as OutcomeSignals, updates: r.updates };
-  if (r.ts !== null) s.ts = r.ts;
-  if (r.reward !== null) s.reward = r.reward;
-  return s;
 }
 
 /** Open the PostgreSQL store at `url` (no I/O until first use). */
@@ -408,13 +388,13 @@ export class PostgresStore implements Store, ChangeFeed, BundleArchive {
       for (const r of rows) loaded.decisions.set(r.id, decodeDecision(r, r.sdepth));
     }
     if (need.turnIds.length > 0) {
-      for (const r of (await c.query<TurnRowPg>('SELECT * FROM turns WHERE id = ANY($1::text[])', [need.turnIds])).rows) loaded.turns.set(r.id, decodeTurnRow(r));
+      for (const r of (await c.query<TurnRowPg>('SELECT * FROM turns WHERE id = ANY($1::text[])', [need.turnIds])).rows) loaded.turns.set(r.id, decodeTurn(r));
     }
     if (need.sessions.length > 0) {
       for (const r of (await c.query<{ session: string; turns: number }>('SELECT session, turns FROM sessions WHERE session = ANY($1::text[])', [need.sessions])).rows) loaded.sessions.set(r.session, r.turns);
     }
     if (need.outcomeIds.length > 0) {
-      for (const r of (await c.query<OutcomeRowPg>('SELECT * FROM outcomes WHERE id = ANY($1::text[])', [need.outcomeIds])).rows) loaded.outcomes.set(r.id, { state: decodeOutcomeRow(r), pending: r.pending });
+      for (const r of (await c.query<OutcomeRow>('SELECT * FROM outcomes WHERE id = ANY($1::text[])', [need.outcomeIds])).rows) loaded.outcomes.set(r.id, { state: decodeOutcome(r), pending: r.pending });
     }
     const plan = planBatch(b, loaded);
     await this.writePlan(c, plan);
@@ -422,29 +402,11 @@ export class PostgresStore implements Store, ChangeFeed, BundleArchive {
   }
 
   private async writePlan(c: PoolClient, p: Plan): Promise<void> {
-    const d = p.newDecisions;
-    if (d.length > 0) {
-      // One JSON document of rows: JSON.stringify and the server's JSON parser beat escaping
-      // seven text arrays element by element (about 2× on batches of thousands of bodies).
-      await c.query(
-        'INSERT INTO decisions (id, point, ts, ts_ms, action, body, sdepth) ' +
-          'SELECT id, point, ts, ts_ms, action, body, sdepth FROM ROWS FROM (json_to_recordset($1::json) AS (id text, point text, ts text, "tsMs" bigint, action text, body text, sdepth int)) ' +
-          'WITH ORDINALITY AS v(id, point, ts, ts_ms, action, body, sdepth, n) ORDER BY n ON CONFLICT (id) DO NOTHING',
-        [JSON.stringify(d)],
-      );
-    }
+    await writeJsonRows(c, INSERT_DECISIONS, p.newDecisions);
     if (p.filledDecisions.size > 0) {
       await c.query('UPDATE decisions SET body = v.body FROM unnest($1::text[], $2::text[]) AS v(id, body) WHERE decisions.id = v.id', [[...p.filledDecisions.keys()], [...p.filledDecisions.values()]]);
     }
-    const t = p.newTurns;
-    if (t.length > 0) {
-      await c.query(
-        'INSERT INTO turns (id, ts, ts_ms, route, intent, session, session_depth, outcome) ' +
-          'SELECT id, ts, ts_ms, route, intent, session, session_depth, outcome FROM ROWS FROM (json_to_recordset($1::json) AS (id text, ts text, "tsMs" bigint, route text, intent text, session text, "sessionDepth" int, outcome text)) ' +
-          'WITH ORDINALITY AS v(id, ts, ts_ms, route, intent, session, session_depth, outcome, n) ORDER BY n ON CONFLICT (id) DO NOTHING',
-        [JSON.stringify(t)],
-      );
-    }
+    await writeJsonRows(c, INSERT_TURNS, p.newTurns);
     const f = p.filledTurns;
     if (f.length > 0) {
       await c.query('UPDATE turns SET route = v.route, intent = v.intent, outcome = v.outcome FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(id, route, intent, outcome) WHERE turns.id = v.id', [
@@ -457,14 +419,7 @@ export class PostgresStore implements Store, ChangeFeed, BundleArchive {
     if (p.sessions.size > 0) {
       await c.query('INSERT INTO sessions (session, turns) SELECT * FROM unnest($1::text[], $2::int[]) ON CONFLICT (session) DO UPDATE SET turns = EXCLUDED.turns', [[...p.sessions.keys()], [...p.sessions.values()]]);
     }
-    if (p.outcomes.size > 0) {
-      const o = [...p.outcomes.values()];
-      await c.query(
-        'INSERT INTO outcomes (id, ts, reward, outcome, updates, pending) SELECT * FROM json_to_recordset($1::json) AS v(id text, ts text, reward float8, outcome text, updates int, pending int) ' +
-          'ON CONFLICT (id) DO UPDATE SET ts = EXCLUDED.ts, reward = EXCLUDED.reward, outcome = EXCLUDED.outcome, updates = EXCLUDED.updates, pending = EXCLUDED.pending',
-        [JSON.stringify(o)],
-      );
-    }
+    await writeJsonRows(c, UPSERT_OUTCOMES, [...p.outcomes.values()]);
     const q = p.quarantine;
     if (q.length > 0) {
       const at = new Date().toISOString();
@@ -532,8 +487,8 @@ export class PostgresStore implements Store, ChangeFeed, BundleArchive {
   }
 
   async getOutcome(id: string): Promise<OutcomeState | undefined> {
-    const [r] = await this.q<OutcomeRowPg>('reading an outcome', 'SELECT * FROM outcomes WHERE id = $1', [id]);
-    return r === undefined ? undefined : decodeOutcomeRow(r);
+    const [r] = await this.q<OutcomeRow>('reading an outcome', 'SELECT * FROM outcomes WHERE id = $1', [id]);
+    return r === undefined ? undefined : decodeOutcome(r);
   }
 
   async *episodes(q: EpisodeQuery): AsyncIterable<Episode> {
@@ -568,7 +523,7 @@ export class PostgresStore implements Store, ChangeFeed, BundleArchive {
 
   async getTurn(id: string): Promise<StoredTurn | undefined> {
     const [r] = await this.q<TurnRowPg>('reading a turn', 'SELECT * FROM turns WHERE id = $1', [id]);
-    return r === undefined ? undefined : decodeTurnRow(r);
+    return r === undefined ? undefined : decodeTurn(r);
   }
 
   async *turns(q: TurnQuery = {}): AsyncIterable<StoredTurn> {
@@ -579,7 +534,7 @@ export class PostgresStore implements Store, ChangeFeed, BundleArchive {
     while (left > 0) {
       const n = Math.min(PAGE_SIZE, left);
       const rows = await this.q<TurnRowPg>('reading turns', 'SELECT * FROM turns WHERE seq > $1 AND ts_ms >= $2 AND ts_ms < $3 ORDER BY seq LIMIT $4', [after, from, to, n]);
-      for (const r of rows) yield decodeTurnRow(r);
+      for (const r of rows) yield decodeTurn(r);
       if (rows.length < n) return;
       after = Number(rows[rows.length - 1]!.seq);
       left -= rows.length;

@@ -9,7 +9,8 @@ import type { OutcomeUpdate, TurnFact } from '../../core/telemetry/types.js';
 import { derivedTurn, encodeBody, encodeDecision, isEncoded, isEncodedTurn, toEvent, toTurn, turnExtra, type DecisionInput, type TurnExtra } from '../codec.js';
 import { idKey, nextKey } from '../key.js';
 import type { RecordInsert, WriteBatch, WriteResult } from '../port.js';
-import { decodeOutcome, decodeRow, decodeTurn, withDepth, type DecisionTurnRow, type OutcomeRow, type TurnRow } from './rows.js';
+import { decodeOutcome, decodeTurn, type OutcomeRow } from '../rows.js';
+import { decodeRow, withDepth, type DecisionTurnRow, type TurnRow } from './rows.js';
 import type { Statements } from './statements.js';
 
 /** Per-batch lookups and caches of the write path. */

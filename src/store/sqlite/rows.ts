@@ -1,13 +1,14 @@
 /**
- * The SQLite store's rows and how they decode into the port's types; its error mapping.
+ * The SQLite store's rows and how they decode into the port's types (with ../rows.ts, which it
+ * shares with PostgreSQL); its error mapping.
  */
 import type Database from 'better-sqlite3';
 import { ErrorCode, UmbraError } from '../../core/errors.js';
-import type { DecisionEvent, OutcomeSignals } from '../../core/events.js';
-import type { OutcomeState } from '../../core/telemetry/merge.js';
-import { SESSION_DEPTH_KEY, type StoredTurn } from '../../core/telemetry/types.js';
+import type { DecisionEvent } from '../../core/events.js';
+import { SESSION_DEPTH_KEY } from '../../core/telemetry/types.js';
 import { decodeDecision } from '../codec.js';
 import type { AuditRow, Checkpoint } from '../port.js';
+import type { DecisionColumns, TurnColumns } from '../rows.js';
 
 /** A better-sqlite3 connection. */
 export type DB = Database.Database;
@@ -19,14 +20,8 @@ export function withDepth(e: DecisionEvent, depth: number | null): DecisionEvent
   if (depth === null || e.context[SESSION_DEPTH_KEY] === depth) return e;
   return { ...e, context: { ...e.context, [SESSION_DEPTH_KEY]: depth } };
 }
-export interface DecisionRow {
+export interface DecisionRow extends DecisionColumns {
   seq: number;
-  id: string;
-  point: string;
-  ts: string;
-  action: string;
-  body: string;
-  sdepth: number | null;
 }
 
 export interface DecisionTurnRow extends DecisionRow {
@@ -42,27 +37,11 @@ export interface EpisodeRow extends DecisionRow {
   o_updates: number | null;
 }
 
-export interface TurnRow {
+export interface TurnRow extends TurnColumns {
   seq: number;
   pos: number;
   key: number;
-  id: string;
-  ts: string;
   ts_ms: number;
-  route: string | null;
-  intent: string | null;
-  session: string | null;
-  session_depth: number | null;
-  outcome: string;
-}
-
-export interface OutcomeRow {
-  id: string;
-  ts: string | null;
-  reward: number | null;
-  outcome: string;
-  updates: number;
-  pending: number;
 }
 
 export interface CheckpointRow {
@@ -81,20 +60,6 @@ export function decodeRow(r: DecisionRow): DecisionEvent {
   return decodeDecision(r, r.sdepth);
 }
 
-export function decodeTurn(r: TurnRow): StoredTurn {
-  const t: StoredTurn = { id: r.id, ts: r.ts, route: r.route, outcome: JSON.parse(r.outcome) as OutcomeSignals, sessionDepth: r.session_depth };
-  if (r.intent !== null) t.intent = r.intent;
-  if (r.session !== null) t.session = r.session;
-  return t;
-}
-
-export function decodeOutcome(r: OutcomeRow): OutcomeState {
-  const s: OutcomeState = { id: r.id, outcome: JSON.parse(r.outcome) as OutcomeSignals, updates: r.updates };
-  if (r.ts !== null) s.ts = r.ts;
-  if (r.reward !== null) s.reward = r.reward;
-  return s;
-}
-
 export function decodeCheckpoint(r: CheckpointRow): Checkpoint {
   return { source: r.source, dev: r.dev, ino: r.ino, offset: r.byte_offset, size: r.size, fp: r.fp, fpLen: r.fp_len, skipFrom: r.skip_from, updatedAt: r.updated_at };
 }
@@ -105,13 +70,6 @@ export function storeError(e: unknown, what: string): UmbraError {
   const msg = e instanceof Error ? e.message : String(e);
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return new UmbraError(ErrorCode.LOCKED, `store is locked by another writer (${what}): ${msg}`, undefined, { cause: e });
   return new UmbraError(ErrorCode.STORE, `store failed (${what}): ${msg}`, undefined, { cause: e });
-}
-
-/** JSON text of a state or audit value. */
-export function jsonOf(v: unknown): string {
-  const s = JSON.stringify(v) as string | undefined;
-  if (s === undefined) throw new UmbraError(ErrorCode.SCHEMA, 'value is not representable as JSON');
-  return s;
 }
 
 /**

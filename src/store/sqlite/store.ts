@@ -33,7 +33,8 @@ import { EventWrites } from './event-writes.js';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.js';
 
 export { migrate };
-import { auditRowOf, decodeCheckpoint, decodeOutcome, decodeRow, decodeTurn, jsonOf, storeError, type CheckpointRow, type DB, type DecisionRow, type DecisionTurnRow, type EpisodeRow, type OutcomeRow, type Stmt, type TurnRow } from './rows.js';
+import { decodeOutcome, decodeTurn, jsonOf, type OutcomeRow } from '../rows.js';
+import { auditRowOf, decodeCheckpoint, decodeRow, storeError, type CheckpointRow, type DB, type DecisionRow, type DecisionTurnRow, type EpisodeRow, type Stmt, type TurnRow } from './rows.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 /** One write of a group (`SqliteStore.writeGroup`). */

@@ -2,6 +2,7 @@
  * Growable typed columns and a string interner: the building blocks of the columnar decision table.
  * A column doubles its buffer when full, so appending n values costs O(n) and no per-value object.
  */
+import { enlarged } from '../../core/typed-arrays.js';
 
 /** A growable Float64 column. */
 export class F64Column {
@@ -41,11 +42,7 @@ export class I32Column {
     this.data = new Int32Array(capacity);
   }
   push(x: number): number {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
+    if (this.length === this.data.length) this.data = enlarged(this.data, this.data.length * 2);
     this.data[this.length] = x;
     return this.length++;
   }

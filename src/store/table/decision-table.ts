@@ -10,13 +10,13 @@
  */
 import { ErrorCode, UmbraError } from '../../core/errors.js';
 import type { DecisionEvent, OutcomeSignals } from '../../core/events.js';
-import { fillDecision, fillTurn, mergeOutcome, nextPending, resolveDecision, type OutcomeState } from '../../core/telemetry/merge.js';
-import { SESSION_DEPTH_KEY, type OutcomeUpdate, type StoredTurn, type TurnFact } from '../../core/telemetry/types.js';
+import { fillDecision, resolveDecision, type OutcomeState } from '../../core/telemetry/merge.js';
+import { SESSION_DEPTH_KEY, type OutcomeUpdate, type TurnFact } from '../../core/telemetry/types.js';
 import type { RewardFunction } from '../../core/reward.js';
 import { toEvent, toTurn } from '../codec.js';
+import { InMemoryLedger } from '../in-memory-ledger.js';
 import {
   boundMs,
-  type Checkpoint,
   type DecisionQuery,
   type Episode,
   type EpisodeQuery,
@@ -26,8 +26,6 @@ import {
   type RecordInsert,
   type StoreCounts,
   type StoredDecision,
-  type StoredQuarantine,
-  type TurnQuery,
   type WriteBatch,
   type WriteResult,
 } from '../port.js';
@@ -82,25 +80,32 @@ function isContextValue(v: unknown): boolean {
 }
 
 /** The columnar decision table (see the module comment). */
-export class DecisionTable implements EventWriter, EventReader, IngestLedger {
+export class DecisionTable extends InMemoryLedger implements EventWriter, EventReader, IngestLedger {
   readonly kind = 'table';
   private readonly owned: boolean;
-  private closed = false;
 
   /** The decisions, one row each in insertion order: the columns readers work on. */
   readonly rows: DecisionRows;
 
-  // --- everything else, as the memory adapter keeps it -------------------------------------------
-  private readonly outcomes = new Map<string, { state: OutcomeState; pending: number }>();
-  private readonly turnById = new Map<string, StoredTurn & { tsMs: number }>();
-  private readonly sessions = new Map<string, number>();
-  private readonly quarantineRows: StoredQuarantine[] = [];
-  private readonly checkpointMap = new Map<string, Checkpoint>();
+  // Everything else (turns, sessions, outcomes, quarantine, checkpoints) as the memory adapter keeps it.
   private savepoint: Savepoint | undefined;
 
   constructor(options: DecisionTableOptions = {}) {
+    super('decision table', 'the decision table is closed');
     this.owned = options.owned === true;
     this.rows = new DecisionRows(this.owned);
+  }
+
+  protected hasDecision(id: string): boolean {
+    return this.rows.rowOf(id) >= 0;
+  }
+
+  protected copyTurn<T extends TurnFact>(t: T): T {
+    return { ...t, outcome: { ...t.outcome } };
+  }
+
+  protected copyUpdate(u: OutcomeUpdate): OutcomeUpdate {
+    return this.owned ? u : { ...u, ...(u.outcome === undefined ? {} : { outcome: { ...u.outcome } }) };
   }
 
   /** Decisions stored. */
@@ -166,11 +171,7 @@ export class DecisionTable implements EventWriter, EventReader, IngestLedger {
         this.quarantineRows.push({ ...q, seq: this.quarantineRows.length + 1, at });
         r.quarantined++;
       }
-      for (const c of batch.checkpoints ?? []) {
-        const prev = this.checkpointMap.get(c.source);
-        this.checkpointMap.set(c.source, { ...c });
-        undo.push(() => (prev === undefined ? this.checkpointMap.delete(c.source) : this.checkpointMap.set(c.source, prev)));
-      }
+      this.applyCheckpoints(batch.checkpoints ?? [], undo);
       if (batch.hold !== true) this.savepoint = undefined;
       return r;
     }).catch((e: unknown) => {
@@ -228,44 +229,12 @@ export class DecisionTable implements EventWriter, EventReader, IngestLedger {
     }
   }
 
-  /** Insert or fill a turn; its session depth (null without session). */
-  private applyTurn(t: TurnFact, r: WriteResult, undo: (() => void)[]): number | null {
-    const existing = this.turnById.get(t.id);
-    if (existing === undefined) {
-      let depth: number | null = null;
-      if (t.session !== undefined) {
-        const session = t.session;
-        const prev = this.sessions.get(session);
-        depth = (prev ?? 0) + 1;
-        this.sessions.set(session, depth);
-        undo.push(() => (prev === undefined ? this.sessions.delete(session) : this.sessions.set(session, prev)));
-      }
-      this.turnById.set(t.id, { ...t, outcome: { ...t.outcome }, sessionDepth: depth, tsMs: Date.parse(t.ts) });
-      undo.push(() => this.turnById.delete(t.id));
-      r.turnsInserted++;
-      return depth;
-    }
-    r.turnDuplicates++;
-    const filled = fillTurn(existing, t);
-    if (filled !== undefined) {
-      this.turnById.set(t.id, { ...filled, outcome: { ...filled.outcome }, sessionDepth: existing.sessionDepth, tsMs: existing.tsMs });
-      undo.push(() => this.turnById.set(t.id, existing));
-    }
-    return existing.sessionDepth;
-  }
-
   private applyDecision(e: DecisionEvent, r: WriteResult, undo: (() => void)[]): void {
     const row = this.rows.rowOf(e.id);
     if (row < 0) {
       this.rows.append(e);
       r.inserted++;
-      const o = this.outcomes.get(e.id);
-      if (o !== undefined && o.pending !== 0) {
-        const pending = o.pending;
-        r.outcomesJoined += Math.abs(pending);
-        o.pending = 0;
-        undo.push(() => (o.pending = pending));
-      }
+      this.joinWaiting(e.id, r, undo);
       return;
     }
     r.duplicates++;
@@ -277,16 +246,6 @@ export class DecisionTable implements EventWriter, EventReader, IngestLedger {
       undo.push(() => this.rows.overwrite(row, snapshot));
       r.filled++;
     }
-  }
-
-  private applyOutcome(u: OutcomeUpdate, r: WriteResult, undo: (() => void)[]): void {
-    const prev = this.outcomes.get(u.id);
-    const joined = this.rows.rowOf(u.id) >= 0;
-    const update = this.owned ? u : { ...u, ...(u.outcome === undefined ? {} : { outcome: { ...u.outcome } }) };
-    this.outcomes.set(u.id, { state: mergeOutcome(prev?.state, update), pending: joined ? 0 : nextPending(prev?.pending ?? 0, u.companion === true) });
-    undo.push(() => (prev === undefined ? this.outcomes.delete(u.id) : this.outcomes.set(u.id, prev)));
-    r.outcomes++;
-    if (joined) r.outcomesJoined++;
   }
 
   // --- reading -----------------------------------------------------------------------------------
@@ -327,13 +286,6 @@ export class DecisionTable implements EventWriter, EventReader, IngestLedger {
     });
   }
 
-  getOutcome(id: string): Promise<OutcomeState | undefined> {
-    return this.run(() => {
-      const o = this.outcomes.get(id);
-      return o === undefined ? undefined : structuredClone(o.state);
-    });
-  }
-
   async *episodes(q: EpisodeQuery): AsyncIterable<Episode> {
     this.check();
     const nowMs = typeof q.now === 'number' ? q.now : q.now.getTime();
@@ -348,29 +300,6 @@ export class DecisionTable implements EventWriter, EventReader, IngestLedger {
     }
   }
 
-  getTurn(id: string): Promise<StoredTurn | undefined> {
-    return this.run(() => {
-      const t = this.turnById.get(id);
-      return t === undefined ? undefined : publicTurn(t);
-    });
-  }
-
-  async *turns(q: TurnQuery = {}): AsyncIterable<StoredTurn> {
-    this.check();
-    const from = boundMs(q.from) ?? -Infinity;
-    const to = boundMs(q.to) ?? Infinity;
-    let left = q.limit ?? Infinity;
-    for (const t of [...this.turnById.values()]) {
-      if (t.tsMs < from || t.tsMs >= to) continue;
-      if (left-- <= 0) return;
-      yield publicTurn(t);
-    }
-  }
-
-  sessionTurns(session: string): Promise<number> {
-    return this.run(() => this.sessions.get(session) ?? 0);
-  }
-
   counts(): Promise<StoreCounts> {
     return this.run(() => {
       const byPoint: Record<string, number> = {};
@@ -378,64 +307,13 @@ export class DecisionTable implements EventWriter, EventReader, IngestLedger {
         const p = this.rows.pointAt(row);
         byPoint[p] = (byPoint[p] ?? 0) + 1;
       }
-      let pending = 0;
-      for (const o of this.outcomes.values()) if (o.pending > 0) pending++;
+      const pending = this.pendingOutcomes();
       return { decisions: this.size, byPoint, turns: this.turnById.size, outcomes: this.outcomes.size, outcomesPending: pending, quarantined: this.quarantineRows.length, sessions: this.sessions.size, shadow: 0, audit: 0 };
     });
-  }
-
-  async *quarantine(q: { source?: string; reason?: string; afterSeq?: number; limit?: number } = {}): AsyncIterable<StoredQuarantine> {
-    this.check();
-    let left = q.limit ?? Infinity;
-    for (const row of this.quarantineRows) {
-      if (left <= 0) return;
-      if (q.afterSeq !== undefined && row.seq <= q.afterSeq) continue;
-      if (q.source !== undefined && row.source !== q.source) continue;
-      if (q.reason !== undefined && row.reason !== q.reason) continue;
-      left--;
-      yield { ...row };
-    }
-  }
-
-  quarantineCounts(): Promise<Record<string, number>> {
-    return this.run(() => {
-      const out: Record<string, number> = {};
-      for (const r of this.quarantineRows) out[r.reason] = (out[r.reason] ?? 0) + 1;
-      return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
-    });
-  }
-
-  getCheckpoint(source: string): Promise<Checkpoint | undefined> {
-    return this.run(() => {
-      const c = this.checkpointMap.get(source);
-      return c === undefined ? undefined : { ...c };
-    });
-  }
-
-  listCheckpoints(): Promise<Checkpoint[]> {
-    return this.run(() => [...this.checkpointMap.values()].sort((a, b) => (a.source < b.source ? -1 : 1)).map((c) => ({ ...c })));
   }
 
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
   }
-
-  private check(): void {
-    if (this.closed) throw new UmbraError(ErrorCode.STORE, 'the decision table is closed');
-  }
-
-  private run<T>(fn: () => T): Promise<T> {
-    try {
-      this.check();
-      return Promise.resolve(fn());
-    } catch (e) {
-      return Promise.reject(e instanceof UmbraError ? e : new UmbraError(ErrorCode.STORE, `decision table failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e }));
-    }
-  }
-}
-
-function publicTurn(t: StoredTurn & { tsMs: number }): StoredTurn {
-  const { tsMs: _t, ...rest } = t;
-  return { ...rest, outcome: { ...rest.outcome } };
 }
