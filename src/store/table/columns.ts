@@ -72,34 +72,58 @@ export class Interner {
 
 /**
  * Row numbers by string id in one open-addressing Int32Array (the ids themselves live in the
- * table's id column): a compact hash set for deduplication, about 8 bytes per row.
+ * table's id column): a compact hash set for deduplication, about 12 bytes per row. Each row's hash
+ * is kept, so growing the table never hashes an id again and a probe compares strings only when
+ * the hashes agree; the hash of the last id looked up is reused when that id is then added.
  */
 export class IdIndex {
   private slots: Int32Array;
   private mask: number;
   private used = 0;
   private readonly idOf: (row: number) => string;
+  /** The hash of each row's id (as a signed 32-bit integer), by row. */
+  private rowHash: Int32Array;
+  private lastId: string | undefined;
+  private lastHash = 0;
 
   constructor(idOf: (row: number) => string, capacity = 1 << 12) {
     this.idOf = idOf;
     this.slots = new Int32Array(capacity).fill(-1);
     this.mask = capacity - 1;
+    this.rowHash = new Int32Array(capacity);
+  }
+
+  private hashOf(id: string): number {
+    if (id === this.lastId) return this.lastHash;
+    const h = hashString(id) | 0;
+    this.lastId = id;
+    this.lastHash = h;
+    return h;
+  }
+
+  /** The slot holding `id`, or the empty slot that ends its probe (then `slots[i] < 0`). */
+  private find(id: string, h: number): number {
+    const slots = this.slots;
+    const hashes = this.rowHash;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const row = slots[i]!;
+      if (row < 0 || (hashes[row] === h && this.idOf(row) === id)) return i;
+    }
   }
 
   /** The row of `id`, or -1. */
   get(id: string): number {
-    const slots = this.slots;
-    for (let i = hashString(id) & this.mask; ; i = (i + 1) & this.mask) {
-      const row = slots[i]!;
-      if (row < 0) return -1;
-      if (this.idOf(row) === id) return row;
-    }
+    return this.slots[this.find(id, this.hashOf(id))]!;
   }
 
   /** Record `row` under `id` (which must not be present yet). */
   set(id: string, row: number): void {
     if ((this.used + 1) * 2 > this.slots.length) this.rehash();
-    this.place(hashString(id), row);
+    const h = this.hashOf(id);
+    if (row >= this.rowHash.length) this.rowHash = enlarged(this.rowHash, Math.max(row + 1, this.rowHash.length * 2));
+    this.rowHash[row] = h;
+    this.place(h, row);
     this.used++;
   }
 
@@ -107,17 +131,13 @@ export class IdIndex {
   delete(id: string): void {
     const slots = this.slots;
     const mask = this.mask;
-    let i = hashString(id) & mask;
-    for (; ; i = (i + 1) & mask) {
-      const row = slots[i]!;
-      if (row < 0) return;
-      if (this.idOf(row) === id) break;
-    }
+    let i = this.find(id, this.hashOf(id));
+    if (slots[i]! < 0) return;
     this.used--;
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const row = slots[j]!;
       if (row < 0) break;
-      const home = hashString(this.idOf(row)) & mask;
+      const home = this.rowHash[row]! & mask;
       // Move the entry at j into the hole at i when its home does not lie cyclically in (i, j].
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
         slots[i] = row;
@@ -140,7 +160,7 @@ export class IdIndex {
     const old = this.slots;
     this.slots = new Int32Array(old.length * 2).fill(-1);
     this.mask = this.slots.length - 1;
-    for (const row of old) if (row >= 0) this.place(hashString(this.idOf(row)), row);
+    for (const row of old) if (row >= 0) this.place(this.rowHash[row]!, row);
   }
 }
 

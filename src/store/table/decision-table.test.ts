@@ -28,4 +28,21 @@ describe('IdIndex', () => {
     for (const id of new Set(ids)) expect(idx.get(id), id).toBe(live.get(id) ?? -1);
     expect(idx.get('absent')).toBe(-1);
   });
+
+  it('reuses row numbers after the last rows are dropped (a rolled-back batch), looked up before added as a writer does', () => {
+    const ids: string[] = [];
+    const idx = new IdIndex((row) => ids[row]!, 4);
+    const add = (id: string): void => {
+      expect(idx.get(id)).toBe(-1);
+      ids.push(id);
+      idx.set(id, ids.length - 1);
+    };
+    for (let i = 0; i < 300; i++) add(`a${i}`);
+    for (let row = ids.length - 1; row >= 100; row--) idx.delete(ids[row]!);
+    ids.length = 100;
+    for (let i = 0; i < 300; i++) add(`b${i}`);
+    for (let i = 0; i < 100; i++) expect(idx.get(`a${i}`)).toBe(i);
+    for (let i = 100; i < 300; i++) expect(idx.get(`a${i}`)).toBe(-1);
+    for (let i = 0; i < 300; i++) expect(idx.get(`b${i}`)).toBe(100 + i);
+  });
 });
