@@ -146,7 +146,15 @@ interface LoadedColumns {
 async function loadColumns(o: OpeJobOptions, loaded: ReturnType<typeof loadPolicyArtifact> | undefined, point: string | undefined): Promise<LoadedColumns> {
   const settings = o.settings;
   const cfg = settings.config;
-  const log = await readLogTable(o.log, { config: cfg, reward: settings.reward });
+  // A large target file is parsed on another thread while this one reads the log (two cores, two files).
+  const pendingTargets = o.target !== undefined ? readTargetColumnsAsync(o.target) : undefined;
+  let log: Awaited<ReturnType<typeof readLogTable>>;
+  try {
+    log = await readLogTable(o.log, { config: cfg, reward: settings.reward });
+  } catch (e) {
+    pendingTargets?.cancel();
+    throw e;
+  }
   const { table, resolved } = log;
 
   // The decisions of the point (all points when none is given), in log order.
@@ -160,20 +168,22 @@ async function loadColumns(o: OpeJobOptions, loaded: ReturnType<typeof loadPolic
   }
   const pointList = [...points].sort();
   // Points have different actions, rewards and loggers: one estimate over a mix means nothing.
-  if (point === undefined && pointList.length > 1) throw new UmbraError(ErrorCode.USAGE, `the log holds decision points ${pointList.join(', ')}: an estimate over several points mixes different decisions; choose one with --point`, { points: pointList });
+  if (point === undefined && pointList.length > 1) {
+    pendingTargets?.cancel();
+    throw new UmbraError(ErrorCode.USAGE, `the log holds decision points ${pointList.join(', ')}: an estimate over several points mixes different decisions; choose one with --point`, { points: pointList });
+  }
   const skipped: Record<string, number> = { quarantined: log.counts.quarantined.total, duplicates: log.counts.duplicates, noTarget: 0, badTarget: 0 };
   const events = m;
   let pick = at.subarray(0, m);
   let rows = Int32Array.from(pick, (i) => resolved.rows[i]!);
   let off = slotOffsets(table, rows);
 
-  // The reward model's features: fitted and computed for every event while a large target file is
-  // parsed on another thread; again for the joined events only if the join drops some.
+  // The reward model's features: fitted and computed for every event while the target file may
+  // still be parsed on its thread; again for the joined events only if the join drops some.
   const featuresOf = (rs: Int32Array): SparseRows => {
     const contexts = Array.from(rs, (row) => table.rows.contextAt(row));
     return FeatureMap.fit(settings.features, contexts).featurizeRows(contexts, rs.length);
   };
-  const pendingTargets = o.target !== undefined ? readTargetColumnsAsync(o.target) : undefined;
   let features: SparseRows | undefined;
   const featuredRows = rows;
   try {
