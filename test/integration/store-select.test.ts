@@ -12,6 +12,7 @@ import { scratchDatabase, serviceAvailable } from '../helpers/services.js';
 import { compileSettings } from '../../src/core/settings.js';
 import { compileConfig } from '../../src/core/config/index.js';
 import { startServer } from '../../src/app/serve.js';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations.js';
 
 const SECRET = 'pa55-w0rd-never-shown';
 const dir = mkdtempSync(join(tmpdir(), 'umbra-storesel-'));
@@ -66,7 +67,7 @@ describe.skipIf(!pgUp)('selecting PostgreSQL', () => {
     const url = `${u.toString()}?schema=sel`;
     const env = { ...process.env, UMBRA_STORE_URL: url };
     const m = umbraJson<{ kind: string; version: number; location: string }>(['--data-dir', dir, 'store', 'migrate'], { env });
-    expect(m).toMatchObject({ kind: 'postgres', version: 1 });
+    expect(m).toMatchObject({ kind: 'postgres', version: POSTGRES_MIGRATIONS.at(-1)!.version });
     expect(m.location).not.toContain(SECRET);
     const v = umbraJson<{ ok: boolean }>(['--data-dir', dir, 'audit', 'verify'], { env });
     expect(v.ok).toBe(true);
