@@ -152,9 +152,11 @@ describe('automatic rollout with the simulator', () => {
   }, 60_000);
 
   it('a candidate that lowers success is rolled back automatically, with a rolled_back alert', async () => {
-    server = await startTestServer(FAST, { loaderUrl: faultLoaderUrl, checkIntervalMs: 300 });
+    // Deadlines no loaded machine misses: the rollback must come from success, not from the timeout breaker.
+    const patient: ConfigInput = { ...FAST, server: { ...FAST.server, decision_deadline_ms: 5000, request_deadline_ms: 10_000 } };
+    server = await startTestServer(patient, { loaderUrl: faultLoaderUrl, checkIntervalMs: 300 });
     const s = server;
-    const v = faultBundle(s.dataDir, FAST, 'ok:micro'); // always the smallest model: fails what needs planning
+    const v = faultBundle(s.dataDir, patient, 'ok:micro'); // always the smallest model: fails what needs planning
     await s.rollout.apply({ type: 'register', id: v, actor: 'test' });
     await s.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'test' });
     await s.rollout.apply({ type: 'promote', gates: pass, actor: 'test' });
