@@ -288,7 +288,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
       shadowCtl = runShadowController({ settings, dataDir, telemetry, intervalHours: 24, minEpisodes: 10_000_000, log: (m) => log(`      shadow controller: ${m}`) }, ctlStop.signal).catch((e: unknown) => log(`      shadow controller stopped: ${(e as Error).message}`));
     }
     log(`[4/6] live traffic: ${rate} req/s through ${server.url}/v1/decide, x${speedup} simulated clock, telemetry -> ${telemetry}`);
-    const traffic = runSimulate({ telemetry, rate, durationS: budgetS, speedup, server: server.url, seed: seed + 1, exploration: 0.05, timeoutMs: 1000, maxInFlight: 16, reward: config.reward, signal: live.signal, fetch: perRequestKeys }).then(
+    // The traffic must outlast every phase that needs it (on a slow machine training the bad
+    // candidate alone takes a while); it is stopped explicitly once the last phase ends.
+    const traffic = runSimulate({ telemetry, rate, durationS: budgetS + 120, speedup, server: server.url, seed: seed + 1, exploration: 0.05, timeoutMs: 1000, maxInFlight: 16, reward: config.reward, signal: live.signal, fetch: perRequestKeys }).then(
       (s) => {
         simSummary = s;
       },
