@@ -22,53 +22,21 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config/index.js';
-import { AliceSim, LiveSessions, drawLangGroup, scenarioAt } from '../src/core/sim/index.js';
-import { Rng } from '../src/core/rng.js';
 import { startServer } from '../src/app/serve.js';
 import { Bundles } from '../src/services/artifacts/bundles.js';
 import { compileSettings } from '../src/core/settings.js';
-import type { LoadResult, LoadSpec } from './lib/loadgen.js';
+import type { LoadResult } from './lib/loadgen.js';
+import { routeBodies, runLoadgen } from './lib/route-load.js';
 import { median, type BenchFn, type BenchMetric } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', 'src', 'cli', 'main.js');
-const LOADGEN = join(here, 'lib', 'loadgen.js');
 const BARE = join(here, 'lib', 'bare-server.js');
 
 function cli(args: string[]): string {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`umbra ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
-}
-
-/** Realistic route requests from the simulator (raw text included, as Alice sends them). */
-function bodies(n: number): string[] {
-  const sim = new AliceSim({ seed: 7, scenario: 'realistic', exploration: 0, cacheThreshold: 0.9 });
-  const sessions = new LiveSessions(new Rng(7, 3), 'bench', Math.max(20, n / 15), (rng, t) => drawLangGroup(rng, scenarioAt('realistic', t)));
-  const out: string[] = [];
-  const t0 = Date.UTC(2026, 0, 1) * 1000;
-  for (let k = 0; k < n; k++) {
-    const req = sim.request(sessions.next(t0 + k * 1e6, k / n), k, k / n);
-    const p = sim.routeQuery(req);
-    const q = p.query;
-    out.push(JSON.stringify({ point: 'route', context: q.context, actions: q.actions, baselineAction: q.baseline, stickyKey: req.userId }));
-    sim.complete(p, sim.policies.route.serve(q));
-  }
-  return out;
-}
-
-function loadgen(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [LOADGEN], { stdio: ['pipe', 'pipe', 'inherit'] });
-    c.stdin.end(JSON.stringify(spec));
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    c.on('error', reject);
-    c.on('close', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited ${code}`));
-      else resolve(JSON.parse(out.trim()) as LoadResult);
-    });
-  });
 }
 
 /** Start a child that prints `listening <url>` (on stdout or stderr); resolves with the URL. */
@@ -129,7 +97,7 @@ export const run: BenchFn = async ({ quick }) => {
     }
     const noJournal = join(dir, 'no-journal.json');
     writeFileSync(noJournal, JSON.stringify({ server: { journal: 'off' } }));
-    const reqBodies = bodies(quick ? 500 : 4000);
+    const reqBodies = routeBodies(quick ? 500 : 4000);
     const reps = quick ? 1 : 3;
     const durationMs = quick ? 1500 : 5000;
     const warmupMs = quick ? 500 : 1500;
@@ -139,18 +107,18 @@ export const run: BenchFn = async ({ quick }) => {
     children.push(serve.child);
     const bare = await startChild([BARE]);
     children.push(bare.child);
-    await loadgen({ url: serve.url, concurrency: 16, durationMs: 1000, warmupMs: 1000, bodies: reqBodies }); // JIT warm-up
-    await loadgen({ url: bare.url, concurrency: 16, durationMs: 1000, warmupMs: 1000, bodies: reqBodies });
+    await runLoadgen({ url: serve.url, concurrency: 16, durationMs: 1000, warmupMs: 1000, bodies: reqBodies }); // JIT warm-up
+    await runLoadgen({ url: bare.url, concurrency: 16, durationMs: 1000, warmupMs: 1000, bodies: reqBodies });
 
     const closed: Record<'serve' | 'bare', LoadResult[]> = { serve: [], bare: [] };
     const open: Record<number, LoadResult[]> = {};
     const delay: Record<number, { p99: number; max: number }[]> = {};
     for (let r = 0; r < reps; r++) {
-      closed.serve.push(await loadgen({ url: serve.url, concurrency: 16, durationMs, warmupMs, bodies: reqBodies }));
-      closed.bare.push(await loadgen({ url: bare.url, concurrency: 16, durationMs, warmupMs, bodies: reqBodies }));
+      closed.serve.push(await runLoadgen({ url: serve.url, concurrency: 16, durationMs, warmupMs, bodies: reqBodies }));
+      closed.bare.push(await runLoadgen({ url: bare.url, concurrency: 16, durationMs, warmupMs, bodies: reqBodies }));
       for (const rate of RATES) {
         await loopDelay(serve.url); // reset the window
-        (open[rate] ??= []).push(await loadgen({ url: serve.url, concurrency: 16, durationMs, warmupMs, bodies: reqBodies, rate, open: true }));
+        (open[rate] ??= []).push(await runLoadgen({ url: serve.url, concurrency: 16, durationMs, warmupMs, bodies: reqBodies, rate, open: true }));
         (delay[rate] ??= []).push(await loopDelay(serve.url));
       }
     }
@@ -163,9 +131,9 @@ export const run: BenchFn = async ({ quick }) => {
     // The journal's cost: the same open-loop phases with the journal off.
     const serveOff = await startChild([CLI, '--data-dir', dataDir, '--config', noJournal, 'serve', '--port', '0']);
     children.push(serveOff.child);
-    await loadgen({ url: serveOff.url, concurrency: 16, durationMs: 1000, warmupMs: 1000, bodies: reqBodies });
+    await runLoadgen({ url: serveOff.url, concurrency: 16, durationMs: 1000, warmupMs: 1000, bodies: reqBodies });
     const off: Record<number, LoadResult[]> = {};
-    for (let r = 0; r < reps; r++) for (const rate of [1000, 5000]) (off[rate] ??= []).push(await loadgen({ url: serveOff.url, concurrency: 16, durationMs, warmupMs, bodies: reqBodies, rate, open: true }));
+    for (let r = 0; r < reps; r++) for (const rate of [1000, 5000]) (off[rate] ??= []).push(await runLoadgen({ url: serveOff.url, concurrency: 16, durationMs, warmupMs, bodies: reqBodies, rate, open: true }));
     await stop(serveOff.child);
     await stop(bare.child);
 
@@ -204,8 +172,7 @@ export const run: BenchFn = async ({ quick }) => {
         ...RATES.map((rate) => `open loop ${rate}/s per repetition (p50/p99/p99.9/max ms, connections): ${open[rate]!.map((x) => `${[x.p50, x.p99, x.p999, x.max].map((v) => v.toFixed(2)).join('/')} (${x.connections})`).join('; ')}`),
         `served by (last 1000/s phase): ${JSON.stringify(open[1000]!.at(-1)?.servedBy ?? {})}`,
         `umbra simulate at 100/s: ${JSON.stringify(sim.errorsByReason)}`,
-      ],
-    };
+      ] };
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

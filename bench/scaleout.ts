@@ -26,12 +26,12 @@ import pg from 'pg';
 import { compileConfig } from '../src/core/config/index.js';
 import { compileSettings } from '../src/core/settings.js';
 import { consumeStream, openEventStream } from '../src/app/stream.js';
-import type { LoadResult, LoadSpec } from './lib/loadgen.js';
+import type { LoadResult } from './lib/loadgen.js';
+import { runLoadgen } from './lib/route-load.js';
 import { median, type BenchFn } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', 'src', 'cli', 'main.js');
-const LOADGEN = join(here, 'lib', 'loadgen.js');
 const PG_URL = process.env.UMBRA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const NATS_URL = process.env.UMBRA_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -39,17 +39,6 @@ function cli(args: string[], env: NodeJS.ProcessEnv = process.env): string {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`umbra ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
-}
-
-function loadgen(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [LOADGEN], { stdio: ['pipe', 'pipe', 'inherit'] });
-    c.stdin.end(JSON.stringify(spec));
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    c.on('error', reject);
-    c.on('close', (code) => (code !== 0 ? reject(new Error(`load generator exited ${code}`)) : resolve(JSON.parse(out.trim()) as LoadResult)));
-  });
 }
 
 /** `umbra serve` as a child; resolves with its URL and the process. */
@@ -119,7 +108,7 @@ export const run: BenchFn = async ({ quick }) => {
         const s = await serve(dataDir, env, n);
         children.push(s.proc);
         try {
-          samples[mode].push(await loadgen({ url: s.url, concurrency, durationMs, warmupMs, bodies: reqs }));
+          samples[mode].push(await runLoadgen({ url: s.url, concurrency, durationMs, warmupMs, bodies: reqs }));
         } finally {
           await stop(s.proc);
         }
@@ -163,8 +152,7 @@ export const run: BenchFn = async ({ quick }) => {
       untilIdleMs: 1500,
       onBatch: () => {
         lastAt = performance.now();
-      },
-    });
+      } });
     const consumeS = (lastAt - start) / 1000;
     const pgRate = progress.inserted / consumeS;
     const sqRate = median(sqIn);
@@ -196,8 +184,7 @@ export const run: BenchFn = async ({ quick }) => {
         `machine: ${cpus().length} cores shared by the load generator, the replicas, PostgreSQL and NATS; with 2 cores, 2 replicas compete with everything else for the second core`,
         `the tailer published ${messages} messages (the stream also held the ${before} decisions of the serve phases); the consumer stored ${progress.inserted} decisions (${progress.duplicates} duplicates) in ${progress.batches} batches`,
         `served by (last 2-replica phase): ${JSON.stringify(samples.pg2.at(-1)?.servedBy ?? {})}`,
-      ],
-    };
+      ] };
   } finally {
     delete process.env.UMBRA_STORE_URL;
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

@@ -7,57 +7,25 @@
  * as little of the 2 cores from the server as it can. Targets: ≥ 5,000 decisions/s and p99 < 5 ms with shadow ON.
  * `quick`: short phases, one repetition.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileConfig } from '../src/core/config/index.js';
-import { AliceSim, LiveSessions, drawLangGroup, scenarioAt } from '../src/core/sim/index.js';
-import { Rng } from '../src/core/rng.js';
 import { startServer } from '../src/app/serve.js';
 import { Bundles } from '../src/services/artifacts/bundles.js';
 import { compileSettings } from '../src/core/settings.js';
-import type { LoadResult, LoadSpec } from './lib/loadgen.js';
+import type { LoadResult } from './lib/loadgen.js';
+import { routeBodies, runLoadgen } from './lib/route-load.js';
 import { median, type BenchFn } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', 'src', 'cli', 'main.js');
-const LOADGEN = join(here, 'lib', 'loadgen.js');
 
 function cli(args: string[]): void {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`umbra ${args.join(' ')} failed: ${r.stderr}`);
-}
-
-/** Realistic route requests from the simulator (raw text included, as Alice sends them). */
-function bodies(n: number): string[] {
-  const sim = new AliceSim({ seed: 7, scenario: 'realistic', exploration: 0, cacheThreshold: 0.9 });
-  const sessions = new LiveSessions(new Rng(7, 3), 'bench', Math.max(20, n / 15), (rng, t) => drawLangGroup(rng, scenarioAt('realistic', t)));
-  const out: string[] = [];
-  const t0 = Date.UTC(2026, 0, 1) * 1000;
-  for (let k = 0; k < n; k++) {
-    const req = sim.request(sessions.next(t0 + k * 1e6, k / n), k, k / n);
-    const p = sim.routeQuery(req);
-    const q = p.query;
-    out.push(JSON.stringify({ point: 'route', context: q.context, actions: q.actions, baselineAction: q.baseline, stickyKey: req.userId }));
-    sim.complete(p, sim.policies.route.serve(q));
-  }
-  return out;
-}
-
-function loadgen(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [LOADGEN], { stdio: ['pipe', 'pipe', 'inherit'] });
-    c.stdin.end(JSON.stringify(spec));
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    c.on('error', reject);
-    c.on('close', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited ${code}`));
-      else resolve(JSON.parse(out.trim()) as LoadResult);
-    });
-  });
 }
 
 export const run: BenchFn = async ({ quick }) => {
@@ -77,7 +45,7 @@ export const run: BenchFn = async ({ quick }) => {
       await s.rollout.apply({ type: 'start_shadow', gates: pass, actor: 'bench' });
       await s.close();
     }
-    const reqBodies = bodies(quick ? 500 : 4000);
+    const reqBodies = routeBodies(quick ? 500 : 4000);
     const concurrency = 16;
     const reps = quick ? 1 : 3;
     const durationMs = quick ? 1000 : 5000;
@@ -91,10 +59,10 @@ export const run: BenchFn = async ({ quick }) => {
         const s = await startServer({ settings: compileSettings(config), dataDir, port: 0, host: '127.0.0.1', checkIntervalMs: 3_600_000, shadow: mode === 'on' });
         try {
           const before = s.engine.shadow.stats.scored;
-          samples[mode].push(await loadgen({ url: s.url, concurrency, durationMs, warmupMs, bodies: reqBodies }));
+          samples[mode].push(await runLoadgen({ url: s.url, concurrency, durationMs, warmupMs, bodies: reqBodies }));
           if (mode === 'on') shadowScored.push(s.engine.shadow.stats.scored - before);
           // the target's own terms: latency at an offered 5,000 decisions/s (not at saturation)
-          paced[mode].push(await loadgen({ url: s.url, concurrency, durationMs, warmupMs, bodies: reqBodies, rate: RATE }));
+          paced[mode].push(await runLoadgen({ url: s.url, concurrency, durationMs, warmupMs, bodies: reqBodies, rate: RATE }));
         } finally {
           await s.close();
         }
@@ -130,8 +98,7 @@ export const run: BenchFn = async ({ quick }) => {
         `served by (last shadow-on phase): ${JSON.stringify(samples.on.at(-1)?.servedBy ?? {})}`,
         `latency at ${RATE}/s, shadow on, per repetition (p50/p90/p99/p99.9/max ms): ${paced.on.map((x) => [x.p50, x.p90, x.p99, x.p999, x.max].map((v) => v.toFixed(2)).join('/')).join('; ')}`,
         `latency at ${RATE}/s, shadow off, per repetition (p50/p90/p99/p99.9/max ms): ${paced.off.map((x) => [x.p50, x.p90, x.p99, x.p999, x.max].map((v) => v.toFixed(2)).join('/')).join('; ')}`,
-      ],
-    };
+      ] };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
