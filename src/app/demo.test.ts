@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../core/config/index.js';
 import { KPI_NAMES, SEED_BASELINE, SEED_TARGET } from '../core/events.js';
-import { demoConfig, kpiTable, type DemoKpiRow } from './demo.js';
+import { PhaseBudget, demoConfig, kpiTable, type DemoKpiRow } from './demo.js';
 
 describe('demoConfig', () => {
   for (const quick of [false, true]) {
@@ -40,5 +40,25 @@ describe('kpiTable', () => {
     expect(row('cacheHitRate').split(/\s{2,}/)).toContain('-');
     // columns line up: every line has the same width
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
+});
+
+describe('PhaseBudget', () => {
+  it('ends a phase at its nominal length only once the traffic delivered its decisions, and always at the cap', () => {
+    const answered = { n: 100 };
+    const b = new PhaseBudget(answered, 50_000, 15_000, 200_000);
+    const t0 = Date.now();
+    expect(b.spent(t0 + 10_000)).toBe(false);
+    // nominal length reached, but a loaded machine delivered only half the decisions
+    answered.n += 7_500;
+    expect(b.spent(t0 + 60_000)).toBe(false);
+    answered.n += 7_500;
+    expect(b.spent(t0 + 60_000)).toBe(true);
+    // enough decisions early do not end it before the nominal length
+    expect(b.spent(t0 + 40_000)).toBe(false);
+    // the hard cap ends it however little traffic came
+    const slow = new PhaseBudget({ n: 0 }, 50_000, 15_000, 200_000);
+    expect(slow.spent(Date.now() + 199_000)).toBe(false);
+    expect(slow.spent(Date.now() + 200_001)).toBe(true);
   });
 });

@@ -163,12 +163,44 @@ export function demoConfig(quick: boolean): ConfigInput {
  * 5 % slice would give the sample-ratio check lumpy counts. Each request becomes its own sticky
  * unit, which is what that check assumes (production keeps user-level stickiness).
  */
-const perRequestKeys: FetchLike = (input, init) => {
-  if (!input.endsWith('/v1/decide')) return fetch(input, init);
-  const b = JSON.parse(init.body) as { id?: string; stickyKey?: string };
-  if (b.id !== undefined) b.stickyKey = `${b.stickyKey ?? ''}/${b.id}`;
-  return fetch(input, { ...init, body: JSON.stringify(b) });
-};
+function perRequestKeys(answered: { n: number }): FetchLike {
+  return async (input, init) => {
+    if (!input.endsWith('/v1/decide')) return fetch(input, init);
+    const b = JSON.parse(init.body) as { id?: string; stickyKey?: string };
+    if (b.id !== undefined) b.stickyKey = `${b.stickyKey ?? ''}/${b.id}`;
+    const r = await fetch(input, { ...init, body: JSON.stringify(b) });
+    answered.n++;
+    return r;
+  };
+}
+
+/**
+ * How long a phase waits for its verdict. The judge needs decisions, not seconds: a phase ends at
+ * its nominal length only once the traffic has also delivered what that length delivers at the
+ * nominal rate, so a loaded machine (fewer requests per second) waits longer, up to a hard cap.
+ */
+export class PhaseBudget {
+  private readonly t0 = Date.now();
+  private readonly n0: number;
+  private readonly answered: { n: number };
+  private readonly nominalMs: number;
+  private readonly decisions: number;
+  private readonly capMs: number;
+
+  constructor(answered: { n: number }, nominalMs: number, decisions: number, capMs: number) {
+    this.answered = answered;
+    this.nominalMs = nominalMs;
+    this.decisions = decisions;
+    this.capMs = capMs;
+    this.n0 = answered.n;
+  }
+
+  spent(now = Date.now()): boolean {
+    const ms = now - this.t0;
+    if (ms >= this.capMs) return true;
+    return ms >= this.nominalMs && this.answered.n - this.n0 >= this.decisions;
+  }
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -280,17 +312,20 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
 
     const telemetry = join(dataDir, 'live.jsonl');
     const rate = o.rate ?? 300;
+    const answered = { n: 0 };
     const speedup = o.speedup ?? 60;
-    const budgetS = quick ? 120 : 170;
     if (o.shadowController ?? true) {
       // Follows the telemetry file the traffic writes; retraining is left to its schedule (hours),
       // so the demo's candidate is the bootstrap-trained one and the controller scores it live.
       shadowCtl = runShadowController({ settings, dataDir, telemetry, intervalHours: 24, minEpisodes: 10_000_000, log: (m) => log(`      shadow controller: ${m}`) }, ctlStop.signal).catch((e: unknown) => log(`      shadow controller stopped: ${(e as Error).message}`));
     }
     log(`[4/6] live traffic: ${rate} req/s through ${server.url}/v1/decide, x${speedup} simulated clock, telemetry -> ${telemetry}`);
-    // The traffic must outlast every phase that needs it (on a slow machine training the bad
-    // candidate alone takes a while); it is stopped explicitly once the last phase ends.
-    const traffic = runSimulate({ telemetry, rate, durationS: budgetS + 120, speedup, server: server.url, seed: seed + 1, exploration: 0.05, timeoutMs: 1000, maxInFlight: 16, reward: config.reward, signal: live.signal, fetch: perRequestKeys }).then(
+    // The traffic must outlast every phase that needs it (each phase may stretch to four times its
+    // nominal length on a loaded machine, and training the bad candidate takes a while too); it is
+    // stopped explicitly once the last phase ends.
+    const phaseMs = quick ? 50_000 : 90_000;
+    const badMs = quick ? 40_000 : 35_000;
+    const traffic = runSimulate({ telemetry, rate, durationS: (4 * (phaseMs + badMs)) / 1000 + 300, speedup, server: server.url, seed: seed + 1, exploration: 0.05, timeoutMs: 1000, maxInFlight: 16, reward: config.reward, signal: live.signal, fetch: perRequestKeys(answered) }).then(
       (s) => {
         simSummary = s;
       },
@@ -299,11 +334,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
     );
 
     // 4. Wait for shadow → canary → production (or a rollback, or a hold until the budget ends).
-    const deadline = Date.now() + (quick ? 50_000 : 90_000);
+    const budget = new PhaseBudget(answered, phaseMs, (rate * phaseMs) / 1000, 4 * phaseMs);
     let outcome: DemoSummary['candidate']['outcome'] = 'held';
     let why = 'the gates did not pass within the demo budget';
     let promotedAt: string | null = null;
-    while (!aborted() && Date.now() < deadline) {
+    while (!aborted() && !budget.spent()) {
       await sleep(250);
       for (const r of await pollTransitions()) {
         if (r.version !== bundle.version) continue;
@@ -345,9 +380,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
       await runAction('promote', { store: server.store, rollout: server.rollout, settings, bundles: server.bundles, actor: 'demo', force: true, reason: 'demo: show the automatic rollback of a bad candidate' });
       await pollTransitions();
       log('      forced into the 5 % canary (recorded in the audit log); the judge watches canary vs control');
-      const badDeadline = Date.now() + (quick ? 40_000 : 35_000);
+      const badBudget = new PhaseBudget(answered, badMs, (rate * badMs) / 1000, 4 * badMs);
       bad = { version: badVersion, outcome: 'not_rolled_back', why: 'the judge did not roll it back within the demo budget' };
-      while (!aborted() && Date.now() < badDeadline) {
+      while (!aborted() && !badBudget.spent()) {
         await sleep(250);
         const done = (await pollTransitions()).find((r) => r.version === badVersion && r.event === 'rollback');
         if (done) {

@@ -113,7 +113,7 @@ describe('umbra demo --quick', () => {
     } finally {
       await w.close();
     }
-  }, 300_000); // the whole demo: about a minute on a quiet machine, several on a loaded one
+  }, 600_000); // the whole demo: about a minute on a quiet machine; its phases stretch (to a cap) on a loaded one
 
   it('without --data-dir: its temporary data directory is removed at the end, even when interrupted', async () => {
     const tmp = tempDir('umbra-demo-tmp-');
