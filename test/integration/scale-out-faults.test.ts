@@ -240,7 +240,8 @@ describe.skipIf(!up)('scale-out on PostgreSQL and NATS JetStream, under faults',
       const tol = 4 * Math.sqrt((0.05 * 0.95) / s.n);
       expect(Math.abs(s.canary / s.n - 0.05), `replica ${r}: canary ${s.canary}/${s.n}`).toBeLessThanOrEqual(tol);
       expect(Math.abs(s.control / s.n - 0.05), `replica ${r}: control ${s.control}/${s.n}`).toBeLessThanOrEqual(tol);
-      // Cutting connections cost no answer, and at most a few went to the baseline.
+      // Cutting connections cost no answer, and at most a few went to the baseline; none for an audit log wrongly distrusted.
+      expect(s.reasons.audit_untrusted ?? 0, `replica ${r}`).toBe(0);
       expect(s.fallback, `replica ${r}: fallbacks ${JSON.stringify(s.reasons)}`).toBeLessThan(s.n / 100);
     }
     // A key is in the same slice whichever replica answers.
@@ -277,6 +278,8 @@ describe.skipIf(!up)('scale-out on PostgreSQL and NATS JetStream, under faults',
     await admin.query(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`);
     expect(during.every((a) => a.servedBy === 'canary' || (a.servedBy === 'fallback' && a.action === 'planner'))).toBe(true);
     expect(during.some((a) => a.reason === 'state_stale')).toBe(true);
+    // A store that is away is not a damaged audit log: no replica distrusts it.
+    expect(during.filter((a) => a.reason === 'audit_untrusted').length).toBe(0);
     for (const u of live) await waitFor('the canary back after the outage', async () => ((await decide(u, canaryKey, `${tag}-back-${Date.now()}`)).body.servedBy === 'canary' ? true : undefined), 20_000, 200);
 
     // A promote and a rollback sent to different replicas at once: one consistent state, reached by

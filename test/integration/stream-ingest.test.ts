@@ -12,10 +12,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, umbraJson } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/shared-data.js';
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { NATS_URL, scratchDatabase, scratchName, serviceAvailable } from '../helpers/services.js';
 
 const up = (await serviceAvailable('postgres')) && (await serviceAvailable('nats'));
 const streamModule = (await import(join(projectRoot, 'dist', 'src', 'store', 'stream', 'jetstream.js'))) as typeof import('../../src/store/stream/jetstream.js');
+const { MemoryStore } = (await import(join(projectRoot, 'dist', 'src', 'store', 'memory.js'))) as typeof import('../../src/store/memory.js');
 
 describe.skipIf(!up)('JetStream ingest', () => {
   const dir = mkdtempSync(join(tmpdir(), 'umbra-stream-'));
@@ -114,4 +117,45 @@ describe.skipIf(!up)('JetStream ingest', () => {
       await s.close();
     }
   });
+
+  it('acknowledges each stored batch once (a new consumer acknowledges cumulatively); a per-message consumer of an earlier version keeps working', async () => {
+    const s = await streamModule.EventStream.open({ url: NATS_URL, stream: streamName, subject: `${tag}.events` });
+    const ids = Array.from({ length: 230 }, (_, i) => `${tag}-ack-${i}`);
+    try {
+      for (const id of ids) await s.publishDecision({ v: 1, id, ts: '2025-01-01T00:00:00.000Z', point: 'route', context: { lang: 'sv' }, actions: ['micro', 'planner'], action: 'planner', propensity: 1, policy: 'rules@test' });
+    } finally {
+      await s.close();
+    }
+    const nc = await connect({ servers: NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    // The earlier version's consumer: one acknowledgement per message.
+    await jsm.consumers.add(streamName, { durable_name: `${tag}_old`, ack_policy: AckPolicy.Explicit, max_ack_pending: 50_000 });
+    try {
+      for (const [consumer, policy] of [[`${tag}_new`, AckPolicy.All], [`${tag}_old`, AckPolicy.Explicit]] as const) {
+        const store = new MemoryStore();
+        const c = await streamModule.EventStream.open({ url: NATS_URL, stream: streamName, subject: `${tag}.events`, consumer });
+        try {
+          const p = await c.consume(store, { batch: 40, untilIdleMs: 600 });
+          expect(p.batches, JSON.stringify(p)).toBeGreaterThan(1);
+          for (const id of ids) expect((await store.getDecision(id))?.event.id, `${consumer} ${id}`).toBe(id);
+        } finally {
+          await c.close();
+        }
+        const info = await jsm.consumers.info(streamName, consumer);
+        expect(info.config.ack_policy).toBe(policy);
+        // everything the consumer was handed is acknowledged: nothing left to redeliver
+        expect(info.num_ack_pending).toBe(0);
+        expect(info.num_pending).toBe(0);
+        // and run again: nothing is stored twice, nothing is redelivered
+        const again = await streamModule.EventStream.open({ url: NATS_URL, stream: streamName, subject: `${tag}.events`, consumer });
+        try {
+          expect((await again.consume(store, { batch: 40, untilIdleMs: 400 })).inserted).toBe(0);
+        } finally {
+          await again.close();
+        }
+      }
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
 });

@@ -9,6 +9,7 @@ import { RolloutService, type AuditCheck, type RolloutServiceOptions } from './s
 import { HeadFileAnchor } from './anchor.js';
 import { envKeys, fileKeys } from './keys.js';
 import { StateKey } from '../state-keys.js';
+import { ErrorCode, UmbraError } from '../../core/errors.js';
 
 const pass = { passed: true, summary: 'all gates passed' };
 const settings = settingsOf({});
@@ -100,6 +101,68 @@ describe('RolloutService: the served state is the fold of the verified audit log
     expect((await b.state()).candidate).toBe(null); // the baseline-only state
     expect(b.trusted).toBe(false);
     expect(b.audit!.problem?.field).toBe('state.candidate');
+  });
+
+  it('a row another process appends while the whole log is read is not taken for a cut tail', async () => {
+    /** A store where another process appends a transition just after a reader got the last row. */
+    class Racy extends MemoryStore {
+      between: (() => Promise<unknown>) | undefined;
+      override async *audit(q: { afterSeq?: number; limit?: number } = {}): AsyncIterable<AuditRow> {
+        yield* super.audit(q);
+        const f = this.between;
+        this.between = undefined;
+        await f?.();
+      }
+    }
+    const store = new Racy();
+    const t = { now: Date.parse('2026-01-01T00:00:00Z') };
+    const writer = service(store, t);
+    await run(writer, t);
+    const reader = service(store, t);
+    store.between = async () => {
+      t.now += 60_000;
+      await writer.apply({ type: 'pause', reason: 'srm', actor: 'judge', trigger: 'auto' });
+    };
+    const check = await reader.verify();
+    expect(store.between).toBeUndefined(); // the append did happen mid-read
+    expect(check.ok, JSON.stringify(check.problem)).toBe(true);
+    expect(reader.trusted).toBe(true);
+    // the next read sees the appended row, verified
+    expect(await reader.status()).toMatchObject({ stage: 'paused' });
+    expect(reader.trusted).toBe(true);
+  });
+
+  it('a store that cannot be reached while the head it keeps is read leaves the log trusted (the caller keeps its last state)', async () => {
+    class Away extends MemoryStore {
+      away = false;
+      override getState(key: string): ReturnType<MemoryStore['getState']> {
+        if (this.away && key === StateKey.AUDIT_HEAD) return Promise.reject(new UmbraError(ErrorCode.STORE, 'the store is unreachable (reading state)', { unreachable: true }));
+        return super.getState(key);
+      }
+    }
+    const store = new Away();
+    const t = { now: Date.parse('2026-01-01T00:00:00Z') };
+    const svc = service(store, t);
+    await run(svc, t);
+    expect((await svc.verify()).ok).toBe(true);
+    store.away = true;
+    await expect(svc.verify()).rejects.toMatchObject({ code: ErrorCode.STORE });
+    expect(svc.trusted).toBe(true);
+    store.away = false;
+    expect((await svc.verify()).ok).toBe(true);
+    // a head that cannot be read for another reason still fails the check
+    const broken = new (class extends MemoryStore {
+      fail = false;
+      override getState(key: string): ReturnType<MemoryStore['getState']> {
+        return this.fail && key === StateKey.AUDIT_HEAD ? Promise.reject(new Error('disk says no')) : super.getState(key);
+      }
+    })();
+    const b = service(broken, t);
+    await run(b, t);
+    broken.fail = true;
+    const check = await b.verify();
+    expect(check.ok).toBe(false);
+    expect(check.problem?.reason).toContain('disk says no');
   });
 
   it('signs every record with a key file it creates on first use (0600), and refuses a key file others can read', async () => {

@@ -118,6 +118,28 @@ function isRolloutBody(b: unknown): b is RolloutRowBody {
   return typeof b === 'object' && b !== null && (b as { kind?: unknown }).kind === 'rollout';
 }
 
+/** What an anchor held when it was read (before the log). */
+interface AnchorHead {
+  name: string;
+  required: boolean;
+  head?: { seq: number; hash: string } | null;
+  error?: string;
+}
+
+/** The anchors' verdicts on a log read after them. */
+function judgeAnchors(v: LedgerVerifier, heads: readonly AnchorHead[]): AnchorReport[] {
+  return heads.map(({ name, required, head, error }): AnchorReport => {
+    if (error !== undefined) return { name, status: 'failed', message: error };
+    if (head === undefined || head === null) return { name, status: required ? 'failed' : 'missing', message: required ? 'holds no head' : 'holds no head yet: a cut tail cannot be detected through it' };
+    const bad = v.reaches(head);
+    if (bad !== undefined) return { name, status: 'failed', head, message: bad.reason };
+    const beyond = (v.head?.seq ?? -1) - head.seq;
+    return beyond > 0
+      ? { name, status: 'behind', head, message: `the log reaches head ${head.seq} and holds ${beyond} record(s) after it (written after the last head this anchor took)` }
+      : { name, status: 'ok', head, message: `the log reaches head ${head.seq}` };
+  });
+}
+
 /** The verified log as of the last check. */
 interface Verified {
   verifier: LedgerVerifier;
@@ -166,6 +188,10 @@ export class RolloutService {
 
   /** Check the whole log; `extra` anchors (given by hand) must hold a head. */
   private async fullCheck(extra: readonly AuditAnchor[] = []): Promise<AuditCheck> {
+    // The anchors are read before the log: a head is written only after its row committed, so a
+    // head read first is in the log read next. Read after it, a head another process appended in
+    // between would look like a cut tail.
+    const heads = await this.readAnchors(extra);
     const v = this.verifier();
     let readProblem: LedgerProblem | undefined;
     let lastRow: LedgerRow | undefined;
@@ -185,7 +211,7 @@ export class RolloutService {
     }
     const ledger = v.result();
     if (readProblem !== undefined && ledger.problem === undefined) Object.assign(ledger, { ok: false, problem: readProblem });
-    const anchors = await this.checkAnchors(v, extra);
+    const anchors = judgeAnchors(v, heads);
     const failedAnchor = anchors.find((a) => a.status === 'failed');
     if (ledger.ok && failedAnchor !== undefined) {
       Object.assign(ledger, { ok: false, problem: { row: v.rowCount, seq: ledger.head?.seq ?? null, reason: `${failedAnchor.name}: ${failedAnchor.message}` } });
@@ -199,31 +225,24 @@ export class RolloutService {
     return check;
   }
 
-  /** The anchors' verdicts (outside anchors, given ones, and the head kept in the store itself). */
-  private async checkAnchors(v: LedgerVerifier, extra: readonly AuditAnchor[]): Promise<AnchorReport[]> {
-    const out: AnchorReport[] = [];
-    const judge = (name: string, head: { seq: number; hash: string } | null, required: boolean): AnchorReport => {
-      if (head === null) return { name, status: required ? 'failed' : 'missing', message: required ? 'holds no head' : 'holds no head yet: a cut tail cannot be detected through it' };
-      const bad = v.reaches(head);
-      if (bad !== undefined) return { name, status: 'failed', head, message: bad.reason };
-      const beyond = (v.head?.seq ?? -1) - head.seq;
-      return beyond > 0
-        ? { name, status: 'behind', head, message: `the log reaches head ${head.seq} and holds ${beyond} record(s) after it (written after the last head this anchor took)` }
-        : { name, status: 'ok', head, message: `the log reaches head ${head.seq}` };
-    };
+  /** The heads the anchors hold (outside anchors, given ones, and the head kept in the store itself). */
+  private async readAnchors(extra: readonly AuditAnchor[]): Promise<AnchorHead[]> {
+    const out: AnchorHead[] = [];
     for (const [a, required] of [...(this.opts.anchors ?? []).map((x) => [x, false] as const), ...extra.map((x) => [x, true] as const)]) {
       if (a.latest === undefined) continue;
       try {
-        out.push(judge(a.name, await a.latest(), required));
+        out.push({ name: a.name, required, head: await a.latest() });
       } catch (e) {
-        out.push({ name: a.name, status: 'failed', message: (e as Error).message });
+        out.push({ name: a.name, required, error: (e as Error).message });
       }
     }
+    const name = 'head kept in the store';
     try {
       const inStore = (await this.store.getState(StateKey.AUDIT_HEAD))?.value as { seq: number; hash: string } | undefined;
-      out.push(judge('head kept in the store', inStore ?? null, false));
+      out.push({ name, required: false, head: inStore ?? null });
     } catch (e) {
-      out.push({ name: 'head kept in the store', status: 'failed', message: (e as Error).message });
+      if (isUnreachable(e)) throw e; // the store is away, not damaged: the caller keeps its last state
+      out.push({ name, required: false, error: (e as Error).message });
     }
     return out;
   }
@@ -414,6 +433,7 @@ export class RolloutService {
   async seal(actor: string, reason: string): Promise<Applied> {
     if (this.opts.keys === undefined) throw new UmbraError(ErrorCode.USAGE, 'no audit key is configured: set UMBRA_AUDIT_KEY or audit.key_file');
     if (!reason.trim()) throw new UmbraError(ErrorCode.USAGE, 'rollout seal needs --reason TEXT');
+    const heads = await this.readAnchors([]);
     const v = new LedgerVerifier({ keepChampions: this.opts.settings.config.rollout.keep_champions });
     let lastRow: LedgerRow | undefined;
     for await (const row of this.store.audit()) {
@@ -425,7 +445,7 @@ export class RolloutService {
       throw new UmbraError(ErrorCode.AUDIT_TAMPERED, `cannot seal: ${r.ok ? 'the log is empty' : auditProblemText(r)}`, r);
     }
     if (r.keys.signed > 0) throw new UmbraError(ErrorCode.TRANSITION_INVALID, `the log is already signed (${r.keys.signed} signed records); nothing to seal`);
-    const anchors = await this.checkAnchors(v, []);
+    const anchors = judgeAnchors(v, heads);
     const bad = anchors.find((a) => a.status === 'failed');
     if (bad !== undefined) throw new UmbraError(ErrorCode.AUDIT_TAMPERED, `cannot seal: ${bad.name}: ${bad.message}`, anchors);
     const prev = r.state;

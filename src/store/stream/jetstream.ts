@@ -159,11 +159,18 @@ export class EventStream {
     await this.jsm.streams.delete(this.stream).catch(() => undefined);
   }
 
-  private async ensureConsumer(ackWaitMs: number): Promise<void> {
+  /**
+   * The durable consumer, created acknowledging cumulatively (`AckPolicy.All`: one acknowledgement
+   * per committed batch, since the batches are stored strictly in stream order). A consumer made by
+   * an earlier version acknowledges each message (`Explicit`) and is kept as it is. Whether the
+   * acknowledgement is cumulative.
+   */
+  private async ensureConsumer(ackWaitMs: number): Promise<boolean> {
     try {
-      await this.jsm.consumers.info(this.stream, this.consumer);
+      return (await this.jsm.consumers.info(this.stream, this.consumer)).config.ack_policy === AckPolicy.All;
     } catch {
-      await this.jsm.consumers.add(this.stream, { durable_name: this.consumer, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * NANOS_PER_MS, max_ack_pending: 50_000 });
+      await this.jsm.consumers.add(this.stream, { durable_name: this.consumer, ack_policy: AckPolicy.All, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * NANOS_PER_MS, max_ack_pending: 50_000 });
+      return true;
     }
   }
 
@@ -180,7 +187,7 @@ export class EventStream {
     o: { signal?: AbortSignal; batch?: number; untilIdleMs?: number; ackWaitMs?: number; gapTimeoutMs?: number; onBatch?: (r: ConsumeProgress) => void; onError?: (e: Error) => void } = {},
   ): Promise<ConsumeProgress> {
     const ackWaitMs = o.ackWaitMs ?? 5000;
-    await this.ensureConsumer(ackWaitMs);
+    const cumulative = await this.ensureConsumer(ackWaitMs);
     const source = streamSource(this.stream, this.consumer);
     const progress: ConsumeProgress = { messages: 0, skipped: 0, batches: 0, inserted: 0, duplicates: 0, outcomes: 0, outcomesJoined: 0, lastSeq: (await store.getCheckpoint(source))?.offset ?? 0 };
     const c = await this.js.consumers.get(this.stream, this.consumer);
@@ -249,7 +256,9 @@ export class EventStream {
           await new Promise((r) => setTimeout(r, wait));
         }
       }
-      for (const m of take) m.ack();
+      // Only the stored prefix is acknowledged: never a message past a gap.
+      if (cumulative) take[take.length - 1]!.ack();
+      else for (const m of take) m.ack();
       o.onBatch?.(progress);
     }
     // Messages of the fetch still under way are handed back at once, for the next consumer.
