@@ -25,6 +25,7 @@ import type { GateReport } from '../gates/verdict.js';
 import { GUARDRAILS, errorCheck, minimumCheck, safeChecks } from './canary-checks.js';
 import { Outcome, SliceAggregatesSchema, type CheckResult } from './canary-data.js';
 import type { RolloutCommand } from './machine.js';
+import { Stage } from './state.js';
 
 export * from './canary-data.js';
 
@@ -184,11 +185,11 @@ export function gateFromVerdict(v: JudgeVerdict): GateReport {
 export function commandFromVerdict(v: JudgeVerdict, candidate: string, actor = 'judge'): RolloutCommand | null {
   switch (v.action) {
     case JudgeAction.ROLLBACK:
-      return { type: 'rollback', actor, trigger: 'auto', target: candidate, reason: v.reason, evaluation: v };
+      return { type: 'rollback', actor, trigger: 'auto', target: candidate, from: Stage.CANARY, reason: v.reason, evaluation: v };
     case JudgeAction.PAUSE:
-      return { type: 'pause', actor, trigger: 'auto', target: candidate, reason: v.reason, evaluation: v };
+      return { type: 'pause', actor, trigger: 'auto', target: candidate, from: Stage.CANARY, reason: v.reason, evaluation: v };
     case JudgeAction.PROMOTE:
-      return { type: 'promote', actor, trigger: 'auto', target: candidate, reason: v.reason, gates: { passed: true, summary: v.reason, details: v } };
+      return { type: 'promote', actor, trigger: 'auto', target: candidate, from: Stage.CANARY, reason: v.reason, gates: { passed: true, summary: v.reason, details: v } };
     default:
       return null;
   }

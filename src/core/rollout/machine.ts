@@ -18,7 +18,7 @@ import type { RolloutConfig } from '../config/rollout.js';
 import { rolloutConfig } from '../config/rollout.js';
 import { BASELINE_POLICY_VERSION } from '../api.js';
 import { checkWeight } from './bucketing.js';
-import { IN_FLIGHT, Stage, inFlight, type AuditEvent, type RolloutState, type Trigger, type VersionRecord } from './state.js';
+import { IN_FLIGHT, STAGES, Stage, inFlight, type AuditEvent, type RolloutState, type Trigger, type VersionRecord } from './state.js';
 
 export * from './state.js';
 
@@ -33,6 +33,11 @@ const Common = {
   trigger: z.enum(['auto', 'manual']).optional(),
   /** The version the caller believes it acts on; refused when the state moved on meanwhile. */
   target: z.string().optional(),
+  /**
+   * The stage the caller judged the candidate in (the judge's verdicts set it); refused when the
+   * candidate moved on meanwhile, so a verdict on its shadow can never promote its canary.
+   */
+  from: z.enum(STAGES).optional(),
 };
 
 /** A command to the machine. Validate untrusted input (HTTP, CLI) with this schema. */
@@ -152,6 +157,7 @@ class Ctx {
       throw invalid(`cannot ${what}: no candidate in flight${last ? ` (last candidate ${last.id} is ${last.stage})` : ''}`);
     }
     if (this.cmd.target !== undefined && this.cmd.target !== c.id) throw invalid(`cannot ${what}: ${this.cmd.target} is not the candidate in flight (${c.id} is)`);
+    if (this.cmd.from !== undefined && this.cmd.from !== c.stage) throw invalid(`cannot ${what}: ${c.id} was judged in ${this.cmd.from}, and it is ${c.stage} now`);
     if (!allowed.includes(c.stage)) {
       const hint = c.stage === Stage.PAUSED ? '; resume it first' : '';
       throw invalid(`cannot ${what}: candidate ${c.id} is ${c.stage}${c.stage === Stage.PAUSED ? ` (from ${c.pausedFrom})` : ''}, and ${what} needs ${allowed.join(' or ')}${hint}`);

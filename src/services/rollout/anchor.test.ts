@@ -19,6 +19,11 @@ describe('audit anchors', () => {
     expect(await a.latest()).toBeNull();
     for (const s of [0, 1, 3, 2]) await a.publish(h(s));
     expect(await a.latest()).toMatchObject({ seq: 3, hash: h(3).hash });
+    // a line another process is appending right now (no newline yet) is not a head, nor damage
+    appendFileSync(join(dir, 'sub', 'heads.jsonl'), JSON.stringify(h(4)).slice(0, 30));
+    expect(await a.latest()).toMatchObject({ seq: 3 });
+    appendFileSync(join(dir, 'sub', 'heads.jsonl'), `${JSON.stringify(h(4)).slice(30)}\n`);
+    expect(await a.latest()).toMatchObject({ seq: 4, hash: h(4).hash });
     appendFileSync(join(dir, 'sub', 'heads.jsonl'), '{"seq": 99, "hash": "not a hash"}\n');
     await expect(a.latest()).rejects.toMatchObject({ code: 'E_AUDIT_TAMPERED' });
   });

@@ -100,7 +100,9 @@ export class HeadFileAnchor implements AuditAnchor {
     } finally {
       closeSync(fd);
     }
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    // A last line without its newline is one being appended right now (or cut by a crash): not yet a head.
+    const whole = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+    const lines = whole.split('\n').filter((l) => l.trim() !== '');
     if (lines.length === 0) return null;
     let best: AnchoredHead | undefined;
     let unreadable = 0;

@@ -5,8 +5,8 @@
  * the production reward stream for drift. Every step reads the store, so it sees what other
  * processes did, and every change goes through the RolloutService (audit log, compare-and-set).
  */
-import { isUmbraError } from '../../core/errors.js';
-import { commandFromVerdict, inFlight, judgeCanary, type JudgeState, type JudgeVerdict } from '../../core/rollout/index.js';
+import { ErrorCode, isUmbraError } from '../../core/errors.js';
+import { Stage, commandFromVerdict, inFlight, judgeCanary, type JudgeState, type JudgeVerdict } from '../../core/rollout/index.js';
 import type { GateReport } from '../../core/gates/index.js';
 import type { Settings } from '../../core/settings.js';
 import type { EventReader, StateStore } from '../../store/port.js';
@@ -79,7 +79,13 @@ export class RolloutController {
       const report = await shadowGateReport(this.o, cand, now);
       await store.setState(StateKey.SHADOW_GATES, { version: cand.id, at: new Date(now).toISOString(), report });
       if (report.passed && config.rollout.mode === 'auto') {
-        await rollout.apply({ type: 'promote', actor: 'judge', trigger: 'auto', target: cand.id, reason: 'shadow gates passed', gates: report });
+        try {
+          await rollout.apply({ type: 'promote', actor: 'judge', trigger: 'auto', target: cand.id, from: Stage.SHADOW, reason: 'shadow gates passed', gates: report });
+        } catch (e) {
+          // another replica's judge (or a person) moved the candidate first: nothing to do on this verdict
+          if (!(isUmbraError(e) && e.code === ErrorCode.TRANSITION_INVALID)) throw e;
+          return { stage: 'shadow', action: 'hold', shadowGates: report };
+        }
         this.o.alerter?.raise('stage_changed', 'info', `${cand.id}: shadow → canary (${Math.round(config.rollout.canary_weight * 100)} %)`);
         return { stage: 'canary', action: 'promote', shadowGates: report };
       }

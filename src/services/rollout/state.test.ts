@@ -72,4 +72,32 @@ describe('RolloutService', () => {
     expect((await a.verify()).ok).toBe(true);
     expect((await a.history()).filter((r) => r.event === 'abort')).toHaveLength(1);
   });
+
+  it('two judges with the same shadow verdict move the candidate to canary once, never on to production', async () => {
+    const store = new MemoryStore();
+    const t = { now: Date.parse('2026-01-01T00:00:00Z') };
+    const a = service(store, t);
+    const b = service(store, t);
+    await a.apply({ type: 'register', id: 'c', actor: 'trainer' });
+    await a.apply({ type: 'start_shadow', gates: pass, actor: 'trainer' });
+    // both replicas judged c in shadow
+    expect((await b.status()).stage).toBe('shadow');
+    const verdict = { type: 'promote', actor: 'judge', trigger: 'auto', target: 'c', from: 'shadow', reason: 'shadow gates passed', gates: pass } as const;
+    t.now += 60_000;
+    await a.apply(verdict);
+    t.now += 1000;
+    await expect(b.apply(verdict)).rejects.toMatchObject({ code: 'E_TRANSITION_INVALID', message: expect.stringContaining('judged in shadow') });
+    expect(await b.status()).toMatchObject({ stage: 'canary', candidate: 'c' });
+    expect((await b.history()).filter((r) => r.event === 'promote').map((r) => `${r.from}->${r.to}`)).toEqual(['shadow->canary']);
+    // at once, too: one of the two applies
+    const store2 = new MemoryStore();
+    const c = service(store2, t);
+    const d = service(store2, t);
+    await c.apply({ type: 'register', id: 'c', actor: 'trainer' });
+    await c.apply({ type: 'start_shadow', gates: pass, actor: 'trainer' });
+    await d.status();
+    const results = await Promise.allSettled([c.apply(verdict), d.apply(verdict)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(await c.status()).toMatchObject({ stage: 'canary' });
+  });
 });

@@ -27,6 +27,8 @@ import type { Alerter } from '../monitoring/alerts.js';
 import { inFlight } from '../../core/rollout/index.js';
 
 /** How often the published store-wide counts are refreshed. */
+/** A candidate that failed to load is tried again after this long. */
+const LOAD_RETRY_MS = 30_000;
 const COUNTS_EVERY_MS = 2000;
 
 /** Lock file name in the data directory (one controller per data directory). */
@@ -113,7 +115,8 @@ export class ShadowController {
   /** Store counts at the start of the current ingest-error window. */
   private ingestWindow: { at: number; quarantined: number; items: number } | undefined;
   private loaded = new Map<string, Set<string>>();
-  private failedLoads = new Set<string>();
+  /** Candidates that failed to load, with the time: tried again after LOAD_RETRY_MS (the store may have been away). */
+  private failedLoads = new Map<string, number>();
 
   constructor(o: ShadowControllerOptions) {
     this.o = o;
@@ -289,7 +292,8 @@ export class ShadowController {
       return;
     }
     let points = this.loaded.get(v);
-    if (!points && !this.failedLoads.has(v)) {
+    const failedAt = this.failedLoads.get(v);
+    if (!points && (failedAt === undefined || Date.now() - failedAt >= LOAD_RETRY_MS)) {
       try {
         points = new Set<string>();
         await this.o.bundles.ensure(v);
@@ -298,9 +302,10 @@ export class ShadowController {
           points.add(point);
         }
         this.loaded.set(v, points);
+        this.failedLoads.delete(v);
         this.log(`scoring live decisions with ${v} (${[...points].join(', ')})`);
       } catch (e) {
-        this.failedLoads.add(v);
+        this.failedLoads.set(v, Date.now());
         this.state.lastEvent = `cannot load candidate ${v}: ${toUmbraError(e).message}`;
         points = undefined;
       }
@@ -356,7 +361,13 @@ export class ShadowController {
     this.state.lastRetrainReason = reason;
     this.state.nextRetrainWhy = 'retraining now';
     this.log(`retraining: ${reason}`);
-    await this.publish();
+    try {
+      await this.publish();
+    } catch (e) {
+      // the store is away: no retraining started, so none may be reported as running (the next tick tries again)
+      this.state.retraining = false;
+      throw e;
+    }
     this.retrainTask = this.retrainIsolated(n).finally(() => {
       this.retrainAbort = undefined;
       this.retrainTask = undefined;

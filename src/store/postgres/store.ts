@@ -94,12 +94,23 @@ export function postgresTarget(url: string): PostgresTarget {
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
 
-/** True when an error means the server cannot be reached (rather than that a statement failed). */
+/**
+ * SQLSTATE classes of a server that cannot serve now rather than of a statement that is wrong:
+ * connection exceptions (08), insufficient resources (53: too many connections, disk full, out of
+ * memory), operator intervention (57: shutdown, statement timeout) and system errors (58).
+ */
+const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
+
+/**
+ * True when an error means the server cannot be reached or cannot serve now (rather than that a
+ * statement failed): a caller keeps what it had and tries again, and never takes it for damage.
+ */
 export function isConnectionError(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
-  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || UNAVAILABLE_CLASSES.includes(code.slice(0, 2)))) return true;
   const msg = e instanceof Error ? e.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection|not currently accepting connections/i.test(msg);
+  // pg-pool's wait for a free connection, and the driver's own read timeout, say so only in words
+  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection|not currently accepting connections|timeout exceeded when trying to connect|Query read timeout/i.test(msg);
 }
 
 function pgError(e: unknown, what: string, display: string): UmbraError {
@@ -177,6 +188,8 @@ export class PostgresStore implements Store, ChangeFeed, BundleArchive {
       max: opts.poolSize ?? 4,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
       idleTimeoutMillis: 30_000,
+      // A peer that vanished without closing (a partition) is found by TCP keepalive, not never.
+      keepAlive: true,
       options: `-c search_path=${this.schema}`,
       application_name: 'umbra',
     });
