@@ -3,6 +3,8 @@
  * service, the decision engine with its policy workers and shadow scorer, the rollout autopilot
  * (judge and drift), alerts, and the HTTP app. Used by `umbra serve` and by `umbra demo`.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../core/settings.js';
@@ -103,9 +105,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const controller = new RolloutController({ store, rollout, settings: o.settings, bundles, alerter, now });
   controller.start(o.checkIntervalMs);
   // Shadow counters go to the shared state so the gates (and other processes) can read them.
+  const statsId = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`; // this process's counters, beside other replicas'
   const statsTimer = setInterval(() => {
     const by = engine.shadow.stats.byCandidate;
-    if (Object.keys(by).length > 0) void writeShadowStats(store, 'serve', by).catch(() => undefined);
+    if (Object.keys(by).length > 0) void writeShadowStats(store, 'serve', by, statsId).catch(() => undefined);
   }, 1000);
   statsTimer.unref();
   const adminToken = process.env.UMBRA_ADMIN_TOKEN ?? config.server.admin_token;

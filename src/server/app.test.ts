@@ -144,6 +144,9 @@ describe('decision service HTTP shell', () => {
     expect(after).toContain('umbra_alerts_total{kind="rolled_back"} 10');
     expect(after).toContain('umbra_alerts_total{kind="drift"} 1');
     expect(after).toContain('umbra_alerts_total{kind="shadow_failure"} 0');
+    // and the recent list shown by every dashboard keeps all eleven
+    const recent = ((await store.getState('alerts.recent'))?.value ?? []) as { id: string }[];
+    expect(recent.map((a) => a.id).sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `a${i}`), 'a11'].sort());
   });
 
   it('accepts the bearer scheme in any letter case (RFC 7235), and only the exact token', async () => {

@@ -2,10 +2,12 @@
  * Every key of the shared state (the store's StateStore role) in one place: which process writes
  * it and who reads it. Processes never talk to each other directly; they meet here.
  */
+import type { StateStore } from '../store/port.js';
+
 export const StateKey = {
   /** The shadow controller's published state (`umbra shadow status`). Written by `shadow start`. */
   CONTROLLER: 'shadow.controller',
-  /** Shadow counters per candidate, one key per scoring process: `shadow.stats.serve`, `shadow.stats.controller`. */
+  /** Shadow counters per candidate, one key per kind of scoring process (`shadow.stats.serve`, `shadow.stats.controller`), each process's own counters inside. */
   SHADOW_STATS: 'shadow.stats',
   /** The canary judge's state and last verdict. Written by the rollout autopilot in `serve`. */
   JUDGE: 'rollout.judge',
@@ -21,3 +23,16 @@ export const StateKey = {
   ALERT_COUNTS: 'alerts.counts',
 } as const;
 export type StateKey = (typeof StateKey)[keyof typeof StateKey];
+
+/**
+ * Change a shared-state entry from its current value by compare-and-set, trying again when another
+ * process wrote it in between: concurrent writers never lose (or undo) each other's change.
+ * Whether it was written (false only after `attempts` lost races in a row).
+ */
+export async function updateState<T>(store: StateStore, key: string, next: (cur: T | undefined) => T, attempts = 20): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    const entry = await store.getState(key);
+    if ((await store.casState(key, entry?.version ?? null, next(entry?.value as T | undefined))) !== undefined) return true;
+  }
+  return false;
+}

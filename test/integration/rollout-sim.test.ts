@@ -171,6 +171,8 @@ describe('automatic rollout with the simulator', () => {
     await s.alerter.drain();
     const alerts = (await (await fetch(`${s.url}/api/dashboard`)).json()) as { alerts: { kind: string }[] };
     expect(alerts.alerts.some((a) => a.kind === 'rolled_back')).toBe(true);
+    // one rollback, one critical alert (the service raises it; the judge does not raise a second)
+    expect(s.alerter.latest(100).filter((a) => a.kind === 'rolled_back')).toHaveLength(1);
   }, 60_000);
 
   it('a trickle of traffic holds with INSUFFICIENT_DATA and never rolls back', async () => {

@@ -5,7 +5,7 @@
  */
 import type { AlertsConfig } from '../../core/config/alerts.js';
 import type { StateStore } from '../../store/port.js';
-import { StateKey } from '../state-keys.js';
+import { StateKey, updateState } from '../state-keys.js';
 
 /** Kinds of alerts Umbra raises. */
 export const AlertKind = {
@@ -38,19 +38,8 @@ export interface Alert {
  * any process show it, and count it by kind (a counter that only grows, for Prometheus).
  */
 export async function persistAlert(store: StateStore, a: Alert, keep = 50): Promise<void> {
-  const cur = ((await store.getState(StateKey.RECENT_ALERTS))?.value ?? []) as Alert[];
-  await store.setState(StateKey.RECENT_ALERTS, [a, ...cur].slice(0, keep));
-  await countAlert(store, a.kind);
-}
-
-/** Add one to the count of `kind`, by compare-and-set so two processes never lose (or undo) a count. */
-async function countAlert(store: StateStore, kind: string): Promise<void> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const entry = await store.getState(StateKey.ALERT_COUNTS);
-    const counts = (entry?.value ?? {}) as Record<string, number>;
-    const next = { ...counts, [kind]: (counts[kind] ?? 0) + 1 };
-    if ((await store.casState(StateKey.ALERT_COUNTS, entry?.version ?? null, next)) !== undefined) return;
-  }
+  await updateState<Alert[]>(store, StateKey.RECENT_ALERTS, (cur) => [a, ...(cur ?? [])].slice(0, keep));
+  await updateState<Record<string, number>>(store, StateKey.ALERT_COUNTS, (counts = {}) => ({ ...counts, [a.kind]: (counts[a.kind] ?? 0) + 1 }));
 }
 
 /** How many alerts of each kind any process raised since the store was created. */

@@ -100,9 +100,8 @@ export class RolloutController {
       if (cmd !== null) {
         try {
           await rollout.apply(cmd);
-          const sev = cmd.type === 'rollback' ? 'critical' : cmd.type === 'pause' ? 'warning' : 'info';
-          const kind = cmd.type === 'rollback' ? 'rolled_back' : 'stage_changed';
-          this.o.alerter?.raise(kind, sev, `${cand.id}: canary ${cmd.type === 'promote' ? '→ production' : cmd.type === 'rollback' ? 'rolled back' : 'paused'}: ${verdict.reason}`);
+          // A rollback's critical alert is raised by the service for every rollback it applies (the judge's or a person's).
+          if (cmd.type !== 'rollback') this.o.alerter?.raise('stage_changed', cmd.type === 'pause' ? 'warning' : 'info', `${cand.id}: canary ${cmd.type === 'promote' ? '→ production' : 'paused'}: ${verdict.reason}`);
         } catch (e) {
           // manual mode refuses automatic promotions: the verdict stays visible in status
           if (!isUmbraError(e)) throw e;
